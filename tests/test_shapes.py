@@ -1,0 +1,118 @@
+"""Output shapes at 224 and 32, and the two analysis paths agreeing (hypothesis)."""
+
+import dataclasses
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import vgg_inspect
+
+from .conftest import ALL_VARIANTS
+
+
+def _spatial(report):
+    return {r.name: r.output_shape for r in report.layers}
+
+
+@pytest.mark.parametrize("size", [224, 32])
+def test_vgg16_shapes(size):
+    shapes = _spatial(vgg_inspect.analyze("vgg16", input_size=size, batch=3))
+    for block, ch in enumerate([64, 128, 256, 512, 512], start=1):
+        s = size // 2 ** (block - 1)
+        assert shapes[f"conv{block}_1"] == [3, ch, s, s]
+        assert shapes[f"pool{block}"] == [3, ch, s // 2, s // 2]
+    assert shapes["avgpool"] == [3, 512, 7, 7]  # adaptive: 7x7 at 224, replicated from 1x1 at 32
+    assert shapes["fc6"] == [3, 4096] and shapes["fc8"] == [3, 1000]
+
+
+def test_non_square_and_channels():
+    r = vgg_inspect.analyze("vgg11", input_size="224x320", in_channels=1, num_classes=10)
+    assert r.layer("conv1_1").input_shape == [1, 1, 224, 320]
+    assert r.layer("pool5").output_shape == [1, 512, 7, 10]
+    assert r.layer("fc8").output_shape == [1, 10]
+
+
+def test_config_c_one_by_one_convs():
+    r = vgg_inspect.analyze("C")
+    c = r.layer("conv3_3")
+    assert c.params_formula == "1·1·256·256 + 256" and c.params == 256 * 256 + 256
+    assert c.output_shape == [1, 256, 56, 56]
+
+
+def test_names_and_modules_vgg16_bn():
+    r = vgg_inspect.analyze("vgg16_bn")
+    assert [(x.name, x.module) for x in r.layers[:5]] == [
+        ("conv1_1", "features.0"), ("bn1_1", "features.1"), ("relu1_1", "features.2"),
+        ("conv1_2", "features.3"), ("bn1_2", "features.4")]
+    assert [x.name for x in r.layers[-8:]] == ["avgpool", "fc6", "relu6", "drop6", "fc7", "relu7", "drop7", "fc8"]
+    lrn = vgg_inspect.analyze("vgg11_lrn")
+    assert [x.name for x in lrn.layers[:4]] == ["conv1_1", "relu1_1", "lrn1", "pool1"]
+
+
+def test_custom_config_names():
+    r = vgg_inspect.analyze(config="32,M,1x1-64,LRN,M,64")
+    assert [x.name for x in r.layers if x.kind not in ("relu", "dropout")] == [
+        "conv1_1", "pool1", "conv2_1", "lrn2", "pool2", "conv3_1", "avgpool", "fc4", "fc5", "fc6"]
+    assert r.layer("fc4").params == 64 * 49 * 4096 + 4096
+
+
+def _comparable(report):
+    return [dataclasses.asdict(r) for r in report.layers], report.totals
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    name=st.sampled_from(ALL_VARIANTS),
+    classes=st.integers(1, 2000),
+    in_ch=st.integers(1, 8),
+    h=st.integers(32, 300),
+    w=st.integers(32, 300),
+    batch=st.integers(1, 64),
+    dtype=st.sampled_from(["float32", "float16", "bfloat16"]),
+)
+def test_paths_agree(torch, name, classes, in_ch, h, w, batch, dtype):
+    kw = dict(num_classes=classes, in_channels=in_ch, input_size=(h, w), batch=batch, dtype=dtype)
+    analytical = vgg_inspect.analyze(name, **kw)
+    executed = vgg_inspect.analyze(name, device="meta", execute=True, **kw)  # shapes from meta kernels
+    walked = vgg_inspect.analyze(name, device="meta", execute=False, **kw)
+    assert _comparable(analytical) == _comparable(executed) == _comparable(walked)
+    assert executed.input["analysis"] == "instantiated" and executed.input["device"] == "meta"
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    layers=st.lists(st.sampled_from(["16", "32", "1x1-24", "M", "LRN"]), min_size=1, max_size=9),
+    bn=st.booleans(),
+)
+def test_paths_agree_on_custom_configs(torch, layers, bn):
+    config = ",".join(layers)
+    size = 2 ** layers.count("M") * 3
+    analytical = vgg_inspect.analyze(config=config, batch_norm=bn, input_size=size)
+    executed = vgg_inspect.analyze(config=config, batch_norm=bn, input_size=size, device="meta", execute=True)
+    assert _comparable(analytical) == _comparable(executed)
+
+
+def test_cpu_instantiation_has_real_storage_and_no_init(torch):
+    from vgg_inspect import torch_backend as tb
+    from vgg_inspect.architecture import model_spec
+
+    model = tb.instantiate(model_spec("vgg11_bn"), device="cpu", dtype="bfloat16")
+    w = model.features[0].weight
+    assert w.device.type == "cpu" and w.dtype == torch.bfloat16
+    assert torch.equal(model.features[1].running_var, torch.ones(64, dtype=torch.bfloat16))
+    inited = tb.instantiate(model_spec("vgg11"), device="cpu", init=True)
+    assert torch.count_nonzero(inited.classifier[0].bias) == 0
+    assert 0.005 < float(inited.classifier[0].weight[:64].detach().std()) < 0.015  # normal(0, 0.01)
+
+
+def test_analytical_path_never_imports_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, vgg_inspect; vgg_inspect.analyze('vgg16_bn', input_size='300x200');"
+            "from vgg_inspect.cli import cli;"
+            "from click.testing import CliRunner; CliRunner().invoke(cli, ['params', 'vgg16']);"
+            "print('torch' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -1,0 +1,145 @@
+"""`check`: compare a report with expected values, for CI pipelines.
+
+Keys: a totals key (``params``, ``macs``, ``params_by_kind.conv``) or ``LAYER.KEY`` where LAYER is
+a paper name or module path (``conv5_3.params``, ``features.28.params``). Values: an exact
+integer (``138357544``, ``138_357_544``, ``138,357,544``), a decimal suffix compared at the
+precision written (``138.36M`` holds when the actual value rounds to 138.36 million), a shape
+(``1x512x14x14``), a number, or true/false.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from .errors import VggInspectError, did_you_mean
+
+_SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
+_INT_RE = re.compile(r"^[+-]?\d[\d_,]*$")
+_SUFFIX_RE = re.compile(r"^([+-]?\d+(?:\.(\d+))?)\s*([KMGT])$", re.IGNORECASE)
+_SHAPE_RE = re.compile(r"^\d+(?:\s*[x×]\s*\d+)+$")
+
+
+@dataclass
+class Outcome:
+    key: str
+    expected: str
+    actual: str
+    ok: bool
+
+
+def parse_expectation(text: str) -> tuple[str, str]:
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip() or not value.strip():
+        raise VggInspectError(f"malformed --expect '{text}': expected KEY=VALUE, e.g. params=138357544")
+    return key.strip(), value.strip()
+
+
+def lookup(report: dict[str, Any], key: str) -> Any:
+    """A totals value (dots reach into nested totals) or LAYER.FIELD."""
+    node: Any = report["totals"]
+    parts = key.split(".")
+    if parts[0] in node:
+        for p in parts:
+            if not isinstance(node, dict) or p not in node:
+                break
+            node = node[p]
+        else:
+            return node
+    layer_id, _, field = key.rpartition(".")
+    for row in report["layers"]:
+        if layer_id in (row["name"], row["module"]):
+            if field in row:
+                return row[field]
+            raise VggInspectError(
+                f"unknown field '{field}' for layer {layer_id}{did_you_mean(field, list(row))}; "
+                f"fields: {', '.join(k for k in row if k not in ('name', 'module'))}"
+            )
+    names = list(report["totals"]) + [r["name"] for r in report["layers"]]
+    hint = did_you_mean(layer_id or key, names) or "; use a totals key (params, macs) or LAYER.KEY (conv5_3.params)"
+    raise VggInspectError(f"unknown --expect key '{key}'{hint}")
+
+
+def matches(actual: Any, expected: str) -> bool:
+    text = expected.strip()
+    if isinstance(actual, bool) or text.lower() in ("true", "false"):
+        if text.lower() not in ("true", "false"):
+            raise VggInspectError(f"cannot compare '{text}' with a true/false value")
+        return actual is (text.lower() == "true")
+    if isinstance(actual, list):
+        if not _SHAPE_RE.match(text):
+            raise VggInspectError(f"malformed value '{text}': a shape is written like 1x512x14x14")
+        return actual == [int(v) for v in re.split(r"\s*[x×]\s*", text)]
+    if actual is None:
+        return text.lower() in ("none", "null", "-")
+    if _INT_RE.match(text):
+        return actual == int(text.replace("_", "").replace(",", ""))
+    m = _SUFFIX_RE.match(text)
+    if m:
+        number, decimals, suffix = m.groups()
+        places = Decimal(1).scaleb(-len(decimals or ""))
+        scaled = (Decimal(actual) / _SCALE[suffix.upper()]).quantize(places, rounding=ROUND_HALF_UP)
+        return scaled == Decimal(number)
+    try:
+        return float(actual) == float(text)
+    except ValueError:
+        raise VggInspectError(
+            f"unparsable value '{text}': expected an integer (138357544), a number with K/M/G/T "
+            "(138.36M), a shape (1x512x14x14) or true/false"
+        ) from None
+
+
+def show(value: Any) -> str:
+    if isinstance(value, list):
+        return "x".join(map(str, value)) if all(isinstance(v, int) for v in value) else str(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"{value:,}"
+    return str(value)
+
+
+def check_expectations(report: dict[str, Any], expectations: list[str]) -> list[Outcome]:
+    outcomes = []
+    for text in expectations:
+        key, value = parse_expectation(text)
+        actual = lookup(report, key)
+        outcomes.append(Outcome(key, value, show(actual), matches(actual, value)))
+    return outcomes
+
+
+def _flat(prefix: str, value: Any) -> dict[str, Any]:
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            out.update(_flat(f"{prefix}.{k}" if prefix else k, v))
+        return out
+    return {prefix: value}
+
+
+def check_golden(report: dict[str, Any], golden: dict[str, Any]) -> list[Outcome]:
+    """Every model, input, totals and per-layer value of a saved report, compared exactly."""
+    if golden.get("schema_version") != report["schema_version"]:
+        raise VggInspectError(
+            f"golden file has schema_version {golden.get('schema_version')!r}; this tool writes "
+            f"{report['schema_version']}: regenerate it with --write-golden"
+        )
+    outcomes = []
+    for section in ("model", "input", "totals"):
+        want, have = _flat("", golden.get(section, {})), _flat("", report.get(section, {}))
+        for k, v in want.items():
+            got = have.get(k, "<missing>")
+            outcomes.append(Outcome(f"{section}.{k}", show(v), show(got), got == v))
+    have_layers = {r["name"]: r for r in report["layers"]}
+    for row in golden.get("layers", []):
+        got_row = have_layers.get(row["name"])
+        if got_row is None:
+            outcomes.append(Outcome(f"{row['name']}", "present", "missing", False))
+            continue
+        for k, v in row.items():
+            got = got_row.get(k, "<missing>")
+            outcomes.append(Outcome(f"{row['name']}.{k}", show(v), show(got), got == v))
+    extra = [r["name"] for r in report["layers"] if r["name"] not in {g["name"] for g in golden.get("layers", [])}]
+    for name in extra:
+        outcomes.append(Outcome(name, "absent", "present", False))
+    return outcomes

@@ -1,0 +1,207 @@
+"""The click layer: parse options, call the analysis, hand data to a renderer. Nothing else."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import click
+
+from . import presenters, views
+from .errors import VggInspectError
+
+FORMATS = ("table", "json", "csv", "markdown")
+
+
+class Group(click.Group):
+    """Turns the tool's own errors into one line on stderr and their exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VggInspectError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:  # e.g. --output into a missing folder
+            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            ctx.exit(1)
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option("--output", "-o", type=click.Path(dir_okay=False, writable=True),
+                     help="Write to FILE instead of the terminal.")(f)
+    f = click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True,
+                     help="Output format: rich table, JSON report, CSV or Markdown.")(f)
+    return f
+
+
+def model_options(multi_input: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        opts = [
+            click.argument("model", required=False),
+            click.option("--config", help="Custom layer list, e.g. '64,64,M,128,1x1-128,M,LRN' "
+                         "(N: 3x3 conv, 1x1-N: 1x1 conv, M: max-pool, LRN)."),
+            click.option("--batch-norm", is_flag=True, help="BatchNorm after every conv (same as the _bn name)."),
+            click.option("--num-classes", type=int, default=1000, show_default=True),
+            click.option("--in-channels", type=int, default=3, show_default=True,
+                         help="Input channels (1 for grayscale, more for multispectral)."),
+            click.option("--input", "input_size", default="224", show_default=True,
+                         help="Input size S or HxW" + (", or a comma list to compare sizes." if multi_input else ".")),
+            click.option("--batch", type=int, default=1, show_default=True),
+            click.option("--dtype", default="float32", show_default=True, help="float32, float16 or bfloat16."),
+            click.option("--device", help="Instantiate the model on cpu, cuda, cuda:N, mps or meta and analyse the "
+                         "module itself (default: closed-form analysis, no torch)."),
+            click.option("--init", is_flag=True, help="With --device: apply torchvision's weight initialisation."),
+            click.option("--all-layers", is_flag=True, help="Show ReLU and Dropout rows too."),
+        ]
+        for opt in reversed(opts):
+            f = opt(f)
+        return output_options(f)
+    return decorate
+
+
+def _analyze(kw: dict[str, Any], **extra: Any) -> Any:
+    from .analysis import analyze
+
+    return analyze(
+        kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
+        in_channels=kw["in_channels"], input_size=kw["input_size"], batch=kw["batch"], dtype=kw["dtype"],
+        device=kw["device"], init=kw["init"], **extra,
+    )
+
+
+def emit(fmt: str, output: str | None, data: Any, view_list: Sequence[views.View]) -> None:
+    """Render ``data`` (JSON) or the views (table, CSV, Markdown) to stdout or ``output``."""
+    if fmt == "json":
+        text = data.to_json() if hasattr(data, "to_json") else json.dumps(data, indent=2)
+        _write(text + "\n", output)
+    elif fmt == "csv":
+        _write(views.to_csv(view_list), output)
+    elif fmt == "markdown":
+        _write(views.to_markdown(view_list), output)
+    else:
+        from rich.console import Console
+
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                views.to_rich(view_list, Console(file=fh, width=200, color_system=None))
+        else:
+            console = Console()
+            if not console.is_terminal:  # piped: never truncate cells to a guessed 80 columns
+                console = Console(width=200)
+            views.to_rich(view_list, console)
+
+
+def _write(text: str, output: str | None) -> None:
+    if output:
+        with open(output, "w", encoding="utf-8") as fh:
+            fh.write(text)
+    else:
+        click.echo(text, nl=False)
+
+
+@click.group(cls=Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="vgg-inspect", prog_name="vgg-inspect")
+def cli() -> None:
+    """Architecture analysis for VGG networks: shapes, parameters, MACs/FLOPs, memory and
+    receptive fields, every number with its convention.
+
+    MODEL is a variant name (vgg11, vgg11_lrn, vgg13, vgg16_c, vgg16, vgg19, each also _bn) or a
+    paper letter (A, A-LRN, B, C, D, E); it defaults to vgg16.
+    """
+
+
+@cli.command("list")
+@output_options
+def list_cmd(fmt: str, output: str | None) -> None:
+    """Every variant with its aliases, weight layers and parameters."""
+    from .analysis import analyze
+    from .configs import VARIANTS
+
+    rows = []
+    for v in VARIANTS.values():
+        r = analyze(v.name)
+        rows.append({"name": v.name, "aliases": list(v.aliases), "config": v.config, "batch_norm": v.batch_norm,
+                     "weight_layers": r.model["weight_layers"], "params": r.totals["params"], "layers": v.layers})
+    emit(fmt, output, {"schema_version": 1, "variants": rows}, [presenters.list_view(rows)])
+
+
+@cli.command()
+@model_options()
+def params(fmt: str, output: str | None, all_layers: bool, **kw: Any) -> None:
+    """Parameters per layer with their formula, share and running total."""
+    report = _analyze(kw)
+    emit(fmt, output, report, presenters.params_views(report, all_layers))
+
+
+@cli.command()
+@model_options()
+def summary(fmt: str, output: str | None, all_layers: bool, **kw: Any) -> None:
+    """The full per-layer table: shapes, parameters, MACs, activation memory, receptive field."""
+    report = _analyze(kw)
+    emit(fmt, output, report, presenters.summary_views(report, all_layers))
+
+
+@cli.command()
+@model_options()
+@click.option("--expect", "expects", multiple=True, metavar="KEY=VALUE",
+              help="params=138357544, conv5_3.params=2359808, macs=15.47G (precision as written).")
+@click.option("--expect-file", type=click.Path(exists=True, dir_okay=False), help="Check a whole saved report.")
+@click.option("--write-golden", type=click.Path(dir_okay=False), help="Save this report as a golden JSON file.")
+def check(fmt: str, output: str | None, all_layers: bool, expects: tuple[str, ...], expect_file: str | None,
+          write_golden: str | None, **kw: Any) -> None:
+    """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors."""
+    from .check import check_expectations, check_golden
+
+    if not (expects or expect_file or write_golden):
+        raise VggInspectError("nothing to check: give --expect KEY=VALUE, --expect-file FILE or --write-golden FILE")
+    report = _analyze(kw)
+    data = report.to_dict()
+    if write_golden:
+        with open(write_golden, "w", encoding="utf-8") as fh:
+            fh.write(report.to_json() + "\n")
+        click.echo(f"wrote {write_golden}", err=True)
+    outcomes = check_expectations(data, list(expects))
+    view_list = []
+    if expects:
+        view_list.append(presenters.check_view(outcomes, f"check {data['model']['name']}"))
+    if expect_file:
+        try:
+            with open(expect_file, encoding="utf-8") as fh:
+                golden = json.load(fh)
+        except json.JSONDecodeError as exc:
+            raise VggInspectError(f"{expect_file} is not a JSON report: {exc}") from None
+        golden_outcomes = check_golden(data, golden)
+        outcomes += golden_outcomes
+        view_list.append(presenters.check_view(golden_outcomes, f"check against {expect_file} (failures shown)",
+                                               only_failures=True))
+    if view_list:
+        result = {"ok": all(o.ok for o in outcomes), "checked": len(outcomes),
+                  "outcomes": [o.__dict__ for o in outcomes]}
+        emit(fmt, output, result, view_list)
+    if not all(o.ok for o in outcomes):
+        sys.exit(1)
+
+
+def main() -> None:
+    try:
+        cli(prog_name="vgg-inspect")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:
+        code = 0
+    # Output is flushed, files are closed: skip tearing down torch's module graph (~0.1-0.2 s)
+    # when torch was loaded. A process-level choice, so only here, never in the Python API.
+    if "torch" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,50 @@
+"""Number and byte formatting with exact unit labels (MB = 10^6 bytes, MiB = 2^20 bytes)."""
+
+from __future__ import annotations
+
+import re
+
+from .errors import VggInspectError
+
+_BINARY = {"B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
+_DECIMAL = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+
+
+def count(n: int | None) -> str:
+    return "-" if n is None else f"{n:,}"
+
+
+def si(n: float, unit: str = "") -> str:
+    """138357544 -> '138.36 M' (decimal prefixes)."""
+    for factor, prefix in ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "K")):
+        if abs(n) >= factor:
+            return f"{n / factor:.2f} {prefix}{unit}"
+    return f"{n:g} {unit}".rstrip()
+
+
+def mib(n: int) -> str:
+    return f"{n / 2**20:,.1f} MiB"
+
+
+def bytes_full(n: int) -> str:
+    """'553,430,176 B = 527.8 MiB = 553.4 MB': both conventions, labelled."""
+    return f"{n:,} B = {n / 2**20:,.1f} MiB = {n / 1e6:,.1f} MB"
+
+
+def parse_bytes(text: str) -> int:
+    """'16GiB', '16 GB', '500MiB', '1024' (bytes) -> bytes."""
+    m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
+    unit = m.group(2).upper() if m else ""
+    if not m or (unit and unit not in _BINARY and unit not in _DECIMAL):
+        raise VggInspectError(
+            f"malformed size '{text}': expected a number with a unit such as 16GiB, 8GB or 512MiB"
+        )
+    factor = _BINARY.get(unit) or _DECIMAL.get(unit) or 1
+    value = int(float(m.group(1)) * factor)
+    if value <= 0:
+        raise VggInspectError(f"size must be positive, got '{text}'")
+    return value
+
+
+def shape(s: list[int] | tuple[int, ...]) -> str:
+    return "×".join(map(str, s))
