@@ -28,6 +28,8 @@ PARAM_KINDS = {"conv": "conv", "fc": "fc", "norm": "norm"}
 CONVENTIONS = {
     "macs": "multiply-accumulates of conv and linear weights; bias, activations and pooling excluded",
     "flops": "2 x MACs (one multiply + one add each){extra}",
+    "train_flops": "forward FLOPs + backward: 2 x MACs for the gradient w.r.t. weights and again w.r.t. "
+    "the input (not for the first weight layer), as FlopCounterMode counts",
     "activation_bytes": "input + outputs of conv, LRN, max-pool and FC layers (CS231n convention)",
     "inference_peak_bytes": "largest input + output pair of a single layer during inference",
     "training_saved_bytes": "tensors autograd saves for backward in train mode, parameters and "
@@ -146,13 +148,19 @@ def build_report(
 
     rows: list[LayerRow] = []
     previous = tuple(input_shape)
+    seen_weights = False
     for name, t, saved, rf in zip(names, traces, predicted, fields):
         known = not isinstance(t.op, ops.Unknown)
         macs = t.op.macs(t.input_shape, t.output_shape) if known else None
-        flops = None
+        flops = train_flops = None
+        extra: dict[str, int] = {}
         if macs is not None:
             extra = t.op.extra_flops(t.input_shape, t.output_shape)
             flops = 2 * macs + sum(v for k, v in extra.items() if k in include)
+            # Nothing upstream of the first weight layer needs a gradient w.r.t. its input.
+            needs_input_grad = seen_weights
+            train_flops = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, needs_input_grad)
+        seen_weights = seen_weights or t.trainable_params > 0
         rows.append(
             LayerRow(
                 name=name, module=t.module, type=t.type, kind=t.op.kind,
@@ -160,7 +168,7 @@ def build_report(
                 params=t.params, trainable_params=t.trainable_params, buffers=t.buffers,
                 # the previous output, not the flattened input, shows fc6 as (512·7·7)·4096
                 params_formula=t.op.params_formula(previous) if t.params else None,
-                macs=macs, flops=flops,
+                macs=macs, flops=flops, train_flops=train_flops, extra_flops=extra,
                 activation_bytes=ops.numel(t.output_shape) * itemsize,
                 saved_bytes=t.saved_bytes if t.saved_bytes is not None else saved,
                 receptive_field=axis_value(rf.h.rf, rf.w.rf) if rf.h else None,
@@ -216,6 +224,7 @@ def _totals(rows: list[LayerRow], traces: Sequence[LayerTrace], steps: list[memo
         "buffer_bytes": buffer_bytes,
         "macs": sum(r.macs for r in macs_known),  # type: ignore[misc]
         "flops": sum(r.flops for r in macs_known),  # type: ignore[misc]
+        "train_flops": sum(r.train_flops for r in macs_known),  # type: ignore[misc]
         "macs_by_kind": {k: sum(r.macs for r in macs_known if r.kind == k) for k in ("conv", "fc")},  # type: ignore[misc]
         "activation_bytes": memory.activation_total(steps, itemsize),
         "inference_peak_bytes": memory.inference_peak(steps, itemsize),

@@ -67,6 +67,7 @@ def model_options(multi_input: bool = False) -> Callable[[Callable[..., Any]], C
 def _analyze(kw: dict[str, Any], **extra: Any) -> Any:
     from .analysis import analyze
 
+    extra = {k: v for k, v in extra.items() if v is not None}
     return analyze(
         kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
         in_channels=kw["in_channels"], input_size=kw["input_size"], batch=kw["batch"], dtype=kw["dtype"],
@@ -185,6 +186,95 @@ def check(fmt: str, output: str | None, all_layers: bool, expects: tuple[str, ..
         emit(fmt, output, result, view_list)
     if not all(o.ok for o in outcomes):
         sys.exit(1)
+
+
+INCLUDE_HELP = "Add to FLOPs: any of bias,relu,pool,norm (comma-separated; rules in the README)."
+
+
+@cli.command()
+@model_options(multi_input=True)
+@click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)
+@click.option("--train", is_flag=True, help="Also forward + backward FLOPs per layer.")
+@click.option("--compare", is_flag=True, help="Run fvcore, torchinfo and FlopCounterMode and reconcile.")
+def flops(fmt: str, output: str | None, all_layers: bool, include: str, train: bool, compare: bool,
+          **kw: Any) -> None:
+    """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
+    from .configs import parse_input_sizes
+
+    sizes = parse_input_sizes(kw.pop("input_size"))
+    reports = [_analyze({**kw, "input_size": size}, include=include.split(",")) for size in sizes]
+    report = reports[0]
+    view_list = presenters.flops_views(report, all_layers, train)
+    if compare:
+        report.peers = _peers(report, kw)
+        view_list.append(presenters.peers_view(report.peers))
+    if len(reports) > 1:
+        report.extra["sweep"] = [{"input": r.input["shape"], "macs": r.totals["macs"], "flops": r.totals["flops"],
+                                  "macs_by_kind": r.totals["macs_by_kind"]} for r in reports]
+        view_list.append(presenters.sweep_view(reports))
+    emit(fmt, output, report, view_list)
+
+
+def _peers(report: Any, kw: dict[str, Any]) -> list[dict[str, Any]]:
+    from . import peers, torch_backend
+    from .architecture import model_spec
+
+    spec = model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
+                      in_channels=kw["in_channels"])
+    meta_model = torch_backend.instantiate(spec, device="meta", dtype=report.input["dtype"])
+    on_meta = kw["device"] == "meta"
+    cpu_model = None if on_meta else torch_backend.instantiate(spec, device="cpu", dtype=report.input["dtype"])
+    return peers.compare(report, cpu_model, meta_model)
+
+
+@cli.command()
+@model_options()
+@click.option("--optimizer", type=click.Choice(["sgd", "momentum", "adam"]), default="momentum", show_default=True,
+              help="Optimizer state in the training total (the paper used SGD with momentum).")
+@click.option("--budget", metavar="SIZE", help="Memory budget such as 16GiB or 8GB: the largest batch that fits.")
+@click.option("--measure", is_flag=True, help="With --device cuda: run for real, report max_memory_allocated.")
+@click.option("--train", is_flag=True, help="With --measure: forward and backward in train mode.")
+def memory(fmt: str, output: str | None, all_layers: bool, optimizer: str, budget: str | None, measure: bool,
+           train: bool, **kw: Any) -> None:
+    """Activation, saved-for-backward, weight, gradient and optimizer memory, each convention apart."""
+    from . import memory as mem
+    from .units import parse_bytes
+
+    limit = parse_bytes(budget) if budget else None
+    if measure and not (kw["device"] or "").startswith("cuda"):
+        raise VggInspectError("--measure needs --device cuda (it reads torch.cuda.max_memory_allocated)")
+    if train and not measure:
+        raise VggInspectError("--train goes with --measure; the estimates always cover training")
+    # On a device, execute on meta tensors so saved-for-backward tensors are measured by hooks.
+    report = _analyze(kw, optimizer=optimizer, execute=True if kw["device"] else None)
+    if limit is not None:
+        def totals_at(batch: int) -> dict[str, Any]:
+            return _analyze({**kw, "batch": batch, "device": None}, optimizer=optimizer).totals
+
+        report.extra["budget"] = {
+            "bytes": limit,
+            "inference_batch": mem.largest_batch(lambda b: mem.inference_bytes(totals_at(b)) <= limit),
+            "training_batch": mem.largest_batch(lambda b: totals_at(b)["training_total_bytes"] <= limit),
+        }
+    if measure:
+        report.extra["measured"] = _measure(report, kw, train)
+    emit(fmt, output, report, presenters.memory_views(report, all_layers))
+
+
+def _measure(report: Any, kw: dict[str, Any], train: bool) -> dict[str, Any]:
+    from . import memory as mem
+    from . import torch_backend
+    from .architecture import model_spec
+
+    spec = model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
+                      in_channels=kw["in_channels"])
+    model = torch_backend.instantiate(spec, device=kw["device"], dtype=report.input["dtype"], init=True)
+    got = torch_backend.measure_cuda(model, tuple(report.input["shape"]), train=train)
+    t = report.totals
+    estimate = (t["weight_bytes"] + t["buffer_bytes"] + t["gradient_bytes"] + t["training_saved_bytes"]
+                if train else mem.inference_bytes(t))
+    return {"mode": "train forward + backward" if train else "inference forward", **got, "estimate": estimate,
+            "gap_percent": 100 * (got["max_memory_allocated"] - estimate) / estimate}
 
 
 def main() -> None:

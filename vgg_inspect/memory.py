@@ -14,7 +14,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from .ops import Op, numel, Shape
@@ -81,3 +81,21 @@ def inference_peak(steps: Sequence[Step], itemsize: int) -> int:
 
 def optimizer_state_bytes(trainable_param_bytes: int, optimizer: str) -> int:
     return OPTIMIZER_STATES[optimizer] * trainable_param_bytes
+
+
+def largest_batch(fits: Callable[[int], bool], limit: int = 1 << 40) -> int:
+    """Largest batch b with fits(b) (0 if not even 1 fits), for a monotone ``fits``."""
+    if not fits(1):
+        return 0
+    lo, hi = 1, 2
+    while hi < limit and fits(hi):
+        lo, hi = hi, hi * 2
+    while hi - lo > 1:  # fits(lo) and not fits(hi)
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if fits(mid) else (lo, mid)
+    return lo
+
+
+def inference_bytes(totals: dict) -> int:
+    """What inference needs resident: weights, buffers and the peak live activations."""
+    return totals["weight_bytes"] + totals["buffer_bytes"] + totals["inference_peak_bytes"]

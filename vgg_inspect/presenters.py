@@ -111,3 +111,106 @@ def check_view(outcomes: list[Outcome], title: str, only_failures: bool = False)
         f"; {failed} failed" if failed else ""
     )
     return View(title, cols, rows, [verdict], lambda o: None if o.ok else "bold red")
+
+
+def _running(report: Report, key: str) -> dict[str, int]:
+    acc, out = 0, {}
+    for r in report.layers:
+        acc += getattr(r, key) or 0
+        out[r.module] = acc
+    return out
+
+
+def flops_views(report: Report, all_layers: bool = False, train: bool = False) -> list[View]:
+    t = report.totals
+    key = "train_flops" if train else "flops"
+    total = t[key] or 1
+    running = _running(report, key)
+    cols = _name_columns() + [
+        Column("MACs", lambda r: r.macs, units.count),
+        Column("FLOPs", lambda r: r.flops, units.count),
+    ]
+    if train:
+        cols.append(Column("Train FLOPs (fwd+bwd)", lambda r: r.train_flops, units.count))
+    cols += [
+        Column("Share %", lambda r: round(100 * (getattr(r, key) or 0) / total, 2), lambda v: f"{v:.2f}"),
+        Column("Running total", lambda r: running[r.module], units.count),
+    ]
+    by = t["macs_by_kind"]
+    include = report.extra.get("options", {}).get("include", [])
+    notes = [
+        f"MACs: {units.count(t['macs'])} ({units.si(t['macs'])})  conv {units.count(by['conv'])}"
+        f"  fc {units.count(by['fc'])}",
+        f"FLOPs: {units.count(t['flops'])} ({units.si(t['flops'])})"
+        + (f"   forward + backward: {units.count(t['train_flops'])} ({units.si(t['train_flops'])})" if train else ""),
+        f"Convention: MACs = {report.conventions['macs']}; FLOPs = {report.conventions['flops']}. "
+        + ("Included: " + ", ".join(include) + " (rules in the README)." if include
+           else "Not included: bias, ReLU, pooling, norms (--include bias,relu,pool,norm adds them)."),
+    ]
+    if train:
+        notes.append(f"Backward: {report.conventions['train_flops']}.")
+    if report.peers is not None:
+        notes.append("Peers: see the comparison table.")
+    return [View(_title(report, "Compute"), cols, visible(report, all_layers), notes, _style)]
+
+
+def sweep_view(reports: list[Report]) -> View:
+    first = reports[0].totals["flops"] or 1
+    cols = [
+        Column("Input", lambda r: r.input["shape"], units.shape, justify="left"),
+        Column("conv MACs", lambda r: r.totals["macs_by_kind"]["conv"], units.count),
+        Column("fc MACs", lambda r: r.totals["macs_by_kind"]["fc"], units.count),
+        Column("MACs", lambda r: r.totals["macs"], units.count),
+        Column("FLOPs", lambda r: r.totals["flops"], units.count),
+        Column("vs first", lambda r: round(r.totals["flops"] / first, 3), lambda v: f"{v:.3f}x"),
+    ]
+    notes = ["Convolution MACs grow with H x W; the FC layers stay constant behind the 7x7 adaptive pool."]
+    return View(f"Compute by input size: {reports[0].model['name']}", cols, reports, notes)
+
+
+def peers_view(peers: list[dict[str, Any]]) -> View:
+    cols = [
+        Column("Tool", lambda p: p["tool"], justify="left"),
+        Column("Its number", lambda p: p["value"], units.count),
+        Column("From vgg-inspect's layers", lambda p: p["reproduced"], units.count),
+        Column("Status", lambda p: p["status"] + (f": {p['reason']}" if p.get("reason") else ""), justify="left",
+               wrap=True),
+        Column("What it counts, reproduced from vgg-inspect's layers", lambda p: p["difference_explained"],
+               justify="left", wrap=True),
+    ]
+    return View("Peer tools, reconciled", cols, peers, [], lambda p: "bold red" if p["status"] == "differs" else None)
+
+
+def memory_views(report: Report, all_layers: bool = False) -> list[View]:
+    t, c = report.totals, report.conventions
+    cols = _name_columns() + [
+        Column("Output bytes", lambda r: r.activation_bytes, lambda v: f"{v:,} ({units.mib(v)})"),
+        Column("Saved for backward", lambda r: r.saved_bytes, lambda v: f"{v:,} ({units.mib(v)})"),
+    ]
+    opt = report.extra.get("options", {}).get("optimizer", "momentum")
+    notes = [
+        f"(1) Sum of layer outputs: {units.bytes_full(t['activation_bytes'])}: {c['activation_bytes']}. "
+        "For VGG16 at 224 the CS231n notes print '24M * 4 bytes ~= 93MB' (93 is MiB; copies print the decimal "
+        "96 MB), but their own per-layer rows add up to about 15.2M values, the 58.1 MiB of this convention.",
+        f"(2) Inference peak: {units.bytes_full(t['inference_peak_bytes'])}: {c['inference_peak_bytes']}.",
+        f"(3) Saved for backward (training): {units.bytes_full(t['training_saved_bytes'])}: "
+        f"{c['training_saved_bytes']}"
+        + (" (measured with saved-tensor hooks)." if report.input["analysis"] == "instantiated" else
+           " (each layer type's rule; --device measures it with saved-tensor hooks)."),
+        f"(4) Weights {units.bytes_full(t['weight_bytes'])}, gradients {units.bytes_full(t['gradient_bytes'])}, "
+        f"{opt} state {units.bytes_full(t['optimizer_state_bytes'])}"
+        + (f", buffers {units.bytes_full(t['buffer_bytes'])}" if t["buffer_bytes"] else "") + ".",
+        f"(5) Training total: {units.bytes_full(t['training_total_bytes'])}: {c['training_total_bytes']}.",
+    ]
+    budget = report.extra.get("budget")
+    if budget:
+        notes.append(
+            f"Budget {units.bytes_full(budget['bytes'])}: largest batch for inference {budget['inference_batch']:,}, "
+            f"for training ({opt}) {budget['training_batch']:,}.")
+    measured = report.extra.get("measured")
+    if measured:
+        notes.append(
+            f"Measured on {report.input['device']} ({measured['mode']}): max_memory_allocated "
+            f"{units.bytes_full(measured['max_memory_allocated'])} vs estimate {units.bytes_full(measured['estimate'])}"
+            f" ({measured['gap_percent']:+.1f}%).")
+    return [View(_title(report, "Memory"), cols, visible(report, all_layers), notes, _style)]

@@ -30,6 +30,8 @@ class LayerRow:
     params_formula: str | None
     macs: int | None  # None: no formula for this layer type
     flops: int | None  # 2 x macs, plus any --include'd operations
+    train_flops: int | None  # flops + backward (2 x gradient MACs w.r.t. input and weights)
+    extra_flops: dict[str, int]  # what each --include category would add (bias, relu, pool, norm)
     activation_bytes: int  # bytes of this layer's output for the dtype and batch
     saved_bytes: int  # bytes autograd keeps for backward first claimed by this layer (train mode)
     receptive_field: AxisValue = None

@@ -361,3 +361,25 @@ def module_dtype(module: nn.Module) -> str:
             if p.dtype == dt:
                 return name
     return "float32"
+
+
+def measure_cuda(model: nn.Module, input_shape: tuple[int, ...], *, train: bool) -> dict[str, int]:
+    """A real forward (and backward with ``train``) on CUDA; torch.cuda.max_memory_allocated."""
+    device = next(model.parameters()).device
+    if device.type != "cuda":
+        raise VggInspectError("--measure needs --device cuda (it reads torch.cuda.max_memory_allocated)")
+    dtype = next(model.parameters()).dtype
+    torch.cuda.synchronize(device)
+    torch.cuda.empty_cache()
+    resident = torch.cuda.memory_allocated(device)  # weights and buffers
+    torch.cuda.reset_peak_memory_stats(device)
+    x = torch.randn(input_shape, device=device, dtype=dtype)
+    if train:
+        model.train()
+        model(x).float().sum().backward()
+    else:
+        model.eval()
+        with torch.no_grad():
+            model(x)
+    torch.cuda.synchronize(device)
+    return {"resident_bytes": resident, "max_memory_allocated": torch.cuda.max_memory_allocated(device)}

@@ -21,6 +21,7 @@ class Column:
     value: Callable[[Any], Cell]  # raw value for CSV / JSON-like use
     fmt: Callable[[Cell], str] = lambda v: "" if v is None else str(v)
     justify: str = "right"
+    wrap: bool = False  # long prose may wrap; numbers and names never do
 
 
 @dataclass
@@ -83,7 +84,8 @@ def to_rich(views: Sequence[View], console: Any) -> None:
     for view in views:
         table = Table(title=view.title, title_justify="left", header_style="bold", show_lines=False)
         for c in view.columns:
-            table.add_column(c.header, justify=c.justify, no_wrap=True)  # type: ignore[arg-type]
+            table.add_column(c.header, justify=c.justify, no_wrap=not c.wrap,  # type: ignore[arg-type]
+                             ratio=1 if c.wrap else None)
         for row, cells in zip(view.rows, view.text_rows()):
             table.add_row(*cells, style=view.styles(row))
         console.print(table)
