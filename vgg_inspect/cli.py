@@ -39,7 +39,8 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
-def model_options(multi_input: bool = False) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def model_options(multi_input: bool = False, in_channels_help: str | None = None
+                  ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
             click.argument("model", required=False),
@@ -47,8 +48,9 @@ def model_options(multi_input: bool = False) -> Callable[[Callable[..., Any]], C
                          "(N: 3x3 conv, 1x1-N: 1x1 conv, M: max-pool, LRN)."),
             click.option("--batch-norm", is_flag=True, help="BatchNorm after every conv (same as the _bn name)."),
             click.option("--num-classes", type=int, default=1000, show_default=True),
-            click.option("--in-channels", type=int, default=3, show_default=True,
-                         help="Input channels (1 for grayscale, more for multispectral)."),
+            click.option("--in-channels", type=int, default=None if in_channels_help else 3,
+                         show_default=not in_channels_help,
+                         help=in_channels_help or "Input channels (1 for grayscale, more for multispectral)."),
             click.option("--input", "input_size", default="224", show_default=True,
                          help="Input size S or HxW" + (", or a comma list to compare sizes." if multi_input else ".")),
             click.option("--batch", type=int, default=1, show_default=True),
@@ -275,6 +277,84 @@ def _measure(report: Any, kw: dict[str, Any], train: bool) -> dict[str, Any]:
                 if train else mem.inference_bytes(t))
     return {"mode": "train forward + backward" if train else "inference forward", **got, "estimate": estimate,
             "gap_percent": 100 * (got["max_memory_allocated"] - estimate) / estimate}
+
+
+@cli.command("receptive-field")
+@model_options(in_channels_help="Image channels with a MODEL (default 3); C_in of the comparison without one.")
+@click.option("--model", "compare_model", metavar="MODEL", help="Compare each block of MODEL with one conv.")
+@click.option("--channels", type=int, help="C_in = C_out for the comparison table (default 512).")
+@click.option("--out-channels", type=int, help="C_out for the comparison table.")
+@click.option("--kernel", type=int, help="Compare up to this single kernel size (odd; default 7).")
+@click.option("--bias", is_flag=True, help="Count biases in the comparison table.")
+@click.option("--effective", is_flag=True, help="Measure the field empirically from input gradients (runs the model).")
+@click.option("--layer", help="With --effective: the layer whose centre unit is traced (default: the last conv).")
+@click.option("--mode", type=click.Choice(["effective", "support"]), default="effective", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--samples", type=int, default=4, show_default=True, help="Random inputs averaged in effective mode.")
+def receptive_field(fmt: str, output: str | None, all_layers: bool, compare_model: str | None,
+                    channels: int | None, out_channels: int | None, kernel: int | None, bias: bool,
+                    effective: bool, layer: str | None, mode: str, seed: int, samples: int, **kw: Any) -> None:
+    """Receptive field per layer (with MODEL), or why VGG stacks 3x3 convs (without one)."""
+    has_model = kw["model"] is not None or kw["config"] is not None
+    table_opts = {"--channels": channels, "--out-channels": out_channels, "--kernel": kernel,
+                  "--bias": bias or None}
+    if has_model or compare_model:
+        given = [k for k, v in table_opts.items() if v is not None]
+        if given:
+            raise VggInspectError(f"{', '.join(given)} apply to the comparison table, without a MODEL")
+    if effective and not has_model:
+        raise VggInspectError("--effective needs a MODEL, e.g. vgg-inspect receptive-field vgg16 --effective")
+    if compare_model and has_model:
+        raise VggInspectError("give a MODEL (per-layer fields) or --model (block comparison), not both")
+
+    if has_model:
+        kw["in_channels"] = 3 if kw["in_channels"] is None else kw["in_channels"]
+        report = _analyze(kw)
+        if effective:
+            report.extra["effective_receptive_field"] = _effective(report, kw, layer, mode, seed, samples)
+            view_list = [presenters.effective_view(report.extra["effective_receptive_field"], report)]
+        else:
+            view_list = presenters.receptive_views(report, all_layers)
+        emit(fmt, output, report, view_list)
+        return
+
+    from . import kernels
+
+    if compare_model:
+        kw.update(model=compare_model, in_channels=3 if kw["in_channels"] is None else kw["in_channels"])
+        report = _analyze(kw)
+        blocks = kernels.block_table(report)
+        data = {"schema_version": 1, "model": report.model, "input": report.input,
+                "blocks": kernels.as_dicts(blocks)}
+        emit(fmt, output, data, [presenters.block_view(blocks, report)])
+        return
+    width = 512 if channels is None else channels
+    cin = width if kw["in_channels"] is None else kw["in_channels"]
+    cout = width if out_channels is None else out_channels
+    kernel = 7 if kernel is None else kernel
+    rows = kernels.stack_table(cin, cout, kernel, bias)
+    data = {"schema_version": 1, "in_channels": cin, "out_channels": cout, "kernel": kernel, "bias": bias,
+            "rows": kernels.as_dicts(rows)}
+    emit(fmt, output, data, [presenters.stack_view(rows, cin, cout, bias)])
+
+
+def _effective(report: Any, kw: dict[str, Any], layer: str | None, mode: str, seed: int,
+               samples: int) -> dict[str, Any]:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from . import effective
+    from .architecture import model_spec
+
+    spec = model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
+                      in_channels=kw["in_channels"])
+    effective.pick_layer(report, layer)  # a bad --layer fails before any work
+    steps = 1 + (1 if mode == "support" else samples)
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),
+                  console=Console(stderr=True), transient=True) as progress:
+        task = progress.add_task("gradients of the input", total=steps)
+        return effective.effective_field(spec, report, layer=layer, mode=mode, seed=seed, samples=samples,
+                                         on_step=lambda what: progress.update(task, advance=1, description=what))
 
 
 def main() -> None:

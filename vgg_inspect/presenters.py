@@ -214,3 +214,101 @@ def memory_views(report: Report, all_layers: bool = False) -> list[View]:
             f"{units.bytes_full(measured['max_memory_allocated'])} vs estimate {units.bytes_full(measured['estimate'])}"
             f" ({measured['gap_percent']:+.1f}%).")
     return [View(_title(report, "Memory"), cols, visible(report, all_layers), notes, _style)]
+
+
+def _axis(v: Any) -> str:
+    if v is None:
+        return "global"
+    if isinstance(v, list):
+        return " × ".join(_axis(x) for x in v)
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def receptive_views(report: Report, all_layers: bool = False) -> list[View]:
+    cols = _name_columns() + [
+        Column("RF", lambda r: r.receptive_field, _axis),
+        Column("Jump", lambda r: r.jump, _axis),
+        Column("Start", lambda r: r.start, _axis),
+        Column("Eff. padding", lambda r: r.effective_padding, _axis),
+        Column("Covers input", lambda r: r.covers_input, lambda v: "yes" if v else "no", justify="left"),
+    ]
+    notes = [
+        "RF: receptive field in input pixels; jump: distance in input pixels between neighbouring units (effective "
+        "stride); start: centre of the first unit (input pixel centres at 0, 1, ...); effective padding: how far the "
+        "first unit's field reaches past the input edge. Two values (H × W) where the axes differ.",
+        "rf_out = rf_in + (k-1)·jump_in, jump_out = jump_in·stride, start_out = start_in + ((k-1)/2 - pad)·jump_in; "
+        "1x1 convs, ReLU, BN, LRN and Dropout leave the field unchanged; FC layers see everything (global).",
+    ]
+    return [View(_title(report, "Receptive field"), cols, visible(report, all_layers), notes, _style)]
+
+
+def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:
+    cols = [
+        Column("3x3 layers", lambda r: r.layers),
+        Column("Field", lambda r: r.field, lambda v: f"{v}x{v}"),
+        Column("Weights / (Cin·Cout)", lambda r: (r.stack_weight_multiple, r.single_weight_multiple),
+               lambda v: f"{v[0]} vs {v[1]}"),
+        Column("Stack params", lambda r: r.stack_params, units.count),
+        Column("Single k x k params", lambda r: r.single_params, units.count),
+        Column("Stack MACs/position", lambda r: r.stack_macs_per_position, units.count),
+        Column("Single MACs/position", lambda r: r.single_macs_per_position, units.count),
+        Column("Saving %", lambda r: r.saving_percent, lambda v: f"{v:.1f}"),
+        Column("Non-linearities", lambda r: (r.stack_nonlinearities, r.single_nonlinearities),
+               lambda v: f"{v[0]} vs {v[1]}"),
+    ]
+    notes = [
+        f"C_in = {cin}, C_out = {cout}, {'with' if bias else 'no'} bias. n stacked 3x3 convs (stride 1) see "
+        "(2n+1)x(2n+1), as one (2n+1)x(2n+1) conv does, with 9n instead of (2n+1)² weights per C_in·C_out "
+        "(exact when C_in = C_out: three 3x3 = 27C², one 7x7 = 49C²) and n ReLUs instead of one.",
+        "The stack's first layer maps C_in to C_out, the others C_out to C_out; MACs per output position equal "
+        "the weights (each weight is used once per position).",
+    ]
+    return View("3x3 stacks against one large kernel", cols, rows, notes)
+
+
+def block_view(rows: list[Any], report: Report) -> View:
+    cols = [
+        Column("Block", lambda r: r.block),
+        Column("Convs", lambda r: r.convs, justify="left"),
+        Column("Channels", lambda r: (r.in_channels, r.out_channels), lambda v: f"{v[0]}→{v[1]}"),
+        Column("Field", lambda r: r.field, lambda v: f"{v}x{v}"),
+        Column("Stack params", lambda r: r.stack_params, units.count),
+        Column("One conv params", lambda r: r.single_params, units.count),
+        Column("Stack MACs", lambda r: r.stack_macs, units.count),
+        Column("One conv MACs", lambda r: r.single_macs, units.count),
+        Column("Saving %", lambda r: r.saving_percent, lambda v: f"{v:.1f}"),
+        Column("ReLUs", lambda r: r.stack_nonlinearities),
+    ]
+    notes = [
+        f"Each block of {report.model['name']} at input {units.shape(report.input['shape'])} against one conv with "
+        "the block's field, input and output channels, at the same output size.",
+        "A negative saving means the stack costs more: where a block widens the channels (e.g. 3→64), its later "
+        "layers run at the wider width. Where width is constant the stack saves, and always adds non-linearities.",
+    ]
+    return View(f"Blocks of {report.model['name']}: conv stacks against one conv", cols, rows, notes)
+
+
+def effective_view(data: dict[str, Any], report: Report) -> View:
+    rows = [("theoretical field", f"{_axis(data['theoretical_rf'])} px", "box " + _box(data["theoretical_box"]))]
+    rows.append(("gradient support", "box " + _box(data["support_box"]) if data["support_box"] else "empty",
+                 "equals the theoretical box" if data["support_matches_theory"] else "differs from the theoretical box"))
+    for level, side in data["mass_squares"].items():
+        rows.append((f"{level}% of gradient mass", f"{side}x{side} px", "centred square"))
+    cols = [
+        Column("Measure", lambda r: r[0], justify="left"),
+        Column("Value", lambda r: r[1], justify="left"),
+        Column("Note", lambda r: r[2], justify="left"),
+    ]
+    how = ("support mode: positive weights, max-pools as average pools, positive input; the support must equal the "
+           "theoretical field" if data["mode"] == "support" else
+           f"effective mode: torchvision's random initialisation, |gradient| averaged over {data['samples']} Gaussian "
+           f"input(s), seed {data['seed']}; the effective field is much smaller than the theoretical one and roughly "
+           "Gaussian (Luo et al., 2016)")
+    notes = [f"Gradient of unit {tuple(data['unit'])} of {data['layer']} ({data['module']}), centred at input "
+             f"{tuple(data['centre'])}, w.r.t. the input; {how}. Heat map: |gradient|, brightest = largest."]
+    return View(f"Empirical receptive field: {report.model['name']} {data['layer']}", cols, rows, notes,
+                heatmap=data["heatmap"])
+
+
+def _box(b: list[int] | None) -> str:
+    return "-" if not b else f"rows {b[0]}..{b[1]}, cols {b[2]}..{b[3]}"

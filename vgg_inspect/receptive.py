@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .ops import AdaptiveAvgPool2d, Linear, Op, Shape, Window, Flatten
+from .ops import AdaptiveAvgPool2d, Flatten, Linear, Op, Shape, Unknown, Window
 
 
 @dataclass(frozen=True)
@@ -41,7 +41,10 @@ INPUT_FIELD = AxisField(1, 1, 0.0, 0)
 
 
 def _windows(op: Op, in_shape: Shape) -> tuple[Window, Window] | None | str:
-    """Per-axis windows, None for point-wise, or "global" when the layer sees everything."""
+    """Per-axis windows, None for point-wise, "global" when the layer sees everything, or
+    "unknown" for a layer without formulas (its geometry cannot be assumed)."""
+    if isinstance(op, Unknown):
+        return "unknown"
     if isinstance(op, Linear):
         return "global"
     if isinstance(op, Flatten):
@@ -63,23 +66,23 @@ def _windows(op: Op, in_shape: Shape) -> tuple[Window, Window] | None | str:
 class LayerField:
     h: AxisField | None
     w: AxisField | None
-    covers: bool
+    covers: bool | None  # None: unknown (after a layer without formulas)
 
 
 def receptive_fields(ops_and_shapes: Sequence[tuple[Op, Shape]], input_hw: tuple[int, int]) -> list[LayerField]:
     """The field of every layer's output units, in input coordinates."""
     h, w = INPUT_FIELD, INPUT_FIELD
-    global_seen = False
+    state = "local"  # then "global" (sees everything) or "unknown"; neither changes back
     out: list[LayerField] = []
     for op, in_shape in ops_and_shapes:
-        if not global_seen:
+        if state == "local":
             win = _windows(op, in_shape)
-            if win == "global":
-                global_seen = True
+            if win in ("global", "unknown"):
+                state = str(win)
             elif win is not None:
                 h, w = h.through(win[0]), w.through(win[1])
-        if global_seen:
-            out.append(LayerField(None, None, True))
+        if state != "local":
+            out.append(LayerField(None, None, True if state == "global" else None))
         else:
             out.append(LayerField(h, w, h.rf >= input_hw[0] and w.rf >= input_hw[1]))
     return out

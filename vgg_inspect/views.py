@@ -31,6 +31,7 @@ class View:
     rows: Sequence[Any]
     notes: list[str] = field(default_factory=list)  # totals and conventions, printed under the table
     styles: Callable[[Any], str | None] = lambda row: None
+    heatmap: list[list[float]] | None = None  # values in [0, 1], drawn under the table
 
     def raw_rows(self) -> list[list[Cell]]:
         return [[c.value(r) for c in self.columns] for r in self.rows]
@@ -74,6 +75,11 @@ def to_markdown(views: Sequence[View]) -> str:
         if view.notes:
             out.append("")
             out.extend(f"- {n}" for n in view.notes)
+        if view.heatmap:
+            out.append("\n```")
+            out.extend("".join(SHADES[min(len(SHADES) - 1, int(v * len(SHADES)))] * 2 for v in row)
+                       for row in view.heatmap)
+            out.append("```")
         out.append("")
     return "\n".join(out)
 
@@ -91,4 +97,23 @@ def to_rich(views: Sequence[View], console: Any) -> None:
         console.print(table)
         for n in view.notes:
             console.print(n, highlight=False)
+        if view.heatmap:
+            console.print(_heat(view.heatmap))
         console.print()
+
+
+SHADES = " .:-=+*#%@"
+
+
+def _heat(grid: list[list[float]]) -> Any:
+    """Two terminal cells per value, dark to bright; shade characters too, for no-colour terminals."""
+    from rich.text import Text
+
+    text = Text()
+    for row in grid:
+        for v in row:
+            level = int(round(255 * max(0.0, min(1.0, v)) ** 0.5))  # sqrt: faint tails stay visible
+            shade = SHADES[min(len(SHADES) - 1, int(v * len(SHADES)))]
+            text.append(shade * 2, style=f"rgb({level},{level // 3},0) on rgb({level},{level // 2},{level // 8})")
+        text.append("\n")
+    return text

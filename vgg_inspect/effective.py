@@ -1,0 +1,153 @@
+"""The empirical receptive field: gradient of one output unit with respect to the input.
+
+* ``support``: weights positive (1/fan-in), biases zero, BatchNorm the identity, max-pools swapped
+  for average pools of the same geometry (a max-pool passes gradient to one element per window,
+  so its support would be the argmax pattern, not the field), positive input so every ReLU
+  passes. The gradient is then non-zero exactly on the theoretical field, clipped to the image.
+* ``effective`` (Luo et al., NeurIPS 2016): torchvision's random initialisation, real ReLUs and
+  max-pools, Gaussian inputs; |gradient| averaged over ``samples`` inputs. Reported as the
+  smallest centred squares holding 50 / 90 / 99 % of the gradient mass.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+from . import torch_backend
+from .architecture import ModelSpec
+from .errors import VggInspectError, did_you_mean
+from .report import LayerRow, Report
+
+MASS_LEVELS = (50, 90, 99)
+HEATMAP_CELLS = 32
+
+
+def pick_layer(report: Report, layer: str | None) -> LayerRow:
+    if layer is None:
+        return [r for r in report.layers if r.kind == "conv"][-1]
+    try:
+        row = report.layer(layer)
+    except KeyError:
+        names = [r.name for r in report.layers]
+        raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}") from None
+    if not row.module.startswith("features.") or row.receptive_field is None:
+        raise VggInspectError(f"{row.name} sees the whole input (its field is global); pick a conv or pool layer")
+    return row
+
+
+def _support_model(features: nn.Sequential) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for m in features:
+        if isinstance(m, nn.Conv2d):
+            with torch.no_grad():
+                m.weight.fill_(1.0 / (m.weight[0].numel()))
+                if m.bias is not None:
+                    m.bias.zero_()
+        elif isinstance(m, nn.BatchNorm2d):
+            m = nn.Identity()
+        elif isinstance(m, nn.MaxPool2d):
+            m = nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode)
+        layers.append(m)
+    return nn.Sequential(*layers)
+
+
+def _box(values: torch.Tensor) -> list[int] | None:
+    ys, xs = torch.nonzero(values, as_tuple=True)
+    if ys.numel() == 0:
+        return None
+    return [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
+
+
+def _mass_square(mass: torch.Tensor, centre: tuple[float, float], level: float) -> int:
+    """Smallest side s of a square centred on ``centre`` (clipped to the image) holding ``level``."""
+    h, w = mass.shape
+    total = float(mass.sum())
+    cum = torch.zeros(h + 1, w + 1, dtype=torch.float64)
+    cum[1:, 1:] = mass.double().cumsum(0).cumsum(1)
+    cy, cx = centre
+    side = 1 if float(cy).is_integer() else 2  # whole pixels: odd sides around a pixel, even around a corner
+    while True:
+        half = (side - 1) / 2
+        y0, y1 = max(0, int(cy - half)), min(h - 1, int(cy + half))
+        x0, x1 = max(0, int(cx - half)), min(w - 1, int(cx + half))
+        inside = cum[y1 + 1, x1 + 1] - cum[y0, x1 + 1] - cum[y1 + 1, x0] + cum[y0, x0]
+        if float(inside) >= level * total - 1e-12 * total or (y0 == 0 and x0 == 0 and y1 == h - 1 and x1 == w - 1):
+            return side
+        side += 2
+
+
+def effective_field(
+    spec: ModelSpec,
+    report: Report,
+    *,
+    layer: str | None = None,
+    mode: str = "effective",
+    seed: int = 0,
+    samples: int = 4,
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    if mode not in ("effective", "support"):
+        raise VggInspectError(f"unknown --mode '{mode}'; expected effective or support")
+    if samples < 1:
+        raise VggInspectError(f"--samples must be at least 1, got {samples}")
+    row = pick_layer(report, layer)
+    step = on_step or (lambda _: None)
+    model = torch_backend.instantiate(spec, device="cpu", dtype="float32").eval()
+    stop = int(row.module.split(".")[1])
+    features = nn.Sequential(*list(model.features)[: stop + 1])  # the head is never run or initialised
+    if mode == "support":
+        features = _support_model(features).double()
+        samples = 1
+    else:
+        torch.manual_seed(seed)
+        torch_backend.init_weights(features)
+    step("model built")
+    shape = tuple(report.input["shape"][1:])
+    _, _, h, w = report.input["shape"]
+    grad_sum = torch.zeros(h, w, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    unit: tuple[int, int] = (0, 0)
+    for i in range(samples):
+        if mode == "support":
+            x = torch.ones((1, *shape), dtype=torch.float64)
+        else:
+            x = torch.randn((1, *shape), generator=generator)
+        x.requires_grad_(True)
+        out = features(x)
+        unit = ((out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2)
+        out[0, :, unit[0], unit[1]].sum().backward()
+        grad_sum += x.grad[0].abs().sum(0).double()  # type: ignore[index]
+        step(f"sample {i + 1}/{samples}")
+
+    rf, jump, start = (_axes(getattr(row, k)) for k in ("receptive_field", "jump", "start"))
+    centre = tuple(s + u * j for s, u, j in zip(start, unit, jump))
+    theoretical = []
+    for c, r, size in zip(centre, rf, (h, w)):
+        theoretical += [max(0, math.ceil(c - (r - 1) / 2)), min(size - 1, math.floor(c + (r - 1) / 2))]
+    support = _box(grad_sum > 0)
+    pooled = torch.nn.functional.adaptive_avg_pool2d(grad_sum[None, None], (min(h, HEATMAP_CELLS), min(w, HEATMAP_CELLS)))[0, 0]
+    peak = float(pooled.max()) or 1.0
+    return {
+        "layer": row.name,
+        "module": row.module,
+        "mode": mode,
+        "seed": seed,
+        "samples": samples,
+        "unit": list(unit),
+        "centre": list(centre),
+        "theoretical_rf": list(rf),
+        "theoretical_box": theoretical,  # [y0, y1, x0, x1], inclusive, clipped to the input
+        "support_box": support,
+        "support_matches_theory": support == theoretical,
+        "mass_squares": {str(p): _mass_square(grad_sum, centre, p / 100) for p in MASS_LEVELS},  # type: ignore[arg-type]
+        "heatmap": [[round(float(v) / peak, 4) for v in r] for r in pooled],
+    }
+
+
+def _axes(v: Any) -> tuple[Any, Any]:
+    return (v, v) if not isinstance(v, list) else (v[0], v[1])
