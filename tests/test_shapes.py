@@ -116,3 +116,39 @@ def test_analytical_path_never_imports_torch():
             "print('torch' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_user_module_is_executed_on_meta(torch):
+    nn = torch.nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv = nn.Conv2d(3, 8, 3, padding=1)
+            self.act = nn.ReLU()  # called twice: two rows, parameters of conv counted once
+            self.gelu = nn.GELU()  # no formulas: counted, not computed
+            self.head = nn.Linear(8, 5)
+
+        def forward(self, x):
+            x = self.act(self.conv(x))
+            x = self.gelu(self.act(x))
+            return self.head(x.mean((2, 3)))
+
+    report = vgg_inspect.analyze_module(Net(), (2, 3, 16, 16))
+    assert [(r.module, r.output_shape) for r in report.layers] == [
+        ("conv", [2, 8, 16, 16]), ("act", [2, 8, 16, 16]), ("act", [2, 8, 16, 16]), ("gelu", [2, 8, 16, 16]),
+        ("head", [2, 5])]
+    assert report.totals["params"] == 3 * 9 * 8 + 8 + 8 * 5 + 5
+    gelu = report.layers[3]
+    assert gelu.type == "GELU" and gelu.macs is None and gelu.receptive_field is None
+    assert report.totals["macs"] == 2 * 16 * 16 * 8 * 27 + 2 * 8 * 5
+
+
+def test_meta_tracing_restores_torch(torch):
+    import sys
+
+    check_with = torch._check_with
+    vgg_inspect.analyze("vgg11_lrn", device="meta", execute=True)
+    assert torch._check_with is check_with
+    dynamo = sys.modules.get("torch._dynamo")
+    assert dynamo is None or hasattr(dynamo, "optimize")  # never our stub

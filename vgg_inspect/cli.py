@@ -77,6 +77,14 @@ def _analyze(kw: dict[str, Any], **extra: Any) -> Any:
     )
 
 
+def _spec(kw: dict[str, Any]) -> Any:
+    """The ModelSpec the model options describe (for commands that instantiate it themselves)."""
+    from .architecture import model_spec
+
+    return model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
+                      in_channels=kw["in_channels"])
+
+
 def emit(fmt: str, output: str | None, data: Any, view_list: Sequence[views.View]) -> None:
     """Render ``data`` (JSON) or the views (table, CSV, Markdown) to stdout or ``output``."""
     if fmt == "json":
@@ -219,10 +227,8 @@ def flops(fmt: str, output: str | None, all_layers: bool, include: str, train: b
 
 def _peers(report: Any, kw: dict[str, Any]) -> list[dict[str, Any]]:
     from . import peers, torch_backend
-    from .architecture import model_spec
 
-    spec = model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
-                      in_channels=kw["in_channels"])
+    spec = _spec(kw)
     meta_model = torch_backend.instantiate(spec, device="meta", dtype=report.input["dtype"])
     on_meta = kw["device"] == "meta"
     cpu_model = None if on_meta else torch_backend.instantiate(spec, device="cpu", dtype=report.input["dtype"])
@@ -266,10 +272,8 @@ def memory(fmt: str, output: str | None, all_layers: bool, optimizer: str, budge
 def _measure(report: Any, kw: dict[str, Any], train: bool) -> dict[str, Any]:
     from . import memory as mem
     from . import torch_backend
-    from .architecture import model_spec
 
-    spec = model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
-                      in_channels=kw["in_channels"])
+    spec = _spec(kw)
     model = torch_backend.instantiate(spec, device=kw["device"], dtype=report.input["dtype"], init=True)
     got = torch_backend.measure_cuda(model, tuple(report.input["shape"]), train=train)
     t = report.totals
@@ -344,10 +348,8 @@ def _effective(report: Any, kw: dict[str, Any], layer: str | None, mode: str, se
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from . import effective
-    from .architecture import model_spec
 
-    spec = model_spec(kw["model"], config=kw["config"], batch_norm=kw["batch_norm"], num_classes=kw["num_classes"],
-                      in_channels=kw["in_channels"])
+    spec = _spec(kw)
     effective.pick_layer(report, layer)  # a bad --layer fails before any work
     steps = 1 + (1 if mode == "support" else samples)
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(),

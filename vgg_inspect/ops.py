@@ -140,9 +140,7 @@ class Conv2d(Op):
         return (Saved("input"),)
 
     def windows(self) -> tuple[Window, Window]:
-        return tuple(  # type: ignore[return-value]
-            Window(k, s, p, d) for k, s, p, d in zip(self.kernel_size, self.stride, self.padding, self.dilation)
-        )
+        return _sliding_windows(self.kernel_size, self.stride, self.padding, self.dilation)
 
 
 @dataclass(frozen=True)
@@ -213,9 +211,7 @@ class MaxPool2d(Op):
         return (Saved("input"), Saved("new", numel(out_shape) * 8))  # int64 argmax indices
 
     def windows(self) -> tuple[Window, Window]:
-        return tuple(  # type: ignore[return-value]
-            Window(k, s, p, d) for k, s, p, d in zip(self.kernel_size, self.stride, self.padding, self.dilation)
-        )
+        return _sliding_windows(self.kernel_size, self.stride, self.padding, self.dilation)
 
 
 def adaptive_bounds(size: int, out: int) -> list[tuple[int, int]]:
@@ -343,6 +339,11 @@ class Unknown(Op):
     """A module the tool has no formulas for (a user's own layer): counted, not computed."""
 
     type_label: str = "Module"
+
+
+def _sliding_windows(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> tuple[Window, Window]:
+    h, w = (Window(k, s, p, d) for k, s, p, d in zip(kernel, stride, padding, dilation))
+    return h, w
 
 
 def flatten_for(op: Op, shape: Shape) -> Shape:

@@ -312,11 +312,14 @@ def trace_module(
     traces: list[LayerTrace] = []
     counted: set[int] = set()  # a module called twice has its parameters counted once
     for (name, mod, shape_in, shape_out), sv in zip(calls, saved):
-        counts = _counts(mod) if id(mod) not in counted else _counts(nn.Module())
+        counts = _counts(mod) if id(mod) not in counted else dict.fromkeys(_COUNT_KEYS, 0)
         counted.add(id(mod))
         traces.append(LayerTrace(module=name, type=type(mod).__name__, op=op_from_module(mod),
                                  input_shape=shape_in, output_shape=shape_out, saved_bytes=sv, **counts))
     return traces
+
+
+_COUNT_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "buffer_bytes")
 
 
 def _counts(mod: nn.Module) -> dict[str, int]:
