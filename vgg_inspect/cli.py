@@ -256,6 +256,7 @@ def memory(fmt: str, output: str | None, all_layers: bool, optimizer: str, budge
     # On a device, execute on meta tensors so saved-for-backward tensors are measured by hooks.
     report = _analyze(kw, optimizer=optimizer, execute=True if kw["device"] else None)
     if limit is not None:
+        @functools.lru_cache(maxsize=None)  # both searches probe the same batches
         def totals_at(batch: int) -> dict[str, Any]:
             return _analyze({**kw, "batch": batch, "device": None}, optimizer=optimizer).totals
 
@@ -277,8 +278,8 @@ def _measure(report: Any, kw: dict[str, Any], train: bool) -> dict[str, Any]:
     model = torch_backend.instantiate(spec, device=kw["device"], dtype=report.input["dtype"], init=True)
     got = torch_backend.measure_cuda(model, tuple(report.input["shape"]), train=train)
     t = report.totals
-    estimate = (t["weight_bytes"] + t["buffer_bytes"] + t["gradient_bytes"] + t["training_saved_bytes"]
-                if train else mem.inference_bytes(t))
+    # One forward + backward allocates no optimizer state: the training total without it.
+    estimate = t["training_total_bytes"] - t["optimizer_state_bytes"] if train else mem.inference_bytes(t)
     return {"mode": "train forward + backward" if train else "inference forward", **got, "estimate": estimate,
             "gap_percent": 100 * (got["max_memory_allocated"] - estimate) / estimate}
 
@@ -311,8 +312,9 @@ def receptive_field(fmt: str, output: str | None, all_layers: bool, compare_mode
     if compare_model and has_model:
         raise VggInspectError("give a MODEL (per-layer fields) or --model (block comparison), not both")
 
+    image_channels = 3 if kw["in_channels"] is None else kw["in_channels"]
     if has_model:
-        kw["in_channels"] = 3 if kw["in_channels"] is None else kw["in_channels"]
+        kw["in_channels"] = image_channels
         report = _analyze(kw)
         if effective:
             report.extra["effective_receptive_field"] = _effective(report, kw, layer, mode, seed, samples)
@@ -325,7 +327,7 @@ def receptive_field(fmt: str, output: str | None, all_layers: bool, compare_mode
     from . import kernels
 
     if compare_model:
-        kw.update(model=compare_model, in_channels=3 if kw["in_channels"] is None else kw["in_channels"])
+        kw.update(model=compare_model, in_channels=image_channels)
         report = _analyze(kw)
         blocks = kernels.block_table(report)
         data = {"schema_version": 1, "model": report.model, "input": report.input,

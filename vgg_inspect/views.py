@@ -77,8 +77,7 @@ def to_markdown(views: Sequence[View]) -> str:
             out.extend(f"- {n}" for n in view.notes)
         if view.heatmap:
             out.append("\n```")
-            out.extend("".join(SHADES[min(len(SHADES) - 1, int(v * len(SHADES)))] * 2 for v in row)
-                       for row in view.heatmap)
+            out.extend("".join(_shade(v) * 2 for v in row) for row in view.heatmap)
             out.append("```")
         out.append("")
     return "\n".join(out)
@@ -105,6 +104,11 @@ def to_rich(views: Sequence[View], console: Any) -> None:
 SHADES = " .:-=+*#%@"
 
 
+def _shade(v: float) -> str:
+    """A character for a value in [0, 1], for terminals and documents without colour."""
+    return SHADES[min(len(SHADES) - 1, int(v * len(SHADES)))]
+
+
 def _heat(grid: list[list[float]]) -> Any:
     """Two terminal cells per value, dark to bright; shade characters too, for no-colour terminals."""
     from rich.text import Text
@@ -113,7 +117,6 @@ def _heat(grid: list[list[float]]) -> Any:
     for row in grid:
         for v in row:
             level = int(round(255 * max(0.0, min(1.0, v)) ** 0.5))  # sqrt: faint tails stay visible
-            shade = SHADES[min(len(SHADES) - 1, int(v * len(SHADES)))]
-            text.append(shade * 2, style=f"rgb({level},{level // 3},0) on rgb({level},{level // 2},{level // 8})")
+            text.append(_shade(v) * 2, style=f"rgb({level},{level // 3},0) on rgb({level},{level // 2},{level // 8})")
         text.append("\n")
     return text
