@@ -33,16 +33,35 @@ def test_params_table_shows_formulas_and_both_byte_units(run):
 
 
 def test_json_contract(run):
-    res = run("params", "vgg16_bn", "--format", "json")
-    data = json.loads(res.output)
+    """The report's JSON: exactly the documented keys (no stray ones), with values from REFERENCE."""
+    data = json.loads(run("params", "vgg16_bn", "--format", "json").output)
+    assert list(data) == [
+        "schema_version",
+        "tool",
+        "model",
+        "input",
+        "layers",
+        "totals",
+        "conventions",
+        "options",
+        "warnings",
+    ]
     assert data["schema_version"] == 1 and data["tool"]["name"] == "vgg-inspect"
-    assert data["model"].items() >= {"name": "vgg16_bn", "config": "D", "batch_norm": True, "num_classes": 1000,
-                                     "in_channels": 3}.items()
+    assert data["model"] == {
+        "name": "vgg16_bn",
+        "config": "D",
+        "batch_norm": True,
+        "num_classes": 1000,
+        "in_channels": 3,
+        "weight_layers": 16,
+        "layers": "64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
+    }
     assert data["input"] == {"shape": [1, 3, 224, 224], "dtype": "float32", "device": None, "analysis": "analytical"}
-    row = data["layers"][0]
-    assert {"name", "module", "type", "output_shape", "params", "trainable_params", "buffers"} <= set(row)
+    assert data["options"] == {"include": [], "optimizer": "momentum", "saved_convention": "cpu"}
+    assert data["layers"][0]["name"] == "conv1_1" and data["layers"][0]["params"] == 1792
     assert data["totals"]["params"] == ref.PARAMS["vgg16_bn"]
-    assert {"params", "trainable_params", "buffers"} <= set(data["totals"])
+    assert set(data["totals"]) >= {"params", "trainable_params", "buffers", "macs", "flops", "weight_bytes"}
+    assert set(data["conventions"]) <= set(data["totals"])  # each convention names a totals key
 
 
 def test_csv_is_raw_and_all_layers_unfolds(run):
@@ -78,15 +97,32 @@ def test_list(run):
     assert by_name["vgg16_c"]["aliases"] == ["C"]
 
 
-@pytest.mark.parametrize("alias,name", [("d", "vgg16"), ("A-LRN", "vgg11_lrn"), ("a-lrn", "vgg11_lrn"),
-                                        ("VGG16-BN", "vgg16_bn"), ("E", "vgg19")])
+@pytest.mark.parametrize(
+    "alias,name",
+    [("d", "vgg16"), ("A-LRN", "vgg11_lrn"), ("a-lrn", "vgg11_lrn"), ("VGG16-BN", "vgg16_bn"), ("E", "vgg19")],
+)
 def test_aliases(run, alias, name):
     assert json.loads(run("params", alias, "--format", "json").output)["model"]["name"] == name
 
 
 def test_batch_norm_flag_and_options(run):
-    data = json.loads(run("params", "C", "--batch-norm", "--num-classes", "10", "--in-channels", "1",
-                          "--input", "64x96", "--batch", "4", "--format", "json").output)
+    data = json.loads(
+        run(
+            "params",
+            "C",
+            "--batch-norm",
+            "--num-classes",
+            "10",
+            "--in-channels",
+            "1",
+            "--input",
+            "64x96",
+            "--batch",
+            "4",
+            "--format",
+            "json",
+        ).output
+    )
     assert data["model"]["name"] == "vgg16_c_bn" and data["input"]["shape"] == [4, 1, 64, 96]
     assert data["layers"][-1]["output_shape"] == [4, 10]
 
@@ -97,27 +133,35 @@ def test_device_path(run):
     assert data["totals"]["params"] == ref.PARAMS["vgg11"]
 
 
-@pytest.mark.parametrize("args,message", [
-    (["params", "vgg61"], "unknown model 'vgg61'; did you mean vgg16"),
-    (["params", "vgg16", "--input", "16"], "input 16x16 is too small for vgg16: pool5 would output 0x0; "
-                                            "it needs at least 32x32"),
-    (["params", "vgg16", "--input", "0"], "--input must be positive"),
-    (["params", "vgg16", "--input", "22a"], "malformed --input '22a'"),
-    (["params", "vgg16", "--num-classes", "0"], "--num-classes must be at least 1"),
-    (["params", "vgg16", "--batch", "0"], "--batch must be at least 1"),
-    (["params", "vgg16", "--in-channels", "0"], "--in-channels must be at least 1"),
-    (["params", "--config", "64,X,M"], "malformed --config token 'X' at position 2"),
-    (["params", "--config", ""], "empty --config"),
-    (["params", "--config", "5x5-64"], "malformed --config token '5x5-64'"),
-    (["params", "vgg16", "--config", "64,M"], "give either a MODEL"),
-    (["params", "vgg16", "--device", "gpu"], "unknown device 'gpu'; expected cpu, cuda, cuda:N, mps or meta"),
-    (["params", "vgg16", "--dtype", "fp8"], "unknown dtype 'fp8'"),
-    (["check", "vgg16", "--expect", "parms=1"], "unknown --expect key 'parms'; did you mean params"),
-    (["check", "vgg16", "--expect", "params"], "malformed --expect 'params'"),
-    (["check", "vgg16", "--expect", "params=lots"], "unparsable value 'lots'"),
-    (["check", "vgg16", "--expect", "conv5_3.parms=1"], "unknown field 'parms' for layer conv5_3; did you mean params"),
-    (["check", "vgg16"], "nothing to check"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["params", "vgg61"], "unknown model 'vgg61'; did you mean vgg16"),
+        (
+            ["params", "vgg16", "--input", "16"],
+            "input 16x16 is too small for vgg16: pool5 would output 0x0; it needs at least 32x32",
+        ),
+        (["params", "vgg16", "--input", "0"], "--input must be positive"),
+        (["params", "vgg16", "--input", "22a"], "malformed --input '22a'"),
+        (["params", "vgg16", "--num-classes", "0"], "--num-classes must be at least 1"),
+        (["params", "vgg16", "--batch", "0"], "--batch must be at least 1"),
+        (["params", "vgg16", "--in-channels", "0"], "--in-channels must be at least 1"),
+        (["params", "--config", "64,X,M"], "malformed --config token 'X' at position 2"),
+        (["params", "--config", ""], "empty --config"),
+        (["params", "--config", "5x5-64"], "malformed --config token '5x5-64'"),
+        (["params", "vgg16", "--config", "64,M"], "give either a model"),
+        (["params", "vgg16", "--device", "gpu"], "unknown device 'gpu'; expected cpu, cuda, cuda:N, mps or meta"),
+        (["params", "vgg16", "--dtype", "fp8"], "unknown dtype 'fp8'"),
+        (["check", "vgg16", "--expect", "parms=1"], "unknown --expect key 'parms'; did you mean params"),
+        (["check", "vgg16", "--expect", "params"], "malformed --expect 'params'"),
+        (["check", "vgg16", "--expect", "params=lots"], "unparsable value 'lots'"),
+        (
+            ["check", "vgg16", "--expect", "conv5_3.parms=1"],
+            "unknown field 'parms' for layer conv5_3; did you mean params",
+        ),
+        (["check", "vgg16"], "nothing to check"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(run, args, message):
     res = run(*args)
     assert res.exit_code == 2, res.output
@@ -138,13 +182,26 @@ def test_click_usage_errors_exit_2(run):
     assert run("params", "vgg16", "--batch", "two").exit_code == 2
 
 
-@pytest.mark.parametrize("expect,code", [
-    ("params=138357544", 0), ("params=138,357,544", 0), ("params=138_357_544", 0),
-    ("params=138.36M", 0), ("params=138.4M", 0), ("params=138M", 0), ("params=0.14G", 0),
-    ("params=138.35M", 1), ("params=139357544", 1),
-    ("conv5_3.params=2359808", 0), ("features.28.params=2359808", 0), ("fc6.params=102764544", 0),
-    ("fc7.params=16781321", 1), ("conv5_3.output_shape=1x512x14x14", 0), ("params_by_kind.conv=14714688", 0),
-])
+@pytest.mark.parametrize(
+    "expect,code",
+    [
+        ("params=138357544", 0),
+        ("params=138,357,544", 0),
+        ("params=138_357_544", 0),
+        ("params=138.36M", 0),
+        ("params=138.4M", 0),
+        ("params=138M", 0),
+        ("params=0.14G", 0),
+        ("params=138.35M", 1),
+        ("params=139357544", 1),
+        ("conv5_3.params=2359808", 0),
+        ("features.28.params=2359808", 0),
+        ("fc6.params=102764544", 0),
+        ("fc7.params=16781321", 1),
+        ("conv5_3.output_shape=1x512x14x14", 0),
+        ("params_by_kind.conv=14714688", 0),
+    ],
+)
 def test_check_exit_codes(run, expect, code):
     res = run("check", "vgg16", "--expect", expect)
     assert res.exit_code == code, res.output
@@ -152,8 +209,7 @@ def test_check_exit_codes(run, expect, code):
 
 
 def test_check_several_and_json(run):
-    res = run("check", "D", "--expect", "params=138357544", "--expect", "weight_bytes=553430176",
-              "--format", "json")
+    res = run("check", "D", "--expect", "params=138357544", "--expect", "weight_bytes=553430176", "--format", "json")
     data = json.loads(res.output)
     assert res.exit_code == 0 and data["ok"] and data["checked"] == 2
 
@@ -172,5 +228,10 @@ def test_golden_round_trip_and_drift(run, tmp_path):
 
 
 def test_help_and_version(run):
-    assert "receptive" in run("--help").output or "params" in run("--help").output
-    assert run("--version").exit_code == 0
+    from importlib.metadata import version
+
+    listing = run("--help").output
+    for command in ("list", "params", "summary", "check", "flops", "memory", "receptive-field"):
+        assert f"  {command} " in listing, command
+    out = run("--version")
+    assert out.exit_code == 0 and out.output.strip() == f"vgg-inspect, version {version('vgg-inspect')}"

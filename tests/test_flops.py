@@ -20,35 +20,45 @@ from .conftest import ALL_VARIANTS
 def test_macs_match_reference(letter, bn):
     for size, table in ((224, ref.MACS_224), (32, ref.MACS_32)):
         t = vgg_inspect.analyze(letter, batch_norm=bn, input_size=size).totals
-        assert t["macs"] == table[letter]  # BN adds no multiply-accumulates of weights
-        assert t["flops"] == 2 * table[letter]
+        assert t.macs == table[letter]  # BN adds no multiply-accumulates of weights
+        assert t.flops == 2 * table[letter]
 
 
 def test_vgg16_conv_and_fc_split():
     t = vgg_inspect.analyze("vgg16").totals
-    assert t["macs_by_kind"] == {"conv": ref.VGG16_CONV_MACS, "fc": 7 * 7 * 512 * 4096 + 4096 * 4096 + 4096 * 1000}
+    assert vars(t.macs_by_kind) == {"conv": ref.VGG16_CONV_MACS, "fc": 7 * 7 * 512 * 4096 + 4096 * 4096 + 4096 * 1000}
 
 
-@pytest.mark.parametrize("name", ["vgg16_c", "vgg19_bn", "vgg11_lrn"])
+# Layer lists written here from the paper's Table 1 (not read from the tool): (kernel, channels) or M.
+TABLE1 = {
+    "vgg16_c": "64,64,M,128,128,M,256,256,1x1-256,M,512,512,1x1-512,M,512,512,1x1-512,M",
+    "vgg19_bn": "64,64,M,128,128,M,256,256,256,256,M,512,512,512,512,M,512,512,512,512,M",
+    "vgg11_lrn": "64,LRN,M,128,M,256,256,M,512,512,M,512,512,M",
+}
+
+
+@pytest.mark.parametrize("name", list(TABLE1))
 def test_per_layer_macs_closed_form(name):
-    r = vgg_inspect.analyze(name, input_size="96x160", batch=3, in_channels=2, num_classes=17)
-    for row in r.layers:
-        out = row.output_shape
-        if row.kind == "conv":
-            k = int(row.params_formula.split("·")[0])
-            cin = row.input_shape[1]
-            assert row.macs == out[0] * out[1] * out[2] * out[3] * cin * k * k
-        elif row.kind == "fc":
-            assert row.macs == out[0] * math.prod(row.input_shape[1:]) * out[1]
-        else:
-            assert row.macs == 0
+    n, cin, h, w, classes = 3, 2, 96, 160, 17
+    expected = []
+    for tok in TABLE1[name].split(","):
+        if tok == "M":
+            h, w = h // 2, w // 2
+        elif tok != "LRN":
+            k, cout = (1, int(tok[4:])) if tok.startswith("1x1-") else (3, int(tok))
+            expected.append(n * cout * h * w * cin * k * k)  # size-preserving convs: N·C_out·H·W·C_in·k²
+            cin = cout
+    expected += [n * cin * 7 * 7 * 4096, n * 4096 * 4096, n * 4096 * classes]
+    r = vgg_inspect.analyze(name, input_size="96x160", batch=n, in_channels=2, num_classes=classes)
+    assert [row.macs for row in r.layers if row.kind in ("conv", "fc")] == expected
+    assert all(row.macs == 0 for row in r.layers if row.kind not in ("conv", "fc"))
 
 
 def _flop_counter(torch, name, shape, train=False, **kw):
     from torch.utils.flop_counter import FlopCounterMode
 
-    from vgg_inspect import torch_backend as tb
-    from vgg_inspect.architecture import model_spec
+    from vgg_inspect.runtime import build as tb
+    from vgg_inspect.spec import model_spec
 
     model = tb.instantiate(model_spec(name, **kw), device="meta")
     x = torch.empty(shape, device="meta")
@@ -63,12 +73,18 @@ def _flop_counter(torch, name, shape, train=False, **kw):
 
 
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(name=st.sampled_from(ALL_VARIANTS), h=st.integers(32, 257), w=st.integers(32, 257),
-       batch=st.integers(1, 5), in_ch=st.integers(1, 5), classes=st.integers(1, 1500))
+@given(
+    name=st.sampled_from(ALL_VARIANTS),
+    h=st.integers(32, 257),
+    w=st.integers(32, 257),
+    batch=st.integers(1, 5),
+    in_ch=st.integers(1, 5),
+    classes=st.integers(1, 1500),
+)
 def test_flops_equal_flop_counter_mode(torch, name, h, w, batch, in_ch, classes):
     r = vgg_inspect.analyze(name, input_size=(h, w), batch=batch, in_channels=in_ch, num_classes=classes)
     total, per_module = _flop_counter(torch, name, (batch, in_ch, h, w), num_classes=classes, in_channels=in_ch)
-    assert r.totals["flops"] == total
+    assert r.totals.flops == total
     for row in r.layers:
         if row.flops:
             assert row.flops == per_module[row.module], row.name
@@ -78,12 +94,12 @@ def test_flops_equal_flop_counter_mode(torch, name, h, w, batch, in_ch, classes)
 def test_train_flops_equal_flop_counter_mode_backward(torch, name, size):
     r = vgg_inspect.analyze(name, input_size=size, batch=2)
     total, _ = _flop_counter(torch, name, (2, 3, size, size), train=True)
-    assert r.totals["train_flops"] == total
+    assert r.totals.train_flops == total
 
 
 def test_train_flops_vgg16_reference():
     t = vgg_inspect.analyze("vgg16").totals
-    assert round(t["train_flops"] / 1e9, 2) == ref.VGG16_TRAIN_FLOPS_G
+    assert round(t.train_flops / 1e9, 2) == ref.VGG16_TRAIN_FLOPS_G
     first = vgg_inspect.analyze("vgg16").layer("conv1_1")
     assert first.train_flops == 2 * first.flops  # no gradient w.r.t. the image
 
@@ -92,7 +108,7 @@ def test_include_rules_closed_form():
     r = vgg_inspect.analyze("vgg11_lrn_bn", include=["bias", "relu", "pool", "norm"], input_size=64, batch=2)
     rows = r.layers
     n = math.prod
-    expected = 2 * r.totals["macs"]
+    expected = 2 * r.totals.macs
     expected += sum(n(x.output_shape) for x in rows if x.kind in ("conv", "fc"))  # every layer has a bias
     expected += sum(n(x.output_shape) for x in rows if x.kind == "relu")
     expected += sum(3 * n(x.output_shape) for x in rows if x.type == "MaxPool2d")  # 4 values, 3 comparisons
@@ -100,16 +116,21 @@ def test_include_rules_closed_form():
     expected += sum(x.output_shape[0] * x.output_shape[1] * 8 * 8 for x in rows if x.kind == "avgpool")
     expected += sum(2 * n(x.output_shape) for x in rows if x.type == "BatchNorm2d")
     expected += sum(10 * n(x.output_shape) for x in rows if x.kind == "lrn")  # n + 5 with n = 5
-    assert r.totals["flops"] == expected
-    assert vgg_inspect.analyze("vgg11_lrn_bn", input_size=64, batch=2).totals["flops"] == 2 * r.totals["macs"]
+    assert r.totals.flops == expected
+    assert vgg_inspect.analyze("vgg11_lrn_bn", input_size=64, batch=2).totals.flops == 2 * r.totals.macs
 
 
-def test_adaptive_pool_windows():
-    r = vgg_inspect.analyze("vgg16", input_size=480, include=["pool"])  # 15x15 -> 7x7: overlapping windows
-    row = r.layer("avgpool")
-    windows = [(i * 15 // 7, -(-(i + 1) * 15 // 7)) for i in range(7)]
-    per_axis = sum(b - a for a, b in windows)
-    assert row.flops == 512 * per_axis * per_axis
+def test_adaptive_pool_windows(torch):
+    """15x15 -> 7x7 has overlapping windows of unequal size. The oracle: the non-zeros of the
+    Jacobian of PyTorch's own adaptive_avg_pool2d, one row per output = that output's window."""
+    r = vgg_inspect.analyze("vgg16", input_size=480, include=["pool"])  # pool5 is 15x15
+    assert r.layer("pool5").output_shape[2:] == [15, 15]
+    jac = torch.autograd.functional.jacobian(
+        lambda x: torch.nn.functional.adaptive_avg_pool2d(x, 7), torch.rand(1, 1, 15, 15, dtype=torch.float64)
+    )
+    summed_per_channel = int((jac != 0).sum())
+    assert r.layer("avgpool").flops == 512 * summed_per_channel
+    assert summed_per_channel != 49 * 4  # overlapping: not a plain 2x2 window per output
 
 
 def test_peers_reproduced_exactly_vgg16_224(torch):
@@ -126,20 +147,22 @@ def test_peers_reproduced_exactly_vgg16_224(torch):
 
 @pytest.mark.parametrize("name,size,batch", [("vgg16_bn", 64, 2), ("vgg11_lrn", 40, 1), ("vgg13", 37, 3)])
 def test_peers_reproduced_on_other_variants(torch, name, size, batch):
-    from vgg_inspect import peers, torch_backend as tb
-    from vgg_inspect.architecture import model_spec
+    from vgg_inspect.runtime import peers
+    from vgg_inspect.spec import model_spec
 
     report = vgg_inspect.analyze(name, input_size=size, batch=batch)
-    spec = model_spec(name)
-    results = peers.compare(report, tb.instantiate(spec, device="cpu"), tb.instantiate(spec, device="meta"))
-    assert [p["status"] for p in results] == ["agrees"] * 3, results
+    results = peers.compare(report, model_spec(name), on_meta=False)
+    assert [p.status for p in results] == ["agrees"] * 3, results
+    assert all(p.value == p.reproduced for p in results)
 
 
 def test_peer_skips_are_reported(torch, monkeypatch):
-    from vgg_inspect import peers
+    from vgg_inspect.runtime import peers
 
     runner = CliRunner()
-    meta = json.loads(runner.invoke(cli, ["flops", "vgg11", "--compare", "--device", "meta", "--format", "json"]).output)
+    meta = json.loads(
+        runner.invoke(cli, ["flops", "vgg11", "--compare", "--device", "meta", "--format", "json"]).output
+    )
     fv = next(p for p in meta["peers"] if p["tool"].startswith("fvcore"))
     assert fv["status"] == "skipped" and "meta" in fv["reason"] and fv["value"] is None
     monkeypatch.setattr(peers, "FVCORE_LIMIT_FLOPS", 10**9)

@@ -7,7 +7,7 @@ import sys
 
 import pytest
 from click.testing import CliRunner
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 
 import vgg_inspect
@@ -20,7 +20,8 @@ def test_vgg16_table():
     r = vgg_inspect.analyze("vgg16")
     assert {n: (r.layer(n).receptive_field, r.layer(n).jump) for n in ref.VGG16_RF} == ref.VGG16_RF
     assert r.layer("relu5_3").receptive_field == 196  # point-wise layers keep the field
-    assert r.layer("fc6").receptive_field is None and r.layer("fc6").covers_input is True
+    assert r.layer("fc6").receptive_field is None and r.layer("fc6").field_status == "global"
+    assert r.layer("fc6").covers_input is True
 
 
 @pytest.mark.parametrize("letter,rf", ref.POOL5_RF.items())
@@ -42,29 +43,17 @@ def test_non_square_gives_per_axis_values():
     row = r.layer("avgpool")  # 14x7 -> 7x7: a 2x2-stride-2 pool along H, identity along W
     assert row.receptive_field == [212 + 32, 212] and row.jump == [64, 32]
     assert r.layer("pool5").receptive_field == 212  # equal axes stay one number
-    assert vgg_inspect.analyze("vgg16", input_size=200).layer("pool5").covers_input is True
-
-
-def _gradient_support(torch, model, shape):
-    """Bounding box of the input gradient of the centre output unit, with positive weights."""
-    x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
-    out = model(x)
-    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
-    out[0, :, uy, ux].sum().backward()
-    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
-    return (uy, ux), [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
+    # At 200 no pool5 unit spans pixels 0..199 (fields [-90, 121], [-58, 153], ...), though 212 > 200.
+    assert vgg_inspect.analyze("vgg16", input_size=200).layer("pool5").covers_input is False
 
 
 layer_st = st.one_of(
-    st.tuples(st.just("conv"), st.sampled_from([1, 2, 3, 5]), st.integers(1, 3), st.integers(0, 2),
-              st.integers(1, 2)),
+    st.tuples(st.just("conv"), st.sampled_from([1, 2, 3, 5]), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2)),
     st.tuples(st.just("pool"), st.sampled_from([2, 3]), st.integers(1, 3), st.integers(0, 1), st.just(1)),
 )
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(layers=st.lists(layer_st, min_size=1, max_size=5), h=st.integers(24, 128), w=st.integers(24, 128))
-def test_recurrence_equals_gradient_support(torch, layers, h, w):
+def _modules(torch, layers):
     nn = torch.nn
     modules, channels = [], 2
     for kind, k, s, p, d in layers:
@@ -74,25 +63,46 @@ def test_recurrence_equals_gradient_support(torch, layers, h, w):
             channels = 3
         else:
             modules.append(nn.MaxPool2d(k, s, p))
-    model = nn.Sequential(*modules).double()
+    return modules
+
+
+def _fits(torch, modules, shape):
+    import copy
+
     try:
-        report = vgg_inspect.analyze_module(model, (1, 2, h, w))
-    except vgg_inspect.errors.VggInspectError:
-        return  # the input is too small for this stack
-    last = report.layers[-1]
-    # The independent check: positive weights and average pools (gradient reaches every input of a window).
-    probe = nn.Sequential(*[nn.AvgPool2d(m.kernel_size, m.stride, m.padding) if isinstance(m, nn.MaxPool2d) else m
-                            for m in modules]).double()
-    with torch.no_grad():
-        for m in probe:
-            if isinstance(m, nn.Conv2d):
-                m.weight.fill_(1.0 / m.weight[0].numel())
-    (uy, ux), support = _gradient_support(torch, probe, (1, 2, h, w))
+        copy.deepcopy(torch.nn.Sequential(*modules)).to("meta")(torch.empty(shape, device="meta"))
+    except RuntimeError:
+        return False
+    return True
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(layers=st.lists(layer_st, min_size=1, max_size=5), h=st.integers(24, 128), w=st.integers(24, 128))
+# Once found by hypothesis: the centre unit's support is empty (its field lies in the padding).
+@example(layers=[("conv", 1, 3, 0, 1), ("conv", 1, 3, 0, 1), ("pool", 2, 2, 0, 1), ("conv", 2, 1, 1, 2)], h=24, w=24)
+def test_recurrence_equals_gradient_support(torch, layers, h, w):
+    from .oracles import positive_probe
+
+    modules = _modules(torch, layers)
+    assume(_fits(torch, modules, (1, 2, h, w)))  # torch refuses the input: nothing to compare
+    last = vgg_inspect.analyze_module(torch.nn.Sequential(*modules).double(), (1, 2, h, w)).layers[-1]
+    probe = positive_probe(modules)
+    x = torch.ones((1, 2, h, w), dtype=torch.float64, requires_grad=True)
+    out = probe(x)
+    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
+    out[0, :, uy, ux].sum().backward()
+    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
     rf, jump, start = ([v, v] if not isinstance(v, list) else v for v in (last.receptive_field, last.jump, last.start))
     box = []
     for c, r in ((start[0] + uy * jump[0], rf[0]), (start[1] + ux * jump[1], rf[1])):
         box += [math.ceil(c - (r - 1) / 2), math.floor(c + (r - 1) / 2)]
     inside = box[0] >= 0 and box[2] >= 0 and box[1] < h and box[3] < w
+    if ys.numel() == 0:
+        # An empty support is legitimate: a unit whose whole field lies in the padding (or in the
+        # holes of a dilated/strided stack) sees no pixel. Its span then cannot be inside the image.
+        assert not inside
+        return
+    support = [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
     if inside:  # the field's span: its extreme taps always reach the input
         assert support == box
     else:  # clipped: a dilated or strided kernel's holes may leave the clipped edge unseen
@@ -101,27 +111,158 @@ def test_recurrence_equals_gradient_support(torch, layers, h, w):
         assert clipped[2] <= support[2] <= support[3] <= clipped[3]
 
 
+def _covers_truth(torch, modules, shape, head=None):
+    """Per layer output: does some unit's gradient support contain every input pixel?"""
+    from .oracles import gradient_supports, positive_probe
+
+    truths = []
+    for i in range(1, len(modules) + 1):
+        probe = positive_probe(modules[:i])
+        supports, _ = gradient_supports(probe, shape)
+        truths.append(bool(supports.reshape(supports.shape[0], -1).all(1).any()))
+    return truths
+
+
+adaptive_st = st.tuples(st.just("adaptive"), st.integers(1, 9), st.integers(1, 9), st.just(0), st.just(1))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    layers=st.lists(st.one_of(layer_st, adaptive_st), min_size=1, max_size=4),
+    h=st.integers(5, 40),
+    w=st.integers(5, 40),
+    head=st.booleans(),
+)
+def test_covers_input_equals_gradient_supports(torch, layers, h, w, head):
+    """covers_input on every row, against real gradient supports of every unit (dilated, strided
+    and padded convs, pools that floor pixels away, regular and irregular adaptive pools, and an
+    FC head after a flatten)."""
+    nn = torch.nn
+    modules = []
+    for kind, a, b, *_ in layers:
+        if kind == "adaptive":
+            modules.append(nn.AdaptiveAvgPool2d((a, b)))
+        else:
+            modules += _modules(torch, [(kind, a, b, *_)])
+    chain, channels = [], 2  # channels chained across the generated layers: 2, then 3
+    for m in modules:
+        if isinstance(m, nn.Conv2d):
+            m = nn.Conv2d(channels, 3, m.kernel_size, m.stride, m.padding, m.dilation, bias=False)
+            channels = 3
+        chain.append(m)
+    shape = (1, 2, h, w)
+    assume(_fits(torch, chain, shape))
+    if head:
+        with torch.no_grad():
+            out = nn.Sequential(*chain).double()(torch.ones(shape, dtype=torch.float64))
+        chain += [nn.Flatten(), nn.Linear(out[0].numel(), 2)]
+    rows = vgg_inspect.analyze_module(nn.Sequential(*chain).double(), shape).layers
+    truth = _covers_truth(torch, chain, shape)
+    assert [r.covers_input for r in rows] == truth, [(r.type, r.field_status) for r in rows]
+
+
+@pytest.mark.parametrize(
+    "config,size,layer,expected",
+    [
+        ("vgg16", 200, "pool5", False),
+        ("vgg16", 32, "conv3_2", False),
+        ("vgg16", 256, "avgpool", False),
+        ("vgg16", 224, "pool5", False),
+        ("vgg16", 224, "fc6", True),
+        (None, 21, "fc4", False),
+    ],
+)
+def test_covers_input_cases_from_the_report(torch, config, size, layer, expected):
+    """The cases a review confirmed with gradient supports on real modules, pinned."""
+    kw = {"config": "M,16,M,16"} if config is None else {}
+    r = vgg_inspect.analyze(config, input_size=size, **kw)
+    assert r.layer(layer).covers_input is expected
+
+
+def test_adaptive_pool_regular_and_irregular():
+    r = vgg_inspect.analyze("vgg16", input_size=256)  # pool5 8x8 -> 7x7: 2-wide windows, stride 1
+    row = r.layer("avgpool")
+    assert (row.receptive_field, row.jump, row.field_status) == (212 + 32, 32, "local")
+    r = vgg_inspect.analyze("vgg16", input_size=512)  # 16 -> 7: windows of 3 and 4, irregular
+    row = r.layer("avgpool")
+    assert (row.receptive_field, row.jump, row.field_status) == (212 + 3 * 32, None, "irregular")
+
+
 def test_unknown_layer_makes_field_unknown(torch):
     model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.AvgPool2d(2), torch.nn.Conv2d(4, 4, 3))
     rows = vgg_inspect.analyze_module(model, (1, 3, 16, 16)).layers
     assert rows[0].receptive_field == 3
-    assert rows[1].receptive_field is None and rows[1].covers_input is None
+    assert rows[1].receptive_field is None and rows[1].covers_input is None and rows[1].field_status == "unknown"
     assert rows[2].receptive_field is None
 
 
-@pytest.mark.parametrize("name,size,layer", [("vgg11", 64, "conv4_2"), ("vgg16_c_bn", 80, "conv3_3"),
-                                             ("vgg11_lrn", 48, "pool2"), ("vgg13", 40, "conv5_2")])
+@pytest.mark.parametrize(
+    "name,size,layer",
+    [("vgg11", 64, "conv4_2"), ("vgg16_c_bn", 80, "conv3_3"), ("vgg11_lrn", 48, "pool2"), ("vgg13", 40, "conv5_2")],
+)
 def test_support_mode_equals_theory(torch, name, size, layer):
-    res = CliRunner().invoke(cli, ["receptive-field", name, "--effective", "--mode", "support", "--layer", layer,
-                                   "--input", str(size), "--format", "json"])
+    """The CLI's support mode and the report's field, against a support measured here on an
+    independently built probe (positive weights, average pools)."""
+    from vgg_inspect.runtime import build as tb
+    from vgg_inspect.spec import model_spec
+
+    from .oracles import positive_probe
+
+    res = CliRunner().invoke(
+        cli,
+        [
+            "receptive-field",
+            name,
+            "--effective",
+            "--mode",
+            "support",
+            "--layer",
+            layer,
+            "--input",
+            str(size),
+            "--format",
+            "json",
+        ],
+    )
     data = json.loads(res.output)["effective_receptive_field"]
-    assert data["support_matches_theory"], data
-    assert data["support_box"] == data["theoretical_box"]
+    row = vgg_inspect.analyze(name, input_size=size).layer(layer)
+    stop = int(row.module.split(".")[1])
+    features = list(tb.instantiate(model_spec(name), device="cpu").features)[: stop + 1]
+    probe = positive_probe([torch.nn.Identity() if isinstance(m, torch.nn.BatchNorm2d) else m for m in features])
+    x = torch.ones(1, 3, size, size, dtype=torch.float64, requires_grad=True)
+    out = probe(x)
+    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
+    out[0, :, uy, ux].sum().backward()
+    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
+    measured = [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
+    centre = [row.start + u * row.jump for u in (uy, ux)]
+    box = []
+    for c in centre:
+        box += [
+            max(0, math.ceil(c - (row.receptive_field - 1) / 2)),
+            min(size - 1, math.floor(c + (row.receptive_field - 1) / 2)),
+        ]
+    assert measured == box  # the report's field, clipped to the image
+    assert data["support_box"] == measured and data["theoretical_box"] == box
+    assert data["support_matches_theory"]
 
 
 def test_effective_mode_is_smaller_and_repeatable(torch):
-    args = ["receptive-field", "vgg11", "--effective", "--layer", "conv4_2", "--input", "96", "--samples", "2",
-            "--seed", "3", "--format", "json"]
+    args = [
+        "receptive-field",
+        "vgg11",
+        "--effective",
+        "--layer",
+        "conv4_2",
+        "--input",
+        "96",
+        "--samples",
+        "2",
+        "--seed",
+        "3",
+        "--format",
+        "json",
+    ]
     first = json.loads(CliRunner().invoke(cli, args).output)["effective_receptive_field"]
     again = json.loads(CliRunner().invoke(cli, args).output)["effective_receptive_field"]
     assert first == again
@@ -134,13 +275,17 @@ def test_effective_table_and_errors(torch):
     runner = CliRunner()
     out = runner.invoke(cli, ["receptive-field", "vgg11", "--effective", "--input", "64", "--samples", "1"]).output
     assert "50% of gradient mass" in out
-    for args, msg in ((["receptive-field", "vgg11", "--effective", "--layer", "fc6"], "sees the whole input"),
-                      (["receptive-field", "vgg11", "--effective", "--layer", "conv9"], "unknown layer 'conv9'"),
-                      (["receptive-field", "--effective"], "--effective needs a MODEL"),
-                      (["receptive-field", "vgg16", "--kernel", "5"], "--kernel apply to the comparison table"),
-                      (["receptive-field", "vgg16", "--model", "vgg19"], "not both"),
-                      (["receptive-field", "--kernel", "4"], "--kernel must be odd"),
-                      (["receptive-field", "--channels", "0"], "channels must be at least 1")):
+    for args, msg in (
+        (["receptive-field", "vgg11", "--effective", "--layer", "fc6"], "has no single local field"),
+        (["receptive-field", "vgg11", "--effective", "--layer", "conv9"], "unknown layer 'conv9'"),
+        (["receptive-field", "--effective"], "--effective needs a MODEL"),
+        (["receptive-field", "vgg16", "--kernel", "5"], "--kernel applies to the comparison table"),
+        (["receptive-field", "vgg16", "--layer", "conv5_3"], "--layer applies to MODEL --effective"),
+        (["receptive-field", "--mode", "support"], "--mode applies to MODEL --effective"),
+        (["receptive-field", "vgg16", "--model", "vgg19"], "not both"),
+        (["receptive-field", "--kernel", "4"], "--kernel must be odd"),
+        (["receptive-field", "--channels", "0"], "channels must be at least 1"),
+    ):
         res = runner.invoke(cli, args)
         assert res.exit_code == 2 and msg in res.output and "Traceback" not in res.output, (args, res.output)
 
@@ -149,20 +294,38 @@ def _params(torch, modules):
     return sum(p.numel() for m in modules for p in m.parameters())
 
 
-@pytest.mark.parametrize("cin,cout,kernel,bias", [(64, 1, 11, True), (512, 512, 7, False), (3, 64, 9, True),
-                                                  (16, 32, 5, False)])
+@pytest.mark.parametrize(
+    "cin,cout,kernel,bias", [(64, 1, 11, True), (512, 512, 7, False), (3, 64, 9, True), (16, 32, 5, False)]
+)
 def test_stack_table_equals_real_conv_stacks(torch, cin, cout, kernel, bias):
     from torch.utils.flop_counter import FlopCounterMode
 
     nn = torch.nn
-    data = json.loads(CliRunner().invoke(cli, ["receptive-field", "--in-channels", str(cin), "--out-channels",
-                                               str(cout), "--kernel", str(kernel), "--format", "json"]
-                                         + (["--bias"] if bias else [])).output)
+    data = json.loads(
+        CliRunner()
+        .invoke(
+            cli,
+            [
+                "receptive-field",
+                "--in-channels",
+                str(cin),
+                "--out-channels",
+                str(cout),
+                "--kernel",
+                str(kernel),
+                "--format",
+                "json",
+            ]
+            + (["--bias"] if bias else []),
+        )
+        .output
+    )
     assert [r["field"] for r in data["rows"]] == list(range(3, kernel + 1, 2))
     for row in data["rows"]:
         n, k = row["layers"], row["field"]
         stack = [nn.Conv2d(cin, cout, 3, padding=1, bias=bias, device="meta")] + [
-            nn.Conv2d(cout, cout, 3, padding=1, bias=bias, device="meta") for _ in range(n - 1)]
+            nn.Conv2d(cout, cout, 3, padding=1, bias=bias, device="meta") for _ in range(n - 1)
+        ]
         single = nn.Conv2d(cin, cout, k, padding=k // 2, bias=bias, device="meta")
         assert row["stack_params"] == _params(torch, stack)
         assert row["single_params"] == _params(torch, [single])
@@ -175,12 +338,15 @@ def test_stack_table_equals_real_conv_stacks(torch, cin, cout, kernel, bias):
 
 
 def test_example_577_vs_7745():
-    out = CliRunner().invoke(cli, ["receptive-field", "--in-channels", "64", "--out-channels", "1", "--kernel", "11",
-                                   "--bias"]).output
+    out = (
+        CliRunner()
+        .invoke(cli, ["receptive-field", "--in-channels", "64", "--out-channels", "1", "--kernel", "11", "--bias"])
+        .output
+    )
     assert "577" in out and "7,745" in out
     rows = json.loads(CliRunner().invoke(cli, ["receptive-field", "--format", "json"]).output)["rows"]
     assert (rows[2]["stack_weight_multiple"], rows[2]["single_weight_multiple"]) == ("27", "49")
-    assert rows[2]["stack_params"] == 27 * 512 ** 2 and rows[2]["single_params"] == 49 * 512 ** 2
+    assert rows[2]["stack_params"] == 27 * 512**2 and rows[2]["single_params"] == 49 * 512**2
     assert rows[2]["saving_percent"] == pytest.approx(100 * (1 - 27 / 49), abs=0.01)
 
 
@@ -188,8 +354,9 @@ def test_example_577_vs_7745():
 def test_block_table_equals_real_convs(torch, name):
     from torch.utils.flop_counter import FlopCounterMode
 
-    data = json.loads(CliRunner().invoke(cli, ["receptive-field", "--model", name, "--input", "64",
-                                               "--format", "json"]).output)
+    data = json.loads(
+        CliRunner().invoke(cli, ["receptive-field", "--model", name, "--input", "64", "--format", "json"]).output
+    )
     assert len(data["blocks"]) == 5
     report = vgg_inspect.analyze(name, input_size=64)
     convs = [r for r in report.layers if r.kind == "conv"]
@@ -207,11 +374,13 @@ def test_block_table_equals_real_convs(torch, name):
 
 
 def test_receptive_field_without_model_never_imports_torch():
-    code = ("import sys; from click.testing import CliRunner; from vgg_inspect.cli import cli;"
-            "r = CliRunner().invoke(cli, ['receptive-field']); assert r.exit_code == 0, r.output;"
-            "r = CliRunner().invoke(cli, ['receptive-field', '--model', 'vgg16']); assert r.exit_code == 0;"
-            "r = CliRunner().invoke(cli, ['receptive-field', 'vgg19']); assert r.exit_code == 0;"
-            "print('torch' in sys.modules)")
+    code = (
+        "import sys; from click.testing import CliRunner; from vgg_inspect.cli import cli;"
+        "r = CliRunner().invoke(cli, ['receptive-field']); assert r.exit_code == 0, r.output;"
+        "r = CliRunner().invoke(cli, ['receptive-field', '--model', 'vgg16']); assert r.exit_code == 0;"
+        "r = CliRunner().invoke(cli, ['receptive-field', 'vgg19']); assert r.exit_code == 0;"
+        "print('torch' in sys.modules)"
+    )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
 

@@ -1,20 +1,48 @@
-"""Errors the CLI turns into a one-line message and an exit code (never a traceback)."""
+"""The one exception type of the Python API, and "did you mean" suggestions.
+
+``VggInspectError`` subclasses ``ValueError``: wrong values *and* wrong types given to the API are
+reported with it, in neutral words ("batch must be at least 1, got 0"). A message may name the
+parameter it is about (``param``); the CLI renders that name as its option (``--batch``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 
 
-class VggInspectError(Exception):
-    """Bad input: the message says what was wrong and what would be right. Exit code 2."""
+class VggInspectError(ValueError):
+    """Bad input: the message says what was wrong and what would be right. CLI exit code 2.
+
+    ``message`` may contain ``{param}``, which is replaced by the parameter's name: the Python
+    name in ``str(error)``, the option name in the CLI (see :meth:`render`).
+    """
 
     exit_code = 2
 
+    def __init__(self, message: str, *, param: str | None = None) -> None:
+        self.template = message
+        self.param = param
+        super().__init__(self.render())
+
+    def render(self, names: dict[str, str] | None = None) -> str:
+        """The message with ``{param}`` spelled as ``names[param]`` (default: the Python name)."""
+        if self.param is None:
+            return self.template
+        name = (names or {}).get(self.param, self.param)
+        return self.template.replace("{param}", name)
+
 
 class AnalysisError(VggInspectError):
-    """A valid request that cannot be carried out here (e.g. a measurement needing CUDA). Exit 1."""
+    """A valid request that cannot be carried out here (a model that fails at this input,
+    a measurement that needs CUDA). CLI exit code 1."""
 
     exit_code = 1
+
+
+class MissingDependency(VggInspectError):
+    """An optional package (torch, torchinfo, fvcore) that this request needs is not installed."""
+
+    exit_code = 2
 
 
 def edit_distance(a: str, b: str) -> int:
@@ -37,8 +65,9 @@ def did_you_mean(word: str, choices: Iterable[str], n: int = 3) -> str:
     """'; did you mean X or Y?' for the closest choices (typos and swaps first), or ''."""
     lowered = word.lower()
     # Ties go to the same letters in another order (vgg61 -> vgg16 before vgg11).
-    scored = sorted((edit_distance(lowered, c.lower()), sorted(lowered) != sorted(c.lower()), c)
-                    for c in dict.fromkeys(choices))
+    scored = sorted(
+        (edit_distance(lowered, c.lower()), sorted(lowered) != sorted(c.lower()), c) for c in dict.fromkeys(choices)
+    )
     limit = max(2, len(word) // 3)
     best = [c for dist, _, c in scored if dist <= limit][:n]
     return "; did you mean " + " or ".join(best) + "?" if best else ""

@@ -7,9 +7,9 @@ Tokens (the same syntax as ``--config``): an integer N is a 3x3 conv with N outp
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
-from .errors import VggInspectError, did_you_mean
+from ..errors import VggInspectError, did_you_mean
+from ..records import record
 
 # Simonyan & Zisserman, Table 1. Names follow torchvision where torchvision has the variant.
 _TABLE: tuple[tuple[str, str, str], ...] = (
@@ -23,7 +23,7 @@ _TABLE: tuple[tuple[str, str, str], ...] = (
 )
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Conv:
     """A conv token: ``kernel`` x ``kernel``, padding keeps the spatial size."""
 
@@ -50,7 +50,7 @@ LRN = Lrn()
 Token = Conv | Pool | Lrn
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class Variant:
     name: str
     config: str
@@ -91,12 +91,14 @@ _KEYS = _lookup_keys()
 
 def resolve_model(name: str, batch_norm: bool = False) -> Variant:
     """Find a variant by name or paper letter, case-insensitively; ``batch_norm`` picks the _bn form."""
+    if not isinstance(name, str) or not name.strip():
+        raise VggInspectError(f"{{param}} must be a variant name such as 'vgg16', got {name!r}", param="model")
     key = name.strip().lower()
     found = _KEYS.get(key) or _KEYS.get(key.replace("-", "_"))
     if found is None:
         choices = list(VARIANTS) + [a for v in VARIANTS.values() for a in v.aliases]
         hint = did_you_mean(key, choices) or "; run 'vgg-inspect list' to see every variant"
-        raise VggInspectError(f"unknown model '{name}'{hint}")
+        raise VggInspectError(f"unknown model '{name}'{hint}", param="model")
     variant = VARIANTS[found]
     if batch_norm and not variant.batch_norm:
         variant = VARIANTS[variant.name + "_bn"]
@@ -110,7 +112,7 @@ def parse_config(text: str) -> tuple[Token, ...]:
     """Parse ``"64,64,M,1x1-256,LRN"``; raise a VggInspectError naming the bad token."""
     raw = [t.strip() for t in text.split(",")]
     if not text.strip() or all(not t for t in raw):
-        raise VggInspectError("empty --config: give a comma-separated layer list such as '64,M,128,M'")
+        raise VggInspectError("empty {param}: give a comma-separated layer list such as '64,M,128,M'", param="config")
     tokens: list[Token] = []
     for pos, tok in enumerate(raw, start=1):
         if tok.upper() == "M":
@@ -131,8 +133,9 @@ def parse_config(text: str) -> tuple[Token, ...]:
                 tokens.append(Conv(int(ch), kernel))
                 continue
         raise VggInspectError(
-            f"malformed --config token '{tok}' at position {pos}: expected a positive integer "
-            "(3x3 conv with that many channels), '1x1-N' or '3x3-N', 'M' (max-pool) or 'LRN'"
+            f"malformed {{param}} token '{tok}' at position {pos}: expected a positive integer "
+            "(3x3 conv with that many channels), '1x1-N' or '3x3-N', 'M' (max-pool) or 'LRN'",
+            param="config",
         )
     return tuple(tokens)
 
@@ -145,23 +148,3 @@ def format_config(tokens: tuple[Token, ...]) -> str:
         else:
             parts.append(repr(t))
     return ",".join(parts)
-
-
-_SIZE_RE = re.compile(r"^\s*(\d+)\s*(?:[x×]\s*(\d+)\s*)?$", re.IGNORECASE)
-
-
-def parse_input_size(text: str) -> tuple[int, int]:
-    """``"224"`` -> (224, 224); ``"224x320"`` -> (H, W) = (224, 320)."""
-    m = _SIZE_RE.match(str(text))
-    if not m:
-        raise VggInspectError(f"malformed --input '{text}': expected a size S or HxW, e.g. 224 or 224x320")
-    h = int(m.group(1))
-    w = int(m.group(2)) if m.group(2) is not None else h
-    if h <= 0 or w <= 0:
-        raise VggInspectError(f"--input must be positive, got '{text}'")
-    return h, w
-
-
-def parse_input_sizes(text: str) -> list[tuple[int, int]]:
-    """``"224,320,448"`` -> one (H, W) per comma-separated entry."""
-    return [parse_input_size(part) for part in str(text).split(",")]

@@ -10,24 +10,15 @@ precision written (``138.36M`` holds when the actual value rounds to 138.36 mill
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from .errors import VggInspectError, did_you_mean
+from ..errors import VggInspectError, did_you_mean
+from .documents import Outcome
 
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 _INT_RE = re.compile(r"^[+-]?\d[\d_,]*$")
 _SUFFIX_RE = re.compile(r"^([+-]?\d+(?:\.(\d+))?)\s*([KMGT])$", re.IGNORECASE)
 _SHAPE_RE = re.compile(r"^\d+(?:\s*[x×]\s*\d+)+$")
-
-
-@dataclass
-class Outcome:
-    key: str
-    expected: str
-    actual: str
-    ok: bool
 
 
 def parse_expectation(text: str) -> tuple[str, str]:
@@ -78,6 +69,8 @@ def matches(actual: Any, expected: str) -> bool:
         return actual == int(text.replace("_", "").replace(",", ""))
     m = _SUFFIX_RE.match(text)
     if m:
+        from decimal import ROUND_HALF_UP, Decimal  # only here: its import is not free
+
         number, decimals, suffix = m.groups()
         places = Decimal(1).scaleb(-len(decimals or ""))
         scaled = (Decimal(actual) / _SCALE[suffix.upper()]).quantize(places, rounding=ROUND_HALF_UP)

@@ -1,25 +1,29 @@
 """A model description (variant or custom layer list + options) expanded into torchvision's layout.
 
 ``layer_defs`` is the single source of a VGG's structure: the analytical path computes on it and
-``torch_backend`` builds the ``nn.Module`` from it, with torchvision's module paths
-(``features.N``, ``avgpool``, ``classifier.N``) so that torchvision checkpoints load.
+the torch runtime builds the ``nn.Module`` from it, with torchvision's module paths
+(``features.N``, ``avgpool``, ``classifier.N``) so that torchvision checkpoints load. The flatten
+before the classifier is part of the structure (an explicit ``Flatten`` op), not of ``Linear``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
-from . import ops
-from .configs import Conv, Lrn, Pool, Token, Variant, format_config, parse_config, resolve_model
-from .errors import VggInspectError
+from .. import ops, validate
+from ..errors import VggInspectError
+from ..ops import LayerKind
+from ..records import record
+from .config import Conv, Lrn, Pool, Token, format_config, parse_config, resolve_model
 
 HIDDEN = 4096
 POOLED = (7, 7)
 # Paper's LRN (k=2, n=5, alpha=1e-4, beta=0.75, alpha*sum) in PyTorch's alpha/n convention.
 PAPER_LRN = ops.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0)
+FLATTEN_MODULE = "flatten"
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class ModelSpec:
     name: str
     config: str  # paper letter, or "custom"
@@ -37,8 +41,10 @@ class ModelSpec:
         return sum(isinstance(t, Conv) for t in self.tokens) + 3
 
 
-@dataclass(frozen=True)
+@record(frozen=True)
 class LayerDef:
+    """One module of the network: its path in torchvision's layout and its operator."""
+
     module: str
     op: ops.Op
 
@@ -47,27 +53,31 @@ def model_spec(
     model: str | None = None,
     *,
     config: str | None = None,
-    batch_norm: bool = False,
-    num_classes: int = 1000,
-    in_channels: int = 3,
+    batch_norm: Any = False,
+    num_classes: Any = 1000,
+    in_channels: Any = 3,
 ) -> ModelSpec:
     """Resolve a variant name or a custom ``config`` layer list, with options, into a ModelSpec."""
-    if num_classes <= 0:
-        raise VggInspectError(f"--num-classes must be at least 1, got {num_classes}")
-    if in_channels <= 0:
-        raise VggInspectError(f"--in-channels must be at least 1, got {in_channels}")
+    num_classes = validate.count(num_classes, "num_classes")
+    in_channels = validate.count(in_channels, "in_channels")
+    if not isinstance(batch_norm, bool):
+        raise VggInspectError(f"{{param}} must be True or False, got {batch_norm!r}", param="batch_norm")
     if config is not None:
         if model is not None:
-            raise VggInspectError(f"give either a MODEL ('{model}') or --config, not both")
+            raise VggInspectError(f"give either a model ('{model}') or {{param}}, not both", param="config")
+        if not isinstance(config, str):
+            raise VggInspectError(
+                f"{{param}} must be a layer list such as '64,M,128,M', got {config!r}", param="config"
+            )
         tokens = parse_config(config)
         name = "custom_bn" if batch_norm else "custom"
         return ModelSpec(name, "custom", tokens, batch_norm, num_classes, in_channels)
-    variant: Variant = resolve_model(model or "vgg16", batch_norm)
+    variant = resolve_model("vgg16" if model is None else model, batch_norm)
     return ModelSpec(variant.name, variant.config, variant.tokens, variant.batch_norm, num_classes, in_channels)
 
 
 def layer_defs(spec: ModelSpec) -> list[LayerDef]:
-    """Every module of the network in forward order, with torchvision's module paths."""
+    """Every operation of the network in forward order, with torchvision's module paths."""
     defs: list[LayerDef] = []
     channels = spec.in_channels
     for tok in spec.tokens:
@@ -85,17 +95,35 @@ def layer_defs(spec: ModelSpec) -> list[LayerDef]:
             defs.append(LayerDef(f"features.{len(defs)}", ops.ReLU()))
             channels = tok.out_channels
     defs.append(LayerDef("avgpool", ops.AdaptiveAvgPool2d(POOLED)))
+    defs.append(LayerDef(FLATTEN_MODULE, ops.Flatten(1)))
     flat = channels * POOLED[0] * POOLED[1]
     head: list[ops.Op] = [
-        ops.Linear(flat, HIDDEN), ops.ReLU(), ops.Dropout(0.5),
-        ops.Linear(HIDDEN, HIDDEN), ops.ReLU(), ops.Dropout(0.5),
+        ops.Linear(flat, HIDDEN),
+        ops.ReLU(),
+        ops.Dropout(0.5),
+        ops.Linear(HIDDEN, HIDDEN),
+        ops.ReLU(),
+        ops.Dropout(0.5),
         ops.Linear(HIDDEN, spec.num_classes),
     ]
     defs.extend(LayerDef(f"classifier.{j}", op) for j, op in enumerate(head))
     return defs
 
 
-def paper_names(kinds: list[str], modules: list[str]) -> list[str]:
+def minimum_input(defs: list[LayerDef]) -> int:
+    """Smallest square input every layer accepts, computed backwards through the layers
+    (for the paper's five 2x2 pools: 32). Only conv and pool layers shrink the input."""
+    need = 1  # smallest output size along one axis
+    for d in reversed(defs):
+        op = d.op
+        if isinstance(op, (ops.Conv2d, ops.MaxPool2d)):
+            k, s, p, dil = op.kernel_size[0], op.stride[0], op.padding[0], op.dilation[0]
+            # out = floor((size + 2p - dil(k-1) - 1) / s) + 1 >= need  <=>  size >= (need-1)s + dil(k-1) + 1 - 2p
+            need = max(1, (need - 1) * s + dil * (k - 1) + 1 - 2 * p)
+    return need
+
+
+def paper_names(kinds: list[LayerKind], modules: list[str]) -> list[str]:
     """The paper's layer names (conv3_2, pool3, lrn1, fc6...) from the sequence of layer kinds.
 
     Blocks end at each max-pool; fully connected layers are numbered on from the last block, so
@@ -105,26 +133,29 @@ def paper_names(kinds: list[str], modules: list[str]) -> list[str]:
     names: list[str] = []
     block, index, fc = 1, 0, 0
     last = ""  # suffix of the last weight layer, for relu/bn/dropout names
+    follower = {LayerKind.RELU: "relu", LayerKind.NORM: "bn", LayerKind.DROPOUT: "drop"}
     for kind, module in zip(kinds, modules):
-        if kind == "conv":
+        if kind is LayerKind.CONV:
             index += 1
             last = f"{block}_{index}"
             name = f"conv{last}"
-        elif kind == "pool":
+        elif kind is LayerKind.POOL:
             name = f"pool{block}"
             block, index = block + 1, 0
-        elif kind == "lrn":
+        elif kind is LayerKind.LRN:
             name = f"lrn{block}"
-        elif kind == "fc":
+        elif kind is LayerKind.FC:
             fc = fc + 1 if fc else (block if index == 0 else block + 1)
             last = str(fc)
             name = f"fc{fc}"
-        elif kind in ("relu", "norm", "dropout") and last:
-            name = {"relu": "relu", "norm": "bn", "dropout": "drop"}[kind] + last
-        elif kind == "avgpool":
+        elif kind in follower and last:
+            name = follower[kind] + last
+        elif kind is LayerKind.AVGPOOL:
             name = "avgpool"
+        elif kind is LayerKind.FLATTEN:
+            name = "flatten"
         else:
-            name = module or kind
+            name = module or kind.value
         names.append(name)
     return _unique(names)
 
@@ -140,6 +171,3 @@ def _unique(names: list[str]) -> list[str]:
             seen[n] = 1
             out.append(n)
     return out
-
-
-__all__ = ["ModelSpec", "LayerDef", "model_spec", "layer_defs", "paper_names", "parse_config"]

@@ -15,13 +15,16 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-import torch
-from torch import nn
+from . import require
 
-from . import torch_backend
-from .architecture import ModelSpec
-from .errors import VggInspectError, did_you_mean
-from .report import LayerRow, Report
+require("torch", "the empirical receptive field (--effective)")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ..errors import VggInspectError, did_you_mean  # noqa: E402
+from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
+from ..spec import ModelSpec  # noqa: E402
+from .build import init_weights, instantiate  # noqa: E402
 
 MASS_LEVELS = (50, 90, 99)
 HEATMAP_CELLS = 32
@@ -34,9 +37,11 @@ def pick_layer(report: Report, layer: str | None) -> LayerRow:
         row = report.layer(layer)
     except KeyError:
         names = [r.name for r in report.layers]
-        raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}") from None
-    if not row.module.startswith("features.") or row.receptive_field is None:
-        raise VggInspectError(f"{row.name} sees the whole input (its field is global); pick a conv or pool layer")
+        raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}", param="layer") from None
+    if not row.module.startswith("features.") or row.field_status != "local":
+        raise VggInspectError(
+            f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
+        )
     return row
 
 
@@ -90,14 +95,14 @@ def effective_field(
     seed: int = 0,
     samples: int = 4,
     on_step: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
+) -> EffectiveField:
     if mode not in ("effective", "support"):
-        raise VggInspectError(f"unknown --mode '{mode}'; expected effective or support")
-    if samples < 1:
-        raise VggInspectError(f"--samples must be at least 1, got {samples}")
+        raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise VggInspectError(f"{{param}} must be an integer of at least 1, got {samples!r}", param="samples")
     row = pick_layer(report, layer)
     step = on_step or (lambda _: None)
-    model = torch_backend.instantiate(spec, device="cpu", dtype="float32").eval()
+    model = instantiate(spec, device="cpu", dtype="float32").eval()
     stop = int(row.module.split(".")[1])
     features = nn.Sequential(*list(model.features)[: stop + 1])  # the head is never run or initialised
     if mode == "support":
@@ -105,10 +110,10 @@ def effective_field(
         samples = 1
     else:
         torch.manual_seed(seed)
-        torch_backend.init_weights(features)
+        init_weights(features)
     step("model built")
-    shape = tuple(report.input["shape"][1:])
-    _, _, h, w = report.input["shape"]
+    shape = tuple(report.input.shape[1:])
+    _, _, h, w = report.input.shape
     grad_sum = torch.zeros(h, w, dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
     unit: tuple[int, int] = (0, 0)
@@ -121,7 +126,7 @@ def effective_field(
         out = features(x)
         unit = ((out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2)
         out[0, :, unit[0], unit[1]].sum().backward()
-        grad_sum += x.grad[0].abs().sum(0).double()  # type: ignore[index]
+        grad_sum += x.grad[0].abs().sum(0).double()
         step(f"sample {i + 1}/{samples}")
 
     rf, jump, start = (_axes(getattr(row, k)) for k in ("receptive_field", "jump", "start"))
@@ -130,23 +135,25 @@ def effective_field(
     for c, r, size in zip(centre, rf, (h, w)):
         theoretical += [max(0, math.ceil(c - (r - 1) / 2)), min(size - 1, math.floor(c + (r - 1) / 2))]
     support = _box(grad_sum > 0)
-    pooled = torch.nn.functional.adaptive_avg_pool2d(grad_sum[None, None], (min(h, HEATMAP_CELLS), min(w, HEATMAP_CELLS)))[0, 0]
+    pooled = torch.nn.functional.adaptive_avg_pool2d(
+        grad_sum[None, None], (min(h, HEATMAP_CELLS), min(w, HEATMAP_CELLS))
+    )[0, 0]
     peak = float(pooled.max()) or 1.0
-    return {
-        "layer": row.name,
-        "module": row.module,
-        "mode": mode,
-        "seed": seed,
-        "samples": samples,
-        "unit": list(unit),
-        "centre": list(centre),
-        "theoretical_rf": list(rf),
-        "theoretical_box": theoretical,  # [y0, y1, x0, x1], inclusive, clipped to the input
-        "support_box": support,
-        "support_matches_theory": support == theoretical,
-        "mass_squares": {str(p): _mass_square(grad_sum, centre, p / 100) for p in MASS_LEVELS},  # type: ignore[arg-type]
-        "heatmap": [[round(float(v) / peak, 4) for v in r] for r in pooled],
-    }
+    return EffectiveField(
+        layer=row.name,
+        module=row.module,
+        mode=mode,
+        seed=seed,
+        samples=samples,
+        unit=list(unit),
+        centre=list(centre),
+        theoretical_rf=list(rf),
+        theoretical_box=theoretical,
+        support_box=support,
+        support_matches_theory=support == theoretical,
+        mass_squares={str(p): _mass_square(grad_sum, centre, p / 100) for p in MASS_LEVELS},
+        heatmap=[[round(float(v) / peak, 4) for v in r] for r in pooled],
+    )
 
 
 def _axes(v: Any) -> tuple[Any, Any]:

@@ -6,25 +6,29 @@ Commands build Views from report data; nothing here computes a number. CSV cells
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
+
+from ..records import field, record
 
 Cell = Any
 
 
-@dataclass
+@record
 class Column:
     header: str
     value: Callable[[Any], Cell]  # raw value for CSV / JSON-like use
     fmt: Callable[[Cell], str] = lambda v: "" if v is None else str(v)
-    justify: str = "right"
+    justify: Literal["left", "right"] = "right"
     wrap: bool = False  # long prose may wrap; numbers and names never do
+    text: Callable[[Any], str] | None = None  # formats from the whole row, where the value alone is not enough
+
+    def cell(self, row: Any) -> str:
+        return self.text(row) if self.text else self.fmt(self.value(row))
 
 
-@dataclass
+@record
 class View:
     title: str
     columns: list[Column]
@@ -37,10 +41,12 @@ class View:
         return [[c.value(r) for c in self.columns] for r in self.rows]
 
     def text_rows(self) -> list[list[str]]:
-        return [[c.fmt(c.value(r)) for c in self.columns] for r in self.rows]
+        return [[c.cell(r) for c in self.columns] for r in self.rows]
 
 
 def to_csv(views: Sequence[View]) -> str:
+    import csv  # only this format needs it
+
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     for i, view in enumerate(views):
@@ -77,46 +83,15 @@ def to_markdown(views: Sequence[View]) -> str:
             out.extend(f"- {n}" for n in view.notes)
         if view.heatmap:
             out.append("\n```")
-            out.extend("".join(_shade(v) * 2 for v in row) for row in view.heatmap)
+            out.extend("".join(shade(v) * 2 for v in row) for row in view.heatmap)
             out.append("```")
         out.append("")
     return "\n".join(out)
 
 
-def to_rich(views: Sequence[View], console: Any) -> None:
-    from rich.table import Table
-
-    for view in views:
-        table = Table(title=view.title, title_justify="left", header_style="bold", show_lines=False)
-        for c in view.columns:
-            table.add_column(c.header, justify=c.justify, no_wrap=not c.wrap,  # type: ignore[arg-type]
-                             ratio=1 if c.wrap else None)
-        for row, cells in zip(view.rows, view.text_rows()):
-            table.add_row(*cells, style=view.styles(row))
-        console.print(table)
-        for n in view.notes:
-            console.print(n, highlight=False)
-        if view.heatmap:
-            console.print(_heat(view.heatmap))
-        console.print()
-
-
 SHADES = " .:-=+*#%@"
 
 
-def _shade(v: float) -> str:
+def shade(v: float) -> str:
     """A character for a value in [0, 1], for terminals and documents without colour."""
     return SHADES[min(len(SHADES) - 1, int(v * len(SHADES)))]
-
-
-def _heat(grid: list[list[float]]) -> Any:
-    """Two terminal cells per value, dark to bright; shade characters too, for no-colour terminals."""
-    from rich.text import Text
-
-    text = Text()
-    for row in grid:
-        for v in row:
-            level = int(round(255 * max(0.0, min(1.0, v)) ** 0.5))  # sqrt: faint tails stay visible
-            text.append(_shade(v) * 2, style=f"rgb({level},{level // 3},0) on rgb({level},{level // 2},{level // 8})")
-        text.append("\n")
-    return text

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from .errors import VggInspectError
+from ..errors import VggInspectError
 
 _BINARY = {"B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
 _DECIMAL = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
@@ -37,12 +37,14 @@ def parse_bytes(text: str) -> int:
     unit = m.group(2).upper() if m else ""
     if not m or (unit and unit not in _BINARY and unit not in _DECIMAL):
         raise VggInspectError(
-            f"malformed size '{text}': expected a number with a unit such as 16GiB, 8GB or 512MiB"
+            f"malformed size '{text}': expected a number with a unit such as 16GiB, 8GB or 512MiB", param="budget"
         )
     factor = _BINARY.get(unit) or _DECIMAL.get(unit) or 1
-    value = int(float(m.group(1)) * factor)
+    from fractions import Fraction  # exact: 99999999999999999999999TiB must not go through a float
+
+    value = int(Fraction(m.group(1)) * factor)
     if value <= 0:
-        raise VggInspectError(f"size must be positive, got '{text}'")
+        raise VggInspectError(f"size must be positive, got '{text}'", param="budget")
     return value
 
 

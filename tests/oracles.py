@@ -1,0 +1,75 @@
+"""Independent measurements on real modules, written without the tool's rules (tests only).
+
+* ``saved_bytes``: a real CPU forward in train mode; every tensor autograd saves is counted once
+  by storage, parameters and buffers left out.
+* ``inference_bytes``: a real CPU forward without autograd under the profiler; the allocator's
+  memory events give the peak beside the weights, buffers and input held before the call.
+* ``gradient_supports``: which input pixels each output unit depends on, from input gradients.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def saved_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
+    state = {t.untyped_storage().data_ptr() for t in list(model.parameters()) + list(model.buffers())}
+    seen: dict[int, int] = {}
+    held = []  # keeps saved storages alive so that no address is reused during the forward
+
+    def pack(t: torch.Tensor) -> None:
+        s = t.untyped_storage()
+        if s.data_ptr() not in state:
+            seen[s.data_ptr()] = s.nbytes()
+            held.append(s)
+        # Returning None, not t: a pack hook that returns the tensor makes a reference cycle.
+
+    with torch.autograd.graph.saved_tensors_hooks(pack, lambda _: None):
+        model.train()(x)
+    held.clear()
+    return sum(seen.values())
+
+
+def inference_bytes(model: torch.nn.Module, x: torch.Tensor) -> int:
+    """Weights + buffers + input + the peak of what the forward allocates (profiler events)."""
+    from torch.profiler import ProfilerActivity, profile
+
+    held = sum(t.untyped_storage().nbytes() for t in [*model.parameters(), *model.buffers(), x])
+    with profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof, torch.no_grad():
+        model.eval()(x)
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
+    live = peak = 0
+    for _, nbytes in events:
+        live += nbytes
+        peak = max(peak, live)
+    return held + peak
+
+
+def positive_probe(modules: list[torch.nn.Module]) -> torch.nn.Sequential:
+    """The same geometry with positive weights and average pools: every structural dependence
+    carries gradient (a max-pool passes it to one element per window)."""
+    nn = torch.nn
+    out = []
+    for m in modules:
+        if isinstance(m, nn.MaxPool2d):
+            m = nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode)
+        elif isinstance(m, (nn.Conv2d, nn.Linear)):
+            with torch.no_grad():
+                m.weight.fill_(1.0 / m.weight[0].numel())
+                if m.bias is not None:
+                    m.bias.zero_()
+        out.append(m)
+    return nn.Sequential(*out).double()
+
+
+def gradient_supports(model: torch.nn.Module, shape: tuple[int, ...]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(support of each output unit over the input pixels, shape units x H x W; the output).
+    A unit is one spatial position (all channels), or one feature of a flat output."""
+    x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    flat = out[0].sum(0).reshape(-1) if out.dim() == 4 else out[0].reshape(-1)
+    rows = []
+    for unit in flat:
+        (g,) = torch.autograd.grad(unit, x, retain_graph=True)
+        rows.append(g[0].abs().sum(0) > 0)
+    return torch.stack(rows), out

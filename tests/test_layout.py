@@ -1,0 +1,43 @@
+"""The dependency rule of the layout, enforced: which package may import torch, click and rich."""
+
+import subprocess
+import sys
+
+import pytest
+
+
+def test_import_contracts_hold():
+    """import-linter's contracts in pyproject.toml: the core imports neither torch, click nor rich;
+    only runtime imports torch, only cli imports click; the layers have no cycles."""
+    pytest.importorskip("importlinter")
+    from pathlib import Path
+
+    from importlinter import configuration
+    from importlinter.application.use_cases import lint_imports
+
+    configuration.configure()
+    root = Path(__file__).resolve().parents[1]
+    assert lint_imports(config_filename=str(root / "pyproject.toml")) is True  # prints the broken contract
+
+
+def _loaded_after(code: str) -> list[str]:
+    probe = code + "; import sys; print(' '.join(m for m in ('torch', 'click', 'rich') if m in sys.modules))"
+    return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
+
+
+def test_api_imports_neither_torch_click_nor_rich():
+    assert _loaded_after("import vgg_inspect; vgg_inspect.analyze('vgg16_bn', input_size='300x200')") == []
+    assert (
+        _loaded_after(
+            "import vgg_inspect.api as a; a.stack_comparison(64, 64); a.variants();"
+            "a.block_comparison(a.Request('vgg16')); a.budget(a.Request('vgg11'), 2**30)"
+        )
+        == []
+    )
+
+
+def test_cli_imports_only_what_the_command_needs():
+    run = "from vgg_inspect.cli import cli; from click.testing import CliRunner; CliRunner().invoke(cli, {})"
+    assert _loaded_after(run.format("['params', 'vgg16', '--format', 'json']")) == ["click"]
+    assert _loaded_after(run.format("['params', 'vgg16']")) == ["click", "rich"]
+    assert _loaded_after(run.format("['receptive-field', '--model', 'vgg16']")) == ["click", "rich"]

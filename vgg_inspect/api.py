@@ -1,0 +1,293 @@
+"""The Python API: every analysis a command offers, as functions that return typed data.
+
+Built-in variants are analysed with the closed-form formulas (no torch); the torch runtime is
+imported only inside the functions that need a device, a user's module or a measurement. Every
+bad argument raises :class:`vgg_inspect.errors.VggInspectError`, a ``ValueError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from . import validate
+from .errors import VggInspectError
+from .metrics import kernels, memory
+from .metrics.trace import LayerTrace, analytical_traces
+from .ops import Convention
+from .records import record, replace
+from .report.build import build_report
+from .report.model import Budget, EffectiveField, Measured, ModelInfo, Peer, Report, SweepPoint
+from .spec import ITEMSIZE, ModelSpec, canonical_dtype, layer_defs, minimum_input, model_spec, paper_names
+
+
+@record(frozen=True)
+class Request:
+    """Which network, at which input, how: the arguments every model command shares."""
+
+    model: str | None = None
+    config: str | None = None
+    batch_norm: bool = False
+    num_classes: int = 1000
+    in_channels: int = 3
+    input_size: Any = 224  # S, "S", "HxW" or (H, W)
+    batch: int = 1
+    dtype: str = "float32"
+    device: str | None = None
+    init: bool = False
+
+    def replace(self, **changes: Any) -> Request:
+        return replace(self, **changes)
+
+    def spec(self) -> ModelSpec:
+        return model_spec(
+            self.model,
+            config=self.config,
+            batch_norm=self.batch_norm,
+            num_classes=self.num_classes,
+            in_channels=self.in_channels,
+        )
+
+    def shape(self, spec: ModelSpec) -> tuple[int, int, int, int]:
+        h, w = validate.input_size(self.input_size)
+        return (validate.count(self.batch, "batch"), spec.in_channels, h, w)
+
+
+def _model_info(spec: ModelSpec) -> ModelInfo:
+    return ModelInfo(
+        spec.name, spec.config, spec.layers, spec.batch_norm, spec.num_classes, spec.in_channels, spec.weight_layers
+    )
+
+
+def _traces(spec: ModelSpec, shape: tuple[int, ...], dtype: str) -> list[LayerTrace]:
+    defs = layer_defs(spec)
+    labels = paper_names([d.op.kind for d in defs], [d.module for d in defs])
+    return analytical_traces(
+        [(d.module, d.op) for d in defs],
+        shape,
+        ITEMSIZE[dtype],
+        model=spec.name,
+        labels=labels,
+        min_input=minimum_input(defs),
+    )
+
+
+def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
+    spec = req.spec()
+    dtype = canonical_dtype(req.dtype)
+    shape = req.shape(spec)
+    if not isinstance(req.init, bool):
+        raise VggInspectError(f"{{param}} must be True or False, got {req.init!r}", param="init")
+    traces = _traces(spec, shape, dtype)  # validates the input size before anything is built
+    if req.device is None:
+        if req.init:
+            raise VggInspectError("{param} applies to an instantiated model: give a device too", param="init")
+        return build_report(
+            _model_info(spec),
+            shape,
+            traces,
+            dtype=dtype,
+            device=None,
+            analysis="analytical",
+            include=include,
+            optimizer=optimizer,
+        )
+    from .runtime import build, trace
+
+    module = build.instantiate(spec, device=req.device, dtype=dtype, init=req.init)
+    device = build.device_name(module)
+    # A built-in VGG never needs execution: the tests prove its rules equal the measurement.
+    traces = trace.trace_module(module, shape, dtype=dtype, execute=False)
+    report = build_report(
+        _model_info(spec),
+        shape,
+        traces,
+        dtype=dtype,
+        device=device,
+        analysis="instantiated",
+        include=include,
+        optimizer=optimizer,
+    )
+    for problem in build.unsupported_kernels(module, device, dtype):
+        report.warnings.append(
+            f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
+            "the figures are the closed-form rules"
+        )
+    return report
+
+
+def analyze(
+    model: str | None = None,
+    *,
+    config: str | None = None,
+    batch_norm: bool = False,
+    num_classes: int = 1000,
+    in_channels: int = 3,
+    input_size: Any = 224,
+    batch: int = 1,
+    dtype: str = "float32",
+    device: str | None = None,
+    init: bool = False,
+    include: Iterable[str] | str = (),
+    optimizer: str = "momentum",
+) -> Report:
+    """Analyse a VGG variant (default vgg16) or a custom ``config`` layer list.
+
+    With ``device`` None the closed-form path runs (no torch). With a device (``cpu``, ``cuda``,
+    ``cuda:N``, ``mps``, ``meta``) the model is instantiated there without initialisation (unless
+    ``init``) and the report is taken from the module itself.
+    """
+    req = Request(model, config, batch_norm, num_classes, in_channels, input_size, batch, dtype, device, init)
+    return analyze_request(req, include=include, optimizer=optimizer)
+
+
+def analyze_module(
+    module: Any,
+    input_shape: Any,
+    *,
+    name: str | None = None,
+    include: Iterable[str] | str = (),
+    optimizer: str = "momentum",
+    execute: bool | None = None,
+) -> Report:
+    """Analyse any ``nn.Module`` instance by walking it, or running it once on meta tensors."""
+    from .runtime import require
+
+    torch = require("torch", "analysing an nn.Module")
+    if not isinstance(module, torch.nn.Module):
+        what = f"the class {module.__name__}" if isinstance(module, type) else type(module).__name__
+        raise VggInspectError(f"{{param}} must be an nn.Module instance, got {what}", param="module")
+    shape = validate.shape(input_shape)
+    if len(shape) != 4:
+        raise VggInspectError(f"{{param}} must be (N, C, H, W), got {shape}", param="input_shape")
+    from .runtime import build, trace
+
+    dtype = build.module_dtype(module)
+    device = build.device_name(module)
+    traces = trace.trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device))
+    info = ModelInfo(
+        name or type(module).__name__,
+        "module",
+        None,
+        None,
+        None,
+        shape[1],
+        sum(t.op.kind in ("conv", "fc") for t in traces),
+    )
+    return build_report(
+        info, shape, traces, dtype=dtype, device=device, analysis="instantiated", include=include, optimizer=optimizer
+    )
+
+
+def compare_peers(req: Request, report: Report) -> list[Peer]:
+    """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report."""
+    from .runtime import peers
+
+    return peers.compare(report, req.spec(), on_meta=req.device == "meta")
+
+
+def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:
+    points = []
+    for size in sizes:
+        t = analyze_request(req.replace(input_size=size, device=None, init=False), include=include).totals
+        r_shape = list(req.shape(req.spec())[:2]) + list(size)
+        points.append(SweepPoint(r_shape, t.macs, t.flops, t.macs_by_kind))
+    return points
+
+
+def budget(req: Request, limit: int, optimizer: str = "momentum") -> Budget:
+    """The largest batches whose inference and training needs fit in ``limit`` bytes."""
+    limit = validate.count(limit, "budget")
+    base = req.replace(device=None, init=False)
+    cache: dict[int, Report] = {}
+
+    def totals(b: int) -> Any:
+        if b not in cache:
+            cache[b] = analyze_request(base.replace(batch=b), optimizer=optimizer)
+        return cache[b].totals
+
+    def fits(need: Callable[[Any], int]) -> Callable[[int], bool]:
+        return lambda b: need(totals(b)) <= limit
+
+    most = limit  # no image needs less than one byte
+    return Budget(
+        bytes=limit,
+        inference_batch=memory.largest_batch(fits(lambda t: t.inference_required_bytes), most),
+        training_batch=memory.largest_batch(fits(lambda t: t.training_total_bytes), most),
+        inference_margin_bytes=memory.INFERENCE_MARGIN_BYTES,
+    )
+
+
+def measure(req: Request, report: Report, train: bool) -> Measured:
+    """A real run on CUDA beside the estimate it should match."""
+    from .runtime import build
+    from .runtime import measure as m
+
+    model = build.instantiate(req.spec(), device=req.device or "cpu", dtype=report.input.dtype, init=True)
+    got = m.measure_cuda(model, tuple(report.input.shape), train=train)
+    t = report.totals
+    # One forward + backward allocates no optimizer state: the training total without it.
+    estimate = t.training_total_bytes - t.optimizer_state_bytes if train else t.inference_required_bytes
+    return Measured(
+        "train forward + backward" if train else "inference forward",
+        got["resident_bytes"],
+        got["max_memory_allocated"],
+        estimate,
+        100 * (got["max_memory_allocated"] - estimate) / estimate,
+    )
+
+
+def effective_field(
+    req: Request,
+    report: Report,
+    *,
+    layer: str | None = None,
+    mode: str = "effective",
+    seed: int = 0,
+    samples: int = 4,
+    on_step: Callable[[str], None] | None = None,
+) -> EffectiveField:
+    from .runtime import effective
+
+    return effective.effective_field(
+        req.spec(), report, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step
+    )
+
+
+def pick_layer(report: Report, layer: str | None) -> None:
+    """Fail early on a bad ``--layer`` for the empirical field (before any torch work)."""
+    from .runtime import effective
+
+    effective.pick_layer(report, layer)
+
+
+def block_comparison(req: Request) -> Any:
+    from .report.documents import BlockComparison
+
+    spec = req.spec()
+    dtype = canonical_dtype(req.dtype)
+    report = analyze_request(req.replace(device=None, init=False))
+    traces = _traces(spec, req.shape(spec), dtype)
+    return BlockComparison(report.model, report.input, kernels.block_table(traces))
+
+
+def stack_comparison(in_channels: int, out_channels: int, kernel: int = 7, bias: bool = False) -> Any:
+    from .report.documents import StackComparison
+
+    rows = kernels.stack_table(in_channels, out_channels, kernel, bias)
+    return StackComparison(in_channels, out_channels, kernel, bias, rows)
+
+
+def variants() -> Any:
+    from .report.documents import VariantList, VariantRow
+    from .spec import VARIANTS
+
+    rows = []
+    for v in VARIANTS.values():
+        r = analyze(v.name)
+        rows.append(
+            VariantRow(
+                v.name, list(v.aliases), v.config, v.batch_norm, r.model.weight_layers, r.totals.params, v.layers
+            )
+        )
+    return VariantList(rows)

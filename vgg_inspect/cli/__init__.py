@@ -1,0 +1,54 @@
+"""The click layer (the only package that imports click): options are parsed here and handed to
+``vgg_inspect.api``; renderers in ``vgg_inspect.render`` print the result. A new command is one
+function in a module of ``commands/``, registered in ``COMMANDS`` (loaded only when it runs)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from .options import Group
+
+COMMANDS = {
+    "list": "catalog:list_cmd",
+    "params": "tables:params",
+    "summary": "tables:summary",
+    "check": "check:check",
+    "flops": "flops:flops",
+    "memory": "memory:memory",
+    "receptive-field": "receptive:receptive_field",
+}
+
+
+@click.group(
+    cls=Group, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+)
+@click.version_option(package_name="vgg-inspect", prog_name="vgg-inspect")
+def cli() -> None:
+    """Architecture analysis for VGG networks: shapes, parameters, MACs/FLOPs, memory and
+    receptive fields, every number with its convention.
+
+    MODEL is a variant name (vgg11, vgg11_lrn, vgg13, vgg16_c, vgg16, vgg19, each also _bn) or a
+    paper letter (A, A-LRN, B, C, D, E); it defaults to vgg16.
+    """
+
+
+def main() -> None:
+    try:
+        cli(prog_name="vgg-inspect")
+    except SystemExit as exc:
+        code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    else:
+        code = 0
+    # Output is flushed, files are closed: skip tearing down torch's module graph (~0.1-0.2 s)
+    # when torch was loaded. A process-level choice, so only here, never in the Python API.
+    if "torch" in sys.modules:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    sys.exit(code)
+
+
+__all__ = ["cli", "main"]

@@ -1,0 +1,1 @@
+"""One module per command (or pair of related commands); each command is one small function."""

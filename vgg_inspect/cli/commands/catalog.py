@@ -1,0 +1,22 @@
+"""`list`: every variant of the paper."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from ... import api
+from ...render.output import emit
+from ..options import output_options, views
+
+if TYPE_CHECKING:
+    pass
+
+
+@click.command("list")
+@output_options
+def list_cmd(fmt: str, output: str | None) -> None:
+    """Every variant with its aliases, weight layers and parameters."""
+    variants = api.variants()
+    emit(fmt, output, variants, views("list_view", variants.variants))

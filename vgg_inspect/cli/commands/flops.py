@@ -1,0 +1,46 @@
+"""`flops`: MACs and FLOPs, peers and input sweeps."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ... import api, validate
+from ...render.output import emit
+from ..options import model_options, request
+
+if TYPE_CHECKING:
+    from ...render.views import View
+
+
+INCLUDE_HELP = (
+    "Add to FLOPs any of bias,relu,pool,norm (comma-separated): bias 1 per output element of a biased layer; "
+    "relu 1 per output element; pool k*k-1 per max-pool output, window size per adaptive-avg-pool output; "
+    "norm 2 per BatchNorm element, n+5 per LRN element."
+)
+
+
+@click.command()
+@model_options(multi_input=True)
+@click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)
+@click.option("--train", is_flag=True, help="Also forward + backward FLOPs per layer.")
+@click.option("--compare", is_flag=True, help="Run fvcore, torchinfo and FlopCounterMode and reconcile.")
+def flops(fmt: str, output: str | None, all_layers: bool, include: str, train: bool, compare: bool, **kw: Any) -> None:
+    """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
+    sizes = validate.input_sizes(kw["input_size"])
+    req = request(kw, input_size=sizes[0])
+    report = api.analyze_request(req, include=include)
+    if compare:
+        report.peers = api.compare_peers(req, report)
+    if len(sizes) > 1:
+        report.sweep = api.sweep(req, sizes, include)
+
+    def flops_views() -> list[View]:
+        from ...render import presenters
+
+        found = presenters.flops_views(report, all_layers, train)
+        found += [presenters.peers_view(report.peers)] if report.peers is not None else []
+        return found + ([presenters.sweep_view(report)] if report.sweep else [])
+
+    emit(fmt, output, report, flops_views)

@@ -1,0 +1,135 @@
+"""`receptive-field`: per-layer fields, the empirical field and the 3x3-stack comparisons."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ... import api
+from ...errors import VggInspectError
+from ...render.output import emit
+from ..options import given, model_options, request, views
+
+if TYPE_CHECKING:
+    pass
+
+
+# receptive-field has four modes; each option belongs to the modes listed here.
+RF_MODES = {
+    "layers": "per-layer fields of MODEL",
+    "effective": "MODEL --effective",
+    "blocks": "--model MODEL",
+    "stack": "the comparison table (no MODEL)",
+}
+RF_OPTION_MODES = {
+    "channels": ("stack",),
+    "out_channels": ("stack",),
+    "kernel": ("stack",),
+    "bias": ("stack",),
+    "layer": ("effective",),
+    "mode": ("effective",),
+    "seed": ("effective",),
+    "samples": ("effective",),
+    "all_layers": ("layers",),
+    "init": ("layers",),
+    "device": ("layers",),
+    "config": ("layers", "effective"),
+    "batch_norm": ("layers", "effective", "blocks"),
+    "num_classes": ("layers", "effective", "blocks"),
+    "input_size": ("layers", "effective", "blocks"),
+    "batch": ("layers", "effective", "blocks"),
+    "dtype": ("layers", "effective", "blocks"),
+}
+
+
+@click.command("receptive-field")
+@model_options(in_channels_help="Image channels with a MODEL (default 3); C_in of the comparison without one.")
+@click.option("--model", "compare_model", metavar="MODEL", help="Compare each block of MODEL with one conv.")
+@click.option("--channels", type=int, help="C_in = C_out for the comparison table (default 512).")
+@click.option("--out-channels", type=int, help="C_out for the comparison table.")
+@click.option("--kernel", type=int, help="Compare up to this single kernel size (odd; default 7).")
+@click.option("--bias", is_flag=True, help="Count biases in the comparison table.")
+@click.option("--effective", is_flag=True, help="Measure the field empirically from input gradients (runs the model).")
+@click.option("--layer", help="With --effective: the layer whose centre unit is traced (default: the last conv).")
+@click.option(
+    "--mode",
+    type=click.Choice(["effective", "support"]),
+    default="effective",
+    show_default=True,
+    help="With --effective: random weights (effective) or the exact support check (support).",
+)
+@click.option("--seed", type=int, default=0, show_default=True, help="With --effective: the random seed.")
+@click.option("--samples", type=int, default=4, show_default=True, help="Random inputs averaged in effective mode.")
+@click.pass_context
+def receptive_field(
+    ctx: click.Context,
+    fmt: str,
+    output: str | None,
+    all_layers: bool,
+    compare_model: str | None,
+    channels: int | None,
+    out_channels: int | None,
+    kernel: int | None,
+    bias: bool,
+    effective: bool,
+    layer: str | None,
+    mode: str,
+    seed: int,
+    samples: int,
+    **kw: Any,
+) -> None:
+    """Receptive field per layer (with MODEL), or why VGG stacks 3x3 convs (without one)."""
+    has_model = kw["model"] is not None or kw["config"] is not None
+    if compare_model and has_model:
+        raise VggInspectError("give a MODEL (per-layer fields) or --model (block comparison), not both")
+    chosen = "blocks" if compare_model else ("effective" if effective else "layers") if has_model else "stack"
+    if effective and not has_model:
+        raise VggInspectError("--effective needs a MODEL, e.g. vgg-inspect receptive-field vgg16 --effective")
+    for name, modes in RF_OPTION_MODES.items():
+        if chosen not in modes and given(ctx, name):
+            option = "--" + name.replace("_", "-").replace("input-size", "input")
+            wanted = " or ".join(RF_MODES[m] for m in modes)
+            raise VggInspectError(f"{option} applies to {wanted}, not to {RF_MODES[chosen]}")
+
+    in_channels = kw.pop("in_channels")
+    if chosen == "stack":
+        width = 512 if channels is None else channels
+        cin = width if in_channels is None else in_channels
+        table = api.stack_comparison(cin, width if out_channels is None else out_channels, kernel or 7, bias)
+        emit(fmt, output, table, views("stack_view", table.rows, table.in_channels, table.out_channels, bias))
+        return
+    image_channels = 3 if in_channels is None else in_channels
+    if chosen == "blocks":
+        req = request(kw, model=compare_model, in_channels=image_channels)
+        blocks = api.block_comparison(req)
+        emit(fmt, output, blocks, views("block_view", blocks.blocks, blocks.model, blocks.input))
+        return
+    req = request(kw, in_channels=image_channels)
+    report = api.analyze_request(req)
+    if chosen == "layers":
+        emit(fmt, output, report, views("receptive_views", report, all_layers))
+        return
+    api.pick_layer(report, layer)  # a bad --layer fails before any work
+    report.effective_receptive_field = _effective(req, report, layer, mode, seed, samples)
+    emit(fmt, output, report, views("effective_view", report.effective_receptive_field, report))
+
+
+def _effective(req: api.Request, report: Any, layer: str | None, mode: str, seed: int, samples: int) -> Any:
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    steps = 1 + (1 if mode == "support" else samples)
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    ) as progress:
+        task = progress.add_task("gradients of the input", total=steps)
+        return api.effective_field(
+            req,
+            report,
+            layer=layer,
+            mode=mode,
+            seed=seed,
+            samples=samples,
+            on_step=lambda what: progress.update(task, advance=1, description=what),
+        )

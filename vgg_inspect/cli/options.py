@@ -1,0 +1,175 @@
+"""Option parsing shared by the commands: ParamTypes, the model options, and error rendering."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from ..api import Request
+from ..errors import VggInspectError
+from ..render.output import FORMATS
+
+if TYPE_CHECKING:
+    from ..render.views import View
+
+# The API names a bad argument by its Python name; the CLI says which option it came from.
+OPTION_NAMES = {
+    "model": "MODEL",
+    "config": "--config",
+    "batch_norm": "--batch-norm",
+    "num_classes": "--num-classes",
+    "in_channels": "--in-channels",
+    "out_channels": "--out-channels",
+    "input_size": "--input",
+    "batch": "--batch",
+    "dtype": "--dtype",
+    "device": "--device",
+    "init": "--init",
+    "include": "--include",
+    "optimizer": "--optimizer",
+    "budget": "--budget",
+    "kernel": "--kernel",
+    "layer": "--layer",
+    "mode": "--mode",
+    "samples": "--samples",
+    "measure": "--measure",
+    "seed": "--seed",
+}
+
+
+def message(exc: VggInspectError) -> str:
+    return exc.render(OPTION_NAMES)
+
+
+class Group(click.Group):
+    """Loads a command's module only when that command runs (or help lists it), and turns the
+    tool's own errors into one line on stderr and their exit code."""
+
+    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}  # command name -> "module:function" under vgg_inspect.cli.commands
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return [*super().list_commands(ctx), *self.lazy]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.lazy:
+            return super().get_command(ctx, cmd_name)
+        import importlib
+
+        module, name = self.lazy[cmd_name].split(":")
+        command: click.Command = getattr(importlib.import_module(f"vgg_inspect.cli.commands.{module}"), name)
+        return command
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except VggInspectError as exc:
+            click.echo(f"Error: {message(exc)}", err=True)
+            ctx.exit(exc.exit_code)
+        except OSError as exc:  # e.g. --output into a missing folder
+            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
+            ctx.exit(1)
+
+
+def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    f = click.option(
+        "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of the terminal."
+    )(f)
+    f = click.option(
+        "--format",
+        "fmt",
+        type=click.Choice(FORMATS),
+        default="table",
+        show_default=True,
+        help="Output format: rich table, JSON report, CSV or Markdown.",
+    )(f)
+    return f
+
+
+def model_options(
+    multi_input: bool = False,
+    in_channels_help: str | None = None,
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """MODEL and the options that describe the network and its input (``request`` gathers them).
+    Values are checked by the API, whose errors name the option; that keeps every error one line."""
+
+    def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
+        opts = [
+            click.argument("model", required=False),
+            click.option(
+                "--config",
+                help="Custom layer list, e.g. '64,64,M,128,1x1-128,M,LRN' "
+                "(N: 3x3 conv, 1x1-N: 1x1 conv, M: max-pool, LRN).",
+            ),
+            click.option("--batch-norm", is_flag=True, help="BatchNorm after every conv (same as the _bn name)."),
+            click.option("--num-classes", type=int, default=1000, show_default=True, help="Classes of the last layer."),
+            click.option(
+                "--in-channels",
+                type=int,
+                default=None if in_channels_help else 3,
+                show_default=not in_channels_help,
+                help=in_channels_help or "Input channels (1 for grayscale, more for multispectral).",
+            ),
+            click.option(
+                "--input",
+                "input_size",
+                default="224",
+                show_default=True,
+                metavar="SIZE",
+                help="Input size S or HxW" + (", or a comma list to compare sizes." if multi_input else "."),
+            ),
+            click.option("--batch", type=int, default=1, show_default=True, help="Batch size."),
+            click.option("--dtype", default="float32", show_default=True, help="float32, float16 or bfloat16."),
+            click.option(
+                "--device",
+                help="Instantiate the model on cpu, cuda, cuda:N, mps or meta and analyse the "
+                "module itself (default: closed-form analysis, no torch).",
+            ),
+            click.option("--init", is_flag=True, help="With --device: apply torchvision's weight initialisation."),
+            click.option("--all-layers", is_flag=True, help="Show ReLU, Dropout and flatten rows too."),
+        ]
+        for opt in reversed(opts):
+            f = opt(f)
+        return output_options(f)
+
+    return decorate
+
+
+def request(kw: dict[str, Any], **overrides: Any) -> Request:
+    """The Request the model options describe (popped from ``kw``)."""
+    fields = (
+        "model",
+        "config",
+        "batch_norm",
+        "num_classes",
+        "in_channels",
+        "input_size",
+        "batch",
+        "dtype",
+        "device",
+        "init",
+    )
+    values = {k: kw.pop(k, None) for k in fields}
+    values.update(overrides)
+    return Request(**values)
+
+
+def given(ctx: click.Context, name: str) -> bool:
+    """Did the user type this option (not its default)?"""
+    source = ctx.get_parameter_source(name)
+    return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
+
+
+def views(presenter: str, *args: Any) -> Callable[[], list[View]]:
+    """The named presenter's views, built (and its module imported) only for a human format."""
+
+    def make() -> list[View]:
+        from ..render import presenters
+
+        out = getattr(presenters, presenter)(*args)
+        return out if isinstance(out, list) else [out]
+
+    return make

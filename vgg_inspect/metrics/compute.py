@@ -1,0 +1,59 @@
+"""MACs, FLOPs and forward + backward FLOPs per layer, with the ``--include`` counting rules.
+
+* MACs: multiply-accumulates of conv and linear weights; bias, activations and pooling excluded.
+* FLOPs = 2 x MACs, plus whatever ``include`` adds (rules in ``ops/layers.py``).
+* Train FLOPs = FLOPs + 2 x backward MACs: the gradient w.r.t. the weights, and w.r.t. the input
+  except for the first weight layer, whose input (the image) needs none. This is what
+  ``FlopCounterMode`` counts for forward + backward.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from ..errors import VggInspectError
+from ..records import record
+from .trace import LayerTrace
+
+INCLUDE_CHOICES = ("bias", "relu", "pool", "norm")
+
+
+def check_include(include: Iterable[str] | str) -> list[str]:
+    """The ``include`` categories in canonical order; an unknown one is a VggInspectError."""
+    if isinstance(include, str):
+        include = include.split(",")
+    try:
+        chosen = [str(c).strip().lower() for c in include if str(c).strip()]
+    except TypeError:
+        raise VggInspectError(f"{{param}} must be a list of {', '.join(INCLUDE_CHOICES)}", param="include") from None
+    for c in chosen:
+        if c not in INCLUDE_CHOICES:
+            raise VggInspectError(
+                f"unknown {{param}} item '{c}'; expected any of {', '.join(INCLUDE_CHOICES)}", param="include"
+            )
+    return [c for c in INCLUDE_CHOICES if c in chosen]
+
+
+@record(frozen=True)
+class LayerCompute:
+    macs: int | None  # None: no formula for this layer type
+    flops: int | None
+    train_flops: int | None
+    extra_flops: dict[str, int]
+
+
+def layer_compute(traces: Sequence[LayerTrace], include: list[str]) -> list[LayerCompute]:
+    out = []
+    seen_weights = False
+    for t in traces:
+        macs = t.op.macs(t.input_shape, t.output_shape)
+        if macs is None:
+            out.append(LayerCompute(None, None, None, {}))
+        else:
+            extra = t.op.extra_flops(t.input_shape, t.output_shape)
+            flops = 2 * macs + sum(v for k, v in extra.items() if k in include)
+            # Nothing upstream of the first weight layer needs a gradient w.r.t. its input.
+            train = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, seen_weights)
+            out.append(LayerCompute(macs, flops, train, extra))
+        seen_weights = seen_weights or t.trainable_params > 0
+    return out

@@ -1,0 +1,142 @@
+"""What every operator type shares: shapes, layer kinds, the saved-tensor and geometry records,
+and the ``Op`` base class whose methods are the closed-form formulas (defaults: no parameters, no
+MACs, shape unchanged, point-wise)."""
+
+from __future__ import annotations
+
+import math
+from enum import Enum
+from typing import ClassVar
+
+from ..records import record
+
+Shape = tuple[int, ...]
+Pair = tuple[int, int]
+
+
+def numel(shape: Shape) -> int:
+    return math.prod(shape)
+
+
+class LayerKind(str, Enum):
+    """What a layer is, for naming (conv3_2, pool3, fc6), grouping and folding in tables.
+
+    A ``str`` enum: it compares equal to, and serialises as, its value (``"conv"``)."""
+
+    CONV = "conv"
+    FC = "fc"
+    POOL = "pool"
+    AVGPOOL = "avgpool"
+    RELU = "relu"
+    NORM = "norm"
+    LRN = "lrn"
+    DROPOUT = "dropout"
+    FLATTEN = "flatten"
+    OTHER = "other"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+class Convention(str, Enum):
+    """Whose kernels' saved-tensor layout the memory rules follow (they differ, see ``Op.saved``)."""
+
+    CPU = "cpu"
+    CUDA = "cuda"
+    META = "meta"
+
+    @classmethod
+    def for_device(cls, device: str | None) -> Convention:
+        """The analytical path (no device) follows the CPU kernels, as the tests measure them."""
+        if device is None:
+            return cls.CPU
+        kind = device.split(":")[0]
+        return cls.CUDA if kind in ("cuda", "mps") else cls.META if kind == "meta" else cls.CPU
+
+
+@record(frozen=True)
+class Saved:
+    """A tensor autograd keeps for backward: the layer's input, its output, or a new buffer."""
+
+    what: str  # "input" | "output" | "new"
+    nbytes: int = 0
+
+
+@record(frozen=True)
+class Window:
+    """A sliding window along one axis (receptive-field geometry)."""
+
+    kernel: int
+    stride: int
+    padding: int
+    dilation: int = 1
+
+    @property
+    def span(self) -> int:
+        return self.dilation * (self.kernel - 1) + 1
+
+
+@record(frozen=True)
+class Windows:
+    """Explicit windows [start, stop) of the input, one per output position (irregular adaptive pools)."""
+
+    bounds: tuple[Pair, ...]
+
+
+class Axis(str, Enum):
+    """How a layer acts along one spatial axis when it is not a (list of) window(s)."""
+
+    POINT = "point"  # each output position sees the same position of the input
+    GLOBAL = "global"  # each output sees every input position
+    UNKNOWN = "unknown"  # no formula: the geometry cannot be assumed
+
+
+AxisOp = Window | Windows | Axis
+Geometry = tuple[AxisOp, AxisOp] | str  # per (H, W) axis, or "flatten" (spatial axes merged)
+
+
+class Op:
+    """An operator type with its formulas. Subclasses are frozen records registered in ``REGISTRY``."""
+
+    kind: ClassVar[LayerKind] = LayerKind.OTHER
+    type_name: ClassVar[str] = "Module"
+    inplace: ClassVar[bool] = False  # output shares the input's storage (a view or in-place op)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return shape
+
+    def params(self) -> int:
+        return 0
+
+    def buffers(self) -> int:
+        return 0
+
+    def buffer_bytes(self, itemsize: int) -> int:
+        return 0
+
+    def params_formula(self, in_shape: Shape) -> str | None:
+        return None
+
+    def macs(self, in_shape: Shape, out_shape: Shape) -> int | None:
+        """Multiply-accumulates of weights; ``None``: no formula for this layer type."""
+        return 0
+
+    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
+        """MACs of the backward pass (gradient w.r.t. weights, and w.r.t. the input when needed)."""
+        return 0
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        """FLOPs that ``--include`` may add, by category (bias, relu, pool, norm)."""
+        return {}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        """Tensors autograd keeps for backward in train mode, by the named device's kernels."""
+        return ()
+
+    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+        """Transient bytes beside input and output during an inference call (CPU kernels, measured)."""
+        return 0
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        """Receptive-field geometry per spatial axis (H, W)."""
+        return (Axis.POINT, Axis.POINT)

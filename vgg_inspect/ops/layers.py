@@ -1,0 +1,364 @@
+"""One type per layer, each carrying its closed-form formulas; ``REGISTRY`` maps type names to them.
+
+Conventions (stated in the README and in every report's ``conventions``):
+
+* MACs: multiply-accumulates of conv and linear weights only, bias excluded; FLOPs = 2 x MACs.
+* Extra FLOPs (``--include``): bias 1 per output element of a biased layer; relu 1 per output
+  element; pool k*k - 1 comparisons per max-pool output, and for adaptive average pooling one per
+  element summed in a window plus the divide (= window size per output); norm: BatchNorm (eval,
+  folded into one multiply and one add) 2 per element, LRN n + 5 per element (square, n-wide
+  window average, scale, offset, power, divide: PyTorch's decomposition).
+* Saved for backward and inference workspaces follow PyTorch's kernels, as measured in the tests.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar, TypeVar
+
+from ..records import record
+from .base import Axis, Convention, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, Windows, numel
+
+REGISTRY: dict[str, type[Op]] = {}
+_O = TypeVar("_O", bound=type[Op])
+
+
+def register(cls: _O) -> _O:
+    REGISTRY[cls.type_name] = cls
+    return cls
+
+
+def _expect_4d(op: Op, shape: Shape, channels: int | None = None) -> tuple[int, int, int, int]:
+    if len(shape) != 4:
+        raise ValueError(f"{op.type_name} expects an (N, C, H, W) input, got shape {shape}")
+    if channels is not None and shape[1] != channels:
+        raise ValueError(f"{op.type_name} expects {channels} input channels, got {shape[1]}")
+    n, c, h, w = shape
+    return n, c, h, w
+
+
+def _sliding(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> tuple[Window, Window]:
+    h, w = (Window(k, s, p, d) for k, s, p, d in zip(kernel, stride, padding, dilation))
+    return h, w
+
+
+def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
+    return (size + 2 * p - d * (k - 1) - 1) // s + 1
+
+
+@register
+@record(frozen=True)
+class Conv2d(Op):
+    kind: ClassVar[LayerKind] = LayerKind.CONV
+    type_name: ClassVar[str] = "Conv2d"
+    in_channels: int = 3
+    out_channels: int = 64
+    kernel_size: Pair = (3, 3)
+    stride: Pair = (1, 1)
+    padding: Pair = (1, 1)
+    dilation: Pair = (1, 1)
+    groups: int = 1
+    bias: bool = True
+
+    def output_shape(self, shape: Shape) -> Shape:
+        n, _, h, w = _expect_4d(self, shape, self.in_channels)
+        ho, wo = (_conv_out(*a) for a in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation))
+        return (n, self.out_channels, ho, wo)
+
+    def weight_count(self) -> int:
+        kh, kw = self.kernel_size
+        return kh * kw * (self.in_channels // self.groups) * self.out_channels
+
+    def params(self) -> int:
+        return self.weight_count() + (self.out_channels if self.bias else 0)
+
+    def params_formula(self, in_shape: Shape) -> str:
+        kh, kw = self.kernel_size
+        cin = str(self.in_channels) if self.groups == 1 else f"({self.in_channels}/{self.groups})"
+        text = f"{kh}·{kw}·{cin}·{self.out_channels}"
+        return text + (f" + {self.out_channels}" if self.bias else "")
+
+    def macs(self, in_shape: Shape, out_shape: Shape) -> int:
+        kh, kw = self.kernel_size
+        return numel(out_shape) * (self.in_channels // self.groups) * kh * kw
+
+    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
+        return self.macs(in_shape, out_shape) * (2 if needs_input_grad else 1)
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"bias": numel(out_shape)} if self.bias else {}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("input"),)
+
+    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+        # oneDNN on CPU: a reordered copy of the weights and a transient output buffer (three at
+        # 16 bits, where it also converts); measured per dtype in tests/test_memory.py.
+        copies = 1 if itemsize >= 4 else 3
+        return self.weight_count() * itemsize + copies * numel(out_shape) * itemsize
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
+
+
+@register
+@record(frozen=True)
+class Linear(Op):
+    """``y = x W^T + b`` on the last dimension; any leading dimensions are batch-like."""
+
+    kind: ClassVar[LayerKind] = LayerKind.FC
+    type_name: ClassVar[str] = "Linear"
+    in_features: int = 4096
+    out_features: int = 4096
+    bias: bool = True
+
+    def output_shape(self, shape: Shape) -> Shape:
+        if not shape or shape[-1] != self.in_features:
+            raise ValueError(f"Linear expects {self.in_features} features in the last dimension, got shape {shape}")
+        return (*shape[:-1], self.out_features)
+
+    def params(self) -> int:
+        return self.in_features * self.out_features + (self.out_features if self.bias else 0)
+
+    def params_formula(self, in_shape: Shape) -> str:
+        # ``in_shape`` is the shape before any flatten: (512·7·7)·4096 makes fc6's count obvious.
+        inner = in_shape[1:]
+        fin = (
+            f"({'·'.join(map(str, inner))})"
+            if len(inner) > 1 and numel(inner) == self.in_features
+            else str(self.in_features)
+        )
+        text = f"{fin}·{self.out_features}"
+        return text + (f" + {self.out_features}" if self.bias else "")
+
+    def macs(self, in_shape: Shape, out_shape: Shape) -> int:
+        return numel(in_shape[:-1]) * self.in_features * self.out_features
+
+    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
+        return self.macs(in_shape, out_shape) * (2 if needs_input_grad else 1)
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"bias": numel(out_shape)} if self.bias else {}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("input"),)
+
+    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+        # At 16 bits the CPU kernels convert in blocks: measured at most 1.6% of the weights + 0.6 MB
+        # (fc6..fc8, batch 1-5); a 1/32 share and 1 MiB bound it.
+        return 0 if itemsize >= 4 else self.in_features * self.out_features * itemsize // 32 + 2**20
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        # On (N, C, H, W) it mixes the last axis (W) only; after a flatten it sees everything.
+        return (Axis.POINT, Axis.GLOBAL) if len(in_shape) == 4 else (Axis.GLOBAL, Axis.GLOBAL)
+
+
+@register
+@record(frozen=True)
+class MaxPool2d(Op):
+    kind: ClassVar[LayerKind] = LayerKind.POOL
+    type_name: ClassVar[str] = "MaxPool2d"
+    kernel_size: Pair = (2, 2)
+    stride: Pair = (2, 2)
+    padding: Pair = (0, 0)
+    dilation: Pair = (1, 1)
+    ceil_mode: bool = False
+
+    def output_shape(self, shape: Shape) -> Shape:
+        n, c, h, w = _expect_4d(self, shape)
+        out = []
+        for size, k, s, p, d in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation):
+            span = size + 2 * p - d * (k - 1) - 1
+            o = (-(-span // s) if self.ceil_mode else span // s) + 1
+            if self.ceil_mode and (o - 1) * s >= size + p:
+                o -= 1  # PyTorch: the last window must start inside the input
+            out.append(o)
+        return (n, c, out[0], out[1])
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        kh, kw = self.kernel_size
+        return {"pool": numel(out_shape) * (kh * kw - 1)}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("input"), Saved("new", numel(out_shape) * 8))  # int64 argmax indices
+
+    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+        return numel(out_shape) * 8  # CPU computes int64 indices even without autograd
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
+
+
+def adaptive_bounds(size: int, out: int) -> list[Pair]:
+    """PyTorch's adaptive pooling windows: [floor(i*In/Out), ceil((i+1)*In/Out)) per output i."""
+    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
+
+
+def adaptive_axis(size: int, out: int) -> Window | Windows:
+    """A plain window when every window has the same size and spacing, else the explicit list."""
+    bounds = adaptive_bounds(size, out)
+    sizes = {b - a for a, b in bounds}
+    steps = {bounds[i + 1][0] - bounds[i][0] for i in range(len(bounds) - 1)} or {sizes.copy().pop()}
+    if len(sizes) == 1 and len(steps) == 1:
+        return Window(sizes.pop(), steps.pop(), 0)
+    return Windows(tuple(bounds))
+
+
+@register
+@record(frozen=True)
+class AdaptiveAvgPool2d(Op):
+    kind: ClassVar[LayerKind] = LayerKind.AVGPOOL
+    type_name: ClassVar[str] = "AdaptiveAvgPool2d"
+    output_size: tuple[int | None, int | None] = (7, 7)
+
+    def output_shape(self, shape: Shape) -> Shape:
+        n, c, h, w = _expect_4d(self, shape)
+        oh, ow = (s if o is None else o for s, o in zip((h, w), self.output_size))
+        return (n, c, oh, ow)
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        n, c, h, w = in_shape
+        _, _, oh, ow = out_shape
+        rows = sum(b - a for a, b in adaptive_bounds(h, oh))
+        cols = sum(b - a for a, b in adaptive_bounds(w, ow))
+        return {"pool": n * c * rows * cols}  # window-size adds+divide per output, summed
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("input"),)
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        out = self.output_shape(in_shape)
+        return adaptive_axis(in_shape[2], out[2]), adaptive_axis(in_shape[3], out[3])
+
+
+@register
+@record(frozen=True)
+class ReLU(Op):
+    kind: ClassVar[LayerKind] = LayerKind.RELU
+    type_name: ClassVar[str] = "ReLU"
+    inplace_flag: bool = True
+
+    @property
+    def inplace(self) -> bool:  # type: ignore[override]
+        return self.inplace_flag
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"relu": numel(out_shape)}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("output"),)
+
+
+@register
+@record(frozen=True)
+class Dropout(Op):
+    kind: ClassVar[LayerKind] = LayerKind.DROPOUT
+    type_name: ClassVar[str] = "Dropout"
+    p: float = 0.5
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        # The mask: bool from CUDA's fused kernel; elsewhere (CPU, meta) a tensor of the input dtype.
+        per = 1 if convention is Convention.CUDA else itemsize
+        return (Saved("new", numel(out_shape) * per),)
+
+
+@register
+@record(frozen=True)
+class BatchNorm2d(Op):
+    kind: ClassVar[LayerKind] = LayerKind.NORM
+    type_name: ClassVar[str] = "BatchNorm2d"
+    num_features: int = 64
+    affine: bool = True
+    track_running_stats: bool = True
+
+    def output_shape(self, shape: Shape) -> Shape:
+        _expect_4d(self, shape, self.num_features)
+        return shape
+
+    def params(self) -> int:
+        return 2 * self.num_features if self.affine else 0
+
+    def buffers(self) -> int:
+        # running_mean, running_var and the one-element num_batches_tracked
+        return 2 * self.num_features + 1 if self.track_running_stats else 0
+
+    def buffer_bytes(self, itemsize: int) -> int:
+        return 2 * self.num_features * itemsize + 8 if self.track_running_stats else 0
+
+    def params_formula(self, in_shape: Shape) -> str | None:
+        return f"2·{self.num_features}" if self.affine else None
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"norm": 2 * numel(out_shape)}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        # The input, plus the batch mean and inverse std per channel: in the input dtype from the
+        # CPU kernel, float32 from the CUDA and meta kernels.
+        stat = self.num_features * (itemsize if convention is Convention.CPU else 4)
+        return (Saved("input"), Saved("new", stat), Saved("new", stat))
+
+
+@register
+@record(frozen=True)
+class LocalResponseNorm(Op):
+    kind: ClassVar[LayerKind] = LayerKind.LRN
+    type_name: ClassVar[str] = "LocalResponseNorm"
+    size: int = 5
+    alpha: float = 5e-4
+    beta: float = 0.75
+    k: float = 2.0
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"norm": (self.size + 5) * numel(out_shape)}
+
+    def _padded(self, in_shape: Shape) -> int:
+        n, c, h, w = in_shape
+        return n * (c + self.size // 2 + (self.size - 1) // 2) * h * w
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        # F.local_response_norm: x*x (saves x), a channel-padded copy for avg_pool3d, then
+        # pow (saves its base) and x / div (saves x and div): two new tensors of the output's size.
+        size = numel(out_shape) * itemsize
+        return (Saved("input"), Saved("new", self._padded(in_shape) * itemsize), Saved("new", size), Saved("new", size))
+
+    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+        return (self._padded(in_shape) + numel(in_shape)) * itemsize  # the square, padded, and its average
+
+
+@register
+@record(frozen=True)
+class Flatten(Op):
+    """``torch.flatten(x, start_dim, end_dim)``: a view, no new storage."""
+
+    kind: ClassVar[LayerKind] = LayerKind.FLATTEN
+    type_name: ClassVar[str] = "Flatten"
+    inplace: ClassVar[bool] = True
+    start_dim: int = 1
+    end_dim: int = -1
+
+    def _dims(self, shape: Shape) -> tuple[int, int]:
+        start, end = (d if d >= 0 else d + len(shape) for d in (self.start_dim, self.end_dim))
+        if not 0 <= start <= end < len(shape):
+            raise ValueError(f"Flatten({self.start_dim}, {self.end_dim}) does not fit shape {shape}")
+        return start, end
+
+    def output_shape(self, shape: Shape) -> Shape:
+        start, end = self._dims(shape)
+        return (*shape[:start], numel(shape[start : end + 1]), *shape[end + 1 :])
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        start, end = self._dims(in_shape)
+        merges_space = len(in_shape) == 4 and start <= 3 and end >= 2 and end > start
+        return "flatten" if merges_space else (Axis.POINT, Axis.POINT)
+
+
+@record(frozen=True)
+class Unknown(Op):
+    """A module the tool has no formulas for (a user's own layer): counted, not computed."""
+
+    type_label: str = "Module"
+
+    def macs(self, in_shape: Shape, out_shape: Shape) -> int | None:
+        return None
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        return (Axis.UNKNOWN, Axis.UNKNOWN)

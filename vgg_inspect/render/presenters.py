@@ -1,0 +1,364 @@
+"""Views of the report for each command: which columns, which notes. No arithmetic on numbers
+beyond shares and running totals of what the report holds."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..report.model import EffectiveField, InputInfo, LayerRow, ModelInfo, Peer, Report
+from . import units
+from .views import Column, View
+
+if TYPE_CHECKING:
+    from ..report.documents import Outcome, VariantRow
+
+FOLDED_KINDS = ("relu", "dropout", "flatten")
+
+
+def visible(report: Report, all_layers: bool) -> list[LayerRow]:
+    return [r for r in report.layers if all_layers or r.kind not in FOLDED_KINDS]
+
+
+def _title(report: Report, what: str) -> str:
+    m, i = report.model, report.input
+    where = f"instantiated on {i.device}" if i.analysis == "instantiated" else "analytical"
+    return f"{what}: {m.name} (config {m.config}), input {units.shape(i.shape)}, {i.dtype}, {where}"
+
+
+def _name_columns() -> list[Column]:
+    return [
+        Column("Layer", lambda r: r.name, justify="left"),
+        Column("Module", lambda r: r.module, justify="left"),
+        Column("Type", lambda r: r.type, justify="left"),
+        Column("Output shape", lambda r: r.output_shape, units.shape),
+    ]
+
+
+def _style(row: LayerRow) -> str | None:
+    return "dim" if row.kind in FOLDED_KINDS else None
+
+
+def params_views(report: Report, all_layers: bool = False) -> list[View]:
+    t = report.totals
+    total = t.params or 1
+    running: dict[str, int] = {}
+    acc = 0
+    for r in report.layers:
+        acc += r.params
+        running[r.module] = acc
+    cols = _name_columns() + [
+        Column("Params", lambda r: r.params, units.count),
+        Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left"),
+        Column("Share %", lambda r: round(100 * r.params / total, 2), lambda v: f"{v:.2f}"),
+        Column("Running total", lambda r: running[r.module], units.count),
+    ]
+    kinds = vars(t.params_by_kind)
+    kind_text = ", ".join(f"{k} {units.count(v)} ({100 * v / total:.1f}%)" for k, v in kinds.items() if v)
+    notes = [
+        f"Total params: {units.count(t.params)} ({units.si(t.params)})  by kind: {kind_text}",
+        f"Trainable: {units.count(t.trainable_params)}  non-trainable: {units.count(t.non_trainable_params)}"
+        f"  buffers (BN running stats, counted apart): {units.count(t.buffers)}",
+        f"Weights ({report.input.dtype}): {units.bytes_full(t.weight_bytes)}"
+        + (f"; buffers {units.bytes_full(t.buffer_bytes)}" if t.buffer_bytes else ""),
+    ]
+    return [View(_title(report, "Parameters"), cols, visible(report, all_layers), notes, _style)]
+
+
+def summary_views(report: Report, all_layers: bool = False) -> list[View]:
+    t = report.totals
+    cols = _name_columns() + [
+        Column("Params", lambda r: r.params, units.count),
+        Column("MACs", lambda r: r.macs, units.count),
+        Column("Activation", lambda r: r.activation_bytes, units.mib),
+        Column("RF", lambda r: r.receptive_field, text=_field),
+        Column("Jump", lambda r: r.jump, _axis),
+    ]
+    notes = [
+        f"Params: {units.count(t.params)}   MACs: {units.count(t.macs)} ({units.si(t.macs)})"
+        f"   FLOPs: {units.count(t.flops)} ({report.conventions['flops']})",
+        f"MACs: {report.conventions['macs']}.",
+        f"Activation column: output of each layer ({report.input.dtype}, batch {report.input.shape[0]}); "
+        f"total {units.bytes_full(t.activation_bytes)} ({report.conventions['activation_bytes']}).",
+        f"Weights: {units.bytes_full(t.weight_bytes)}.  RF: receptive field in input pixels; jump: effective stride.",
+    ]
+    return [View(_title(report, "Summary"), cols, visible(report, all_layers), notes, _style)]
+
+
+def list_view(rows: list[VariantRow]) -> View:
+    cols = [
+        Column("Name", lambda r: r.name, justify="left"),
+        Column("Aliases", lambda r: ", ".join(r.aliases), justify="left"),
+        Column("Paper config", lambda r: r.config, justify="left"),
+        Column("BN", lambda r: r.batch_norm, lambda v: "yes" if v else "no", justify="left"),
+        Column("Weight layers", lambda r: r.weight_layers),
+        Column("Params (1000 classes)", lambda r: r.params, units.count),
+        Column("Layers", lambda r: r.layers, justify="left"),
+    ]
+    notes = [
+        "Parameters include biases; BN variants add 2 per channel per conv (BatchNorm after every conv, "
+        "as torchvision does). Any name also takes --batch-norm, --num-classes, --in-channels."
+    ]
+    return View("VGG variants (Simonyan & Zisserman, Table 1)", cols, rows, notes)
+
+
+def check_view(outcomes: list[Outcome], title: str, only_failures: bool = False) -> View:
+    failed = sum(not o.ok for o in outcomes)
+    rows = [o for o in outcomes if not o.ok] if only_failures else outcomes
+    cols = [
+        Column("Key", lambda o: o.key, justify="left"),
+        Column("Expected", lambda o: o.expected),
+        Column("Actual", lambda o: o.actual),
+        Column("Result", lambda o: "ok" if o.ok else "FAIL", justify="left"),
+    ]
+    verdict = f"{len(outcomes) - failed} of {len(outcomes)} expectations hold" + (
+        f"; {failed} failed" if failed else ""
+    )
+    return View(title, cols, rows, [verdict], lambda o: None if o.ok else "bold red")
+
+
+def _running(report: Report, key: str) -> dict[str, int]:
+    acc, out = 0, {}
+    for r in report.layers:
+        acc += getattr(r, key) or 0
+        out[r.module] = acc
+    return out
+
+
+def flops_views(report: Report, all_layers: bool = False, train: bool = False) -> list[View]:
+    t = report.totals
+    key = "train_flops" if train else "flops"
+    total = getattr(t, key) or 1
+    running = _running(report, key)
+    cols = _name_columns() + [
+        Column("MACs", lambda r: r.macs, units.count),
+        Column("FLOPs", lambda r: r.flops, units.count),
+    ]
+    if train:
+        cols.append(Column("Train FLOPs (fwd+bwd)", lambda r: r.train_flops, units.count))
+    cols += [
+        Column("Share %", lambda r: round(100 * (getattr(r, key) or 0) / total, 2), lambda v: f"{v:.2f}"),
+        Column("Running total", lambda r: running[r.module], units.count),
+    ]
+    by = t.macs_by_kind
+    include = report.options.include
+    notes = [
+        f"MACs: {units.count(t.macs)} ({units.si(t.macs)})  conv {units.count(by.conv)}  fc {units.count(by.fc)}",
+        f"FLOPs: {units.count(t.flops)} ({units.si(t.flops)})"
+        + (f"   forward + backward: {units.count(t.train_flops)} ({units.si(t.train_flops)})" if train else ""),
+        f"Convention: MACs = {report.conventions['macs']}; FLOPs = {report.conventions['flops']}. "
+        + (
+            "Included: " + ", ".join(include) + " (rules in the README)."
+            if include
+            else "Not included: bias, ReLU, pooling, norms (--include bias,relu,pool,norm adds them)."
+        ),
+    ]
+    if train:
+        notes.append(f"Backward: {report.conventions['train_flops']}.")
+    if report.peers is not None:
+        notes.append("Peers: see the comparison table.")
+    return [View(_title(report, "Compute"), cols, visible(report, all_layers), notes, _style)]
+
+
+def sweep_view(report: Report) -> View:
+    points = report.sweep or []
+    first = points[0].flops or 1
+    cols = [
+        Column("Input", lambda p: p.input, units.shape, justify="left"),
+        Column("conv MACs", lambda p: p.macs_by_kind.conv, units.count),
+        Column("fc MACs", lambda p: p.macs_by_kind.fc, units.count),
+        Column("MACs", lambda p: p.macs, units.count),
+        Column("FLOPs", lambda p: p.flops, units.count),
+        Column("vs first", lambda p: round(p.flops / first, 3), lambda v: f"{v:.3f}x"),
+    ]
+    notes = ["Convolution MACs grow with H x W; the FC layers stay constant behind the 7x7 adaptive pool."]
+    return View(f"Compute by input size: {report.model.name}", cols, points, notes)
+
+
+def peers_view(peers: list[Peer]) -> View:
+    cols = [
+        Column("Tool", lambda p: p.tool, justify="left"),
+        Column("Its number", lambda p: p.value, units.count),
+        Column("From vgg-inspect's layers", lambda p: p.reproduced, units.count),
+        Column("Status", lambda p: p.status + (f": {p.reason}" if p.reason else ""), justify="left", wrap=True),
+        Column(
+            "What it counts, reproduced from vgg-inspect's layers",
+            lambda p: p.difference_explained,
+            justify="left",
+            wrap=True,
+        ),
+    ]
+    return View("Peer tools, reconciled", cols, peers, [], lambda p: "bold red" if p.status == "differs" else None)
+
+
+def memory_views(report: Report, all_layers: bool = False) -> list[View]:
+    t, c = report.totals, report.conventions
+    cols = _name_columns() + [
+        Column("Output bytes", lambda r: r.activation_bytes, lambda v: f"{v:,} ({units.mib(v)})"),
+        Column("Saved for backward", lambda r: r.saved_bytes, lambda v: f"{v:,} ({units.mib(v)})"),
+    ]
+    opt = report.options.optimizer
+    notes = [
+        f"(1) Sum of layer outputs: {units.bytes_full(t.activation_bytes)}: {c['activation_bytes']}. "
+        "For VGG16 at 224 the CS231n notes print '24M * 4 bytes ~= 93MB' (93 is MiB; copies print the decimal "
+        "96 MB), but their own per-layer rows add up to about 15.2M values, the 58.1 MiB of this convention.",
+        f"(2) Inference peak: {units.bytes_full(t.inference_peak_bytes)}: {c['inference_peak_bytes']}.",
+        f"(3) Saved for backward (training): {units.bytes_full(t.training_saved_bytes)}: "
+        f"{c['training_saved_bytes']}"
+        + (
+            " (measured with saved-tensor hooks)."
+            if report.input.analysis == "instantiated"
+            else " (each layer type's rule; --device measures it with saved-tensor hooks)."
+        ),
+        f"(4) Weights {units.bytes_full(t.weight_bytes)}, gradients {units.bytes_full(t.gradient_bytes)}, "
+        f"{opt} state {units.bytes_full(t.optimizer_state_bytes)}"
+        + (f", buffers {units.bytes_full(t.buffer_bytes)}" if t.buffer_bytes else "")
+        + ".",
+        f"(5) Training total: {units.bytes_full(t.training_total_bytes)}: {c['training_total_bytes']}.",
+    ]
+    budget = report.budget
+    if budget:
+        notes.append(
+            f"Budget {units.bytes_full(budget.bytes)}: largest batch for inference {budget.inference_batch:,} "
+            f"(counting inference_required_bytes: {c['inference_required_bytes']}), "
+            f"for training ({opt}) {budget.training_batch:,}."
+        )
+    measured = report.measured
+    if measured:
+        notes.append(
+            f"Measured on {report.input.device} ({measured.mode}): max_memory_allocated "
+            f"{units.bytes_full(measured.max_memory_allocated)} vs estimate {units.bytes_full(measured.estimate)}"
+            f" ({measured.gap_percent:+.1f}%)."
+        )
+    return [View(_title(report, "Memory"), cols, visible(report, all_layers), notes, _style)]
+
+
+def _axis(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, list):
+        return " × ".join(_axis(x) for x in v)
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _field(row: LayerRow) -> str:
+    """The receptive field as printed: a number, "global", "≤N" (irregular: the largest), or "?"."""
+    statuses = row.field_status if isinstance(row.field_status, list) else [row.field_status] * 2
+    values = row.receptive_field if isinstance(row.receptive_field, list) else [row.receptive_field] * 2
+    text = []
+    for status, value in zip(statuses, values):
+        text.append(
+            {"global": "global", "unknown": "?"}.get(status, f"≤{value}" if status == "irregular" else _axis(value))
+        )
+    return text[0] if text[0] == text[1] else " × ".join(text)
+
+
+def _covers(v: bool | None) -> str:
+    return "?" if v is None else "yes" if v else "no"
+
+
+def receptive_views(report: Report, all_layers: bool = False) -> list[View]:
+    cols = _name_columns() + [
+        Column("RF", lambda r: r.receptive_field, text=_field),
+        Column("Jump", lambda r: r.jump, _axis),
+        Column("Start", lambda r: r.start, _axis),
+        Column("Eff. padding", lambda r: r.effective_padding, _axis),
+        Column("Covers input", lambda r: r.covers_input, _covers, justify="left"),
+    ]
+    notes = [
+        "RF: receptive field in input pixels; jump: distance in input pixels between neighbouring units (effective "
+        "stride); start: centre of the first unit (input pixel centres at 0, 1, ...); effective padding: how far the "
+        "first unit's field reaches past the input edge. Two values (H × W) where the axes differ.",
+        "rf_out = rf_in + (k-1)·jump_in, jump_out = jump_in·stride, start_out = start_in + ((k-1)/2 - pad)·jump_in; "
+        "1x1 convs, ReLU, BN, LRN and Dropout leave the field unchanged; FC layers see everything (global). "
+        "≤N: an adaptive pool with unequal windows (the largest unit's field); ?: no formula for a layer.",
+        "Covers input: yes when some single unit depends on every input pixel (holes of strided or dilated "
+        "kernels and pixels that pools floor away count against it); for global layers, the union of all fields.",
+    ]
+    return [View(_title(report, "Receptive field"), cols, visible(report, all_layers), notes, _style)]
+
+
+def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:
+    cols = [
+        Column("3x3 layers", lambda r: r.layers),
+        Column("Field", lambda r: r.field, lambda v: f"{v}x{v}"),
+        Column(
+            "Weights / (Cin·Cout)",
+            lambda r: (r.stack_weight_multiple, r.single_weight_multiple),
+            lambda v: f"{v[0]} vs {v[1]}",
+        ),
+        Column("Stack params", lambda r: r.stack_params, units.count),
+        Column("Single k x k params", lambda r: r.single_params, units.count),
+        Column("Stack MACs/position", lambda r: r.stack_macs_per_position, units.count),
+        Column("Single MACs/position", lambda r: r.single_macs_per_position, units.count),
+        Column("Saving %", lambda r: r.saving_percent, lambda v: f"{v:.1f}"),
+        Column(
+            "Non-linearities",
+            lambda r: (r.stack_nonlinearities, r.single_nonlinearities),
+            lambda v: f"{v[0]} vs {v[1]}",
+        ),
+    ]
+    notes = [
+        f"C_in = {cin}, C_out = {cout}, {'with' if bias else 'no'} bias. n stacked 3x3 convs (stride 1) see "
+        "(2n+1)x(2n+1), as one (2n+1)x(2n+1) conv does, with 9n instead of (2n+1)² weights per C_in·C_out "
+        "(exact when C_in = C_out: three 3x3 = 27C², one 7x7 = 49C²) and n ReLUs instead of one.",
+        "The stack's first layer maps C_in to C_out, the others C_out to C_out; MACs per output position equal "
+        "the weights (each weight is used once per position).",
+    ]
+    return View("3x3 stacks against one large kernel", cols, rows, notes)
+
+
+def block_view(rows: list[Any], model: ModelInfo, inp: InputInfo) -> View:
+    cols = [
+        Column("Block", lambda r: r.block),
+        Column("Convs", lambda r: r.convs, justify="left"),
+        Column("Channels", lambda r: (r.in_channels, r.out_channels), lambda v: f"{v[0]}→{v[1]}"),
+        Column("Field", lambda r: r.field, lambda v: f"{v}x{v}"),
+        Column("Stack params", lambda r: r.stack_params, units.count),
+        Column("One conv params", lambda r: r.single_params, units.count),
+        Column("Stack MACs", lambda r: r.stack_macs, units.count),
+        Column("One conv MACs", lambda r: r.single_macs, units.count),
+        Column("Saving %", lambda r: r.saving_percent, lambda v: f"{v:.1f}"),
+        Column("ReLUs", lambda r: r.stack_nonlinearities),
+    ]
+    notes = [
+        f"Each block of {model.name} at input {units.shape(inp.shape)} against one conv with "
+        "the block's field, input and output channels, at the same output size.",
+        "A negative saving means the stack costs more: where a block widens the channels (e.g. 3→64), its later "
+        "layers run at the wider width. Where width is constant the stack saves, and always adds non-linearities.",
+    ]
+    return View(f"Blocks of {model.name}: conv stacks against one conv", cols, rows, notes)
+
+
+def effective_view(data: EffectiveField, report: Report) -> View:
+    rows = [("theoretical field", f"{_axis(data.theoretical_rf)} px", "box " + _box(data.theoretical_box))]
+    rows.append(
+        (
+            "gradient support",
+            "box " + _box(data.support_box) if data.support_box else "empty",
+            "equals the theoretical box" if data.support_matches_theory else "differs from the theoretical box",
+        )
+    )
+    for level, side in data.mass_squares.items():
+        rows.append((f"{level}% of gradient mass", f"{side}x{side} px", "centred square"))
+    cols = [
+        Column("Measure", lambda r: r[0], justify="left"),
+        Column("Value", lambda r: r[1], justify="left"),
+        Column("Note", lambda r: r[2], justify="left"),
+    ]
+    how = (
+        "support mode: positive weights, max-pools as average pools, positive input; the support must equal the "
+        "theoretical field"
+        if data.mode == "support"
+        else f"effective mode: torchvision's random initialisation, |gradient| averaged over {data.samples} Gaussian "
+        f"input(s), seed {data.seed}; the effective field is much smaller than the theoretical one and roughly "
+        "Gaussian (Luo et al., 2016)"
+    )
+    notes = [
+        f"Gradient of unit {tuple(data.unit)} of {data.layer} ({data.module}), centred at input "
+        f"{tuple(data.centre)}, w.r.t. the input; {how}. Heat map: |gradient|, brightest = largest."
+    ]
+    return View(f"Empirical receptive field: {report.model.name} {data.layer}", cols, rows, notes, heatmap=data.heatmap)
+
+
+def _box(b: list[int] | None) -> str:
+    return "-" if not b else f"rows {b[0]}..{b[1]}, cols {b[2]}..{b[3]}"

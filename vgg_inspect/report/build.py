@@ -1,0 +1,156 @@
+"""From layer traces to the report: names, per-layer figures, totals and conventions."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from .. import ops, validate
+from ..metrics import memory
+from ..metrics.compute import check_include, layer_compute
+from ..metrics.receptive import receptive_fields, row_values
+from ..metrics.trace import LayerTrace
+from ..ops import Convention, LayerKind
+from ..spec import ITEMSIZE, paper_names
+from .model import InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
+
+SAVED_CONVENTION_TEXT = {
+    Convention.CPU: "PyTorch's CPU kernels (Dropout mask and BatchNorm batch statistics in the input dtype)",
+    Convention.CUDA: "PyTorch's CUDA kernels (bool Dropout mask, float32 BatchNorm batch statistics)",
+    Convention.META: "PyTorch's meta kernels (Dropout mask in the input dtype, float32 BatchNorm statistics)",
+}
+
+CONVENTIONS = {
+    "macs": "multiply-accumulates of conv and linear weights; bias, activations and pooling excluded",
+    "flops": "2 x MACs (one multiply + one add each){extra}",
+    "train_flops": "forward FLOPs + backward: 2 x MACs for the gradient w.r.t. weights and again w.r.t. "
+    "the input (not for the first weight layer), as FlopCounterMode counts",
+    "activation_bytes": "input + outputs of conv, LRN, max-pool and FC layers (CS231n convention)",
+    "inference_peak_bytes": "largest input + output pair of a single layer during inference",
+    "inference_required_bytes": "weights + buffers + the caller's input + the largest live set of one layer "
+    "(input, output and CPU kernel workspace: conv weight copy and output buffers, max-pool int64 indices, "
+    "LRN intermediates) + a {margin} MiB margin; what --budget counts for inference",
+    "training_saved_bytes": "tensors autograd saves for backward in train mode, parameters and "
+    "buffers excluded, shared storage once, by {saved}",
+    "training_total_bytes": "weights + buffers + gradients + {optimizer} state + training_saved_bytes",
+    "weight_bytes": "parameters x dtype size (buffers apart in buffer_bytes)",
+}
+PARAM_KINDS = {LayerKind.CONV: "conv", LayerKind.FC: "fc", LayerKind.NORM: "norm"}
+
+
+def build_report(
+    model: ModelInfo,
+    input_shape: ops.Shape,
+    traces: Sequence[LayerTrace],
+    *,
+    dtype: str,
+    device: str | None,
+    analysis: str,
+    include: Iterable[str] | str = (),
+    optimizer: str = "momentum",
+) -> Report:
+    itemsize = ITEMSIZE[dtype]
+    chosen = check_include(include)
+    optimizer = validate.choice(optimizer, "optimizer", tuple(memory.OPTIMIZER_STATES))
+    convention = Convention.for_device(device)
+    kinds = [t.op.kind for t in traces]
+    names = paper_names(kinds, [t.module for t in traces])
+    predicted = memory.saved_bytes_per_layer(traces, itemsize, convention)
+    fields = receptive_fields([(t.op, t.input_shape, t.output_shape) for t in traces], (input_shape[2], input_shape[3]))
+    computes = layer_compute(traces, chosen)
+
+    rows: list[LayerRow] = []
+    previous = tuple(input_shape)  # the last shape before a view: fc6's formula shows (512·7·7)
+    for name, t, saved, rf, c in zip(names, traces, predicted, fields, computes):
+        rf_values = row_values(rf)
+        rows.append(
+            LayerRow(
+                name=name,
+                module=t.module,
+                type=t.type,
+                kind=t.op.kind.value,
+                input_shape=list(t.input_shape),
+                output_shape=list(t.output_shape),
+                params=t.params,
+                trainable_params=t.trainable_params,
+                buffers=t.buffers,
+                params_formula=t.op.params_formula(previous) if t.params else None,
+                macs=c.macs,
+                flops=c.flops,
+                train_flops=c.train_flops,
+                extra_flops=c.extra_flops,
+                activation_bytes=ops.numel(t.output_shape) * itemsize,
+                saved_bytes=t.saved_bytes if t.saved_bytes is not None else saved,
+                receptive_field=rf_values["receptive_field"],
+                jump=rf_values["jump"],
+                start=rf_values["start"],
+                effective_padding=rf_values["effective_padding"],
+                field_status=rf_values["field_status"],
+                covers_input=rf.covers,
+            )
+        )
+        if t.op.kind is not LayerKind.FLATTEN:
+            previous = t.output_shape
+
+    totals = _totals(rows, traces, itemsize, optimizer)
+    extra = (" + " + ", ".join(chosen) + " (see --include rules)") if chosen else ""
+    conventions = {
+        k: v.format(
+            extra=extra,
+            optimizer=optimizer,
+            saved=SAVED_CONVENTION_TEXT[convention],
+            margin=memory.INFERENCE_MARGIN_BYTES // 2**20,
+        )
+        for k, v in CONVENTIONS.items()
+    }
+    warnings = []
+    unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown)})
+    if unknown:
+        warnings.append(f"no formulas for {', '.join(unknown)}: their MACs, FLOPs and fields are not counted")
+    return Report(
+        model=model,
+        input=InputInfo(list(input_shape), dtype, device, analysis),
+        layers=rows,
+        totals=totals,
+        conventions=conventions,
+        options=Options(chosen, optimizer, convention.value),
+        warnings=warnings,
+    )
+
+
+def _totals(rows: list[LayerRow], traces: Sequence[LayerTrace], itemsize: int, optimizer: str) -> Totals:
+    params = sum(r.params for r in rows)
+    trainable = sum(r.trainable_params for r in rows)
+    by_kind = ParamsByKind()
+    for t in traces:
+        key = PARAM_KINDS.get(t.op.kind, "other")
+        setattr(by_kind, key, getattr(by_kind, key) + t.params)
+    known = [r for r in rows if r.macs is not None]
+    weight_bytes = sum(t.param_bytes for t in traces)
+    trainable_bytes = sum(t.param_bytes * t.trainable_params // t.params for t in traces if t.params)
+    buffer_bytes = sum(t.buffer_bytes for t in traces)
+    saved = sum(r.saved_bytes for r in rows)
+    opt = memory.optimizer_state_bytes(trainable_bytes, optimizer)
+    required = weight_bytes + buffer_bytes + memory.inference_live(traces, itemsize) + memory.INFERENCE_MARGIN_BYTES
+    return Totals(
+        params=params,
+        trainable_params=trainable,
+        non_trainable_params=params - trainable,
+        buffers=sum(r.buffers for r in rows),
+        params_by_kind=by_kind,
+        weight_bytes=weight_bytes,
+        buffer_bytes=buffer_bytes,
+        macs=sum(r.macs or 0 for r in known),
+        flops=sum(r.flops or 0 for r in known),
+        train_flops=sum(r.train_flops or 0 for r in known),
+        macs_by_kind=MacsByKind(
+            conv=sum(r.macs or 0 for r in known if r.kind == LayerKind.CONV),
+            fc=sum(r.macs or 0 for r in known if r.kind == LayerKind.FC),
+        ),
+        activation_bytes=memory.activation_total(traces, itemsize),
+        inference_peak_bytes=memory.inference_peak(traces, itemsize),
+        inference_required_bytes=required,
+        training_saved_bytes=saved,
+        gradient_bytes=trainable_bytes,
+        optimizer_state_bytes=opt,
+        training_total_bytes=weight_bytes + buffer_bytes + trainable_bytes + opt + saved,
+    )

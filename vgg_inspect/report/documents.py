@@ -1,0 +1,69 @@
+"""The JSON documents of commands that are not a model report: the variant list, a check's
+outcomes, and the two 3x3-stack comparison tables. Each is described in ``schema.json``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..metrics.kernels import BlockRow, StackRow
+from ..records import asdict, record
+from .model import InputInfo, ModelInfo, document
+
+
+@record
+class VariantRow:
+    name: str
+    aliases: list[str]
+    config: str
+    batch_norm: bool
+    weight_layers: int
+    params: int
+    layers: str
+
+
+@record
+class VariantList:
+    variants: list[VariantRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
+
+
+@record
+class Outcome:
+    key: str
+    expected: str
+    actual: str
+    ok: bool
+
+
+@record
+class CheckResult:
+    ok: bool
+    checked: int
+    outcomes: list[Outcome]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
+
+
+@record
+class StackComparison:
+    in_channels: int
+    out_channels: int
+    kernel: int
+    bias: bool
+    rows: list[StackRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
+
+
+@record
+class BlockComparison:
+    model: ModelInfo
+    input: InputInfo
+    blocks: list[BlockRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))

@@ -1,0 +1,200 @@
+"""The report: typed records that serialise to the JSON contract (schema_version 1).
+
+``schema.json`` beside this file is that contract; the tests validate every command's JSON with
+it. Later versions add keys, never rename them. Optional sections (``peers``, ``budget``,
+``sweep``, ``measured``, ``effective_receptive_field``) are present only when computed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from .._version import __version__
+from ..records import asdict, field, record
+
+SCHEMA_VERSION = 1
+TOOL_NAME = "vgg-inspect"
+
+AxisValue = Any  # a scalar, or [H, W] where the axes differ
+
+
+def tool_info() -> dict[str, str]:
+    return {"name": TOOL_NAME, "version": __version__}
+
+
+def document(body: dict[str, Any]) -> dict[str, Any]:
+    """A JSON document of this tool: schema version and tool first, then the body."""
+    return {"schema_version": SCHEMA_VERSION, "tool": tool_info(), **body}
+
+
+@record
+class ModelInfo:
+    name: str
+    config: str  # paper letter, "custom", or "module" for a user's nn.Module
+    layers: str | None  # the layer list in --config syntax (None for a module)
+    batch_norm: bool | None
+    num_classes: int | None
+    in_channels: int | None
+    weight_layers: int
+
+
+@record
+class InputInfo:
+    shape: list[int]
+    dtype: str
+    device: str | None  # None: analytical (no device)
+    analysis: str  # "analytical" | "instantiated"
+
+
+@record
+class Options:
+    include: list[str]  # --include categories added to FLOPs
+    optimizer: str  # optimizer state in the training total
+    saved_convention: str  # whose kernels the saved-for-backward rules follow: cpu | cuda | meta
+
+
+@record
+class LayerRow:
+    name: str  # the paper's name: conv3_2, pool3, lrn1, fc6
+    module: str  # module path in torchvision's layout: features.12
+    type: str  # the operator's class name
+    kind: str  # a LayerKind value: conv | fc | pool | avgpool | relu | norm | lrn | dropout | flatten | other
+    input_shape: list[int]
+    output_shape: list[int]
+    params: int
+    trainable_params: int
+    buffers: int
+    params_formula: str | None
+    macs: int | None  # None: no formula for this layer type
+    flops: int | None  # 2 x macs, plus any --include'd operations
+    train_flops: int | None  # flops + backward (2 x gradient MACs w.r.t. input and weights)
+    extra_flops: dict[str, int]  # what each --include category would add (bias, relu, pool, norm)
+    activation_bytes: int  # bytes of this layer's output for the dtype and batch
+    saved_bytes: int  # bytes autograd keeps for backward first claimed by this layer (train mode)
+    receptive_field: AxisValue = None
+    jump: AxisValue = None
+    start: AxisValue = None
+    effective_padding: AxisValue = None
+    covers_input: bool | None = None
+    field_status: AxisValue = None  # local | irregular | global | unknown (per axis where they differ)
+
+
+@record
+class ParamsByKind:
+    conv: int = 0
+    fc: int = 0
+    norm: int = 0
+    other: int = 0
+
+
+@record
+class MacsByKind:
+    conv: int = 0
+    fc: int = 0
+
+
+@record
+class Totals:
+    params: int
+    trainable_params: int
+    non_trainable_params: int
+    buffers: int
+    params_by_kind: ParamsByKind
+    weight_bytes: int
+    buffer_bytes: int
+    macs: int
+    flops: int
+    train_flops: int
+    macs_by_kind: MacsByKind
+    activation_bytes: int
+    inference_peak_bytes: int
+    inference_required_bytes: int
+    training_saved_bytes: int
+    gradient_bytes: int
+    optimizer_state_bytes: int
+    training_total_bytes: int
+
+
+@record
+class Peer:
+    tool: str
+    value: int | None  # the peer's own number; None when skipped
+    reproduced: int  # the same number from vgg-inspect's per-layer data
+    convention: str
+    difference_explained: str
+    status: str  # agrees | differs | skipped
+    reason: str | None = None
+    requested: bool = False  # named explicitly by the user (a skip then fails the command)
+
+
+@record
+class Budget:
+    bytes: int
+    inference_batch: int
+    training_batch: int
+    inference_margin_bytes: int
+
+
+@record
+class SweepPoint:
+    input: list[int]
+    macs: int
+    flops: int
+    macs_by_kind: MacsByKind
+
+
+@record
+class Measured:
+    mode: str
+    resident_bytes: int
+    max_memory_allocated: int
+    estimate: int
+    gap_percent: float
+
+
+@record
+class EffectiveField:
+    layer: str
+    module: str
+    mode: str
+    seed: int
+    samples: int
+    unit: list[int]
+    centre: list[float]
+    theoretical_rf: list[int]
+    theoretical_box: list[int]  # [y0, y1, x0, x1], inclusive, clipped to the input
+    support_box: list[int] | None
+    support_matches_theory: bool
+    mass_squares: dict[str, int]
+    heatmap: list[list[float]]
+
+
+@record
+class Report:
+    model: ModelInfo
+    input: InputInfo
+    layers: list[LayerRow]
+    totals: Totals
+    conventions: dict[str, str]
+    options: Options
+    warnings: list[str] = field(default_factory=list)
+    peers: list[Peer] | None = None
+    budget: Budget | None = None
+    sweep: list[SweepPoint] | None = None
+    measured: Measured | None = None
+    effective_receptive_field: EffectiveField | None = None
+
+    def layer(self, key: str) -> LayerRow:
+        """A layer by paper name (conv5_3) or module path (features.28)."""
+        for row in self.layers:
+            if key in (row.name, row.module):
+                return row
+        raise KeyError(key)
+
+    def to_dict(self) -> dict[str, Any]:
+        body = {k: v for k, v in asdict(self).items() if v is not None}
+        return document(body)
+
+    def to_json(self, indent: int | None = 2) -> str:
+        return json.dumps(self.to_dict(), indent=indent)

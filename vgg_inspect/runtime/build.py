@@ -1,0 +1,218 @@
+"""Build a VGG straight onto a device (constructed on meta, storage allocated uninitialised),
+with torchvision's module layout and state-dict keys; device checks and memory guards."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from . import require
+
+require("torch", "instantiating a model on a device")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from .. import ops  # noqa: E402
+from ..errors import AnalysisError, VggInspectError  # noqa: E402
+from ..spec import ModelSpec, layer_defs  # noqa: E402
+
+_DEVICE_RE = re.compile(r"^(cpu|meta|mps|cuda(?::(\d+))?)$")
+TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
+
+
+def check_device(text: str) -> torch.device:
+    """Parse and check a device name; unavailable devices are a clear error, not a crash later."""
+    m = _DEVICE_RE.match(str(text).strip().lower())
+    if not m:
+        raise VggInspectError(f"unknown device '{text}'; expected cpu, cuda, cuda:N, mps or meta", param="device")
+    name = m.group(1)
+    if name.startswith("cuda"):
+        if not torch.cuda.is_available():
+            raise VggInspectError(
+                f"device '{text}' is not available: this torch ({torch.__version__}) sees no CUDA GPU; try cpu or meta",
+                param="device",
+            )
+        index = int(m.group(2) or 0)
+        if index >= torch.cuda.device_count():
+            raise VggInspectError(
+                f"device '{text}' is not available: {torch.cuda.device_count()} CUDA device(s) present "
+                f"(cuda:0..cuda:{torch.cuda.device_count() - 1})",
+                param="device",
+            )
+    if name == "mps" and not (getattr(torch.backends, "mps", None) and torch.backends.mps.is_available()):
+        raise VggInspectError(f"device '{text}' is not available: MPS needs Apple silicon; try cpu", param="device")
+    return torch.device(name)
+
+
+def available_bytes(device: torch.device) -> int | None:
+    """Free memory on ``device`` (CPU: MemAvailable), or None where it cannot be told."""
+    if device.type == "cuda":
+        free, _ = torch.cuda.mem_get_info(device)
+        return int(free)
+    if device.type == "cpu":
+        try:
+            with open("/proc/meminfo", encoding="ascii") as fh:
+                for line in fh:
+                    if line.startswith("MemAvailable:"):
+                        return int(line.split()[1]) * 1024
+        except OSError:
+            return None
+    return None
+
+
+def ensure_fits(nbytes: int, device: torch.device, what: str) -> None:
+    """Refuse, before allocating, what the device cannot hold."""
+    free = available_bytes(device)
+    if free is not None and nbytes > free:
+        raise AnalysisError(
+            f"{what} needs {nbytes:,} B ({nbytes / 2**30:,.2f} GiB) on {device}, but only {free:,} B "
+            f"({free / 2**30:,.2f} GiB) is available"
+        )
+
+
+def _module_from_op(op: ops.Op, dtype: torch.dtype) -> nn.Module:
+    kw: dict[str, Any] = {"device": "meta", "dtype": dtype}
+    if isinstance(op, ops.Conv2d):
+        return nn.Conv2d(
+            op.in_channels,
+            op.out_channels,
+            op.kernel_size,
+            op.stride,
+            op.padding,
+            op.dilation,
+            op.groups,
+            op.bias,
+            **kw,
+        )
+    if isinstance(op, ops.Linear):
+        return nn.Linear(op.in_features, op.out_features, op.bias, **kw)
+    if isinstance(op, ops.BatchNorm2d):
+        return nn.BatchNorm2d(op.num_features, affine=op.affine, track_running_stats=op.track_running_stats, **kw)
+    if isinstance(op, ops.ReLU):
+        return nn.ReLU(inplace=op.inplace)
+    if isinstance(op, ops.MaxPool2d):
+        return nn.MaxPool2d(op.kernel_size, op.stride, op.padding, op.dilation, ceil_mode=op.ceil_mode)
+    if isinstance(op, ops.LocalResponseNorm):
+        return nn.LocalResponseNorm(op.size, op.alpha, op.beta, op.k)
+    if isinstance(op, ops.AdaptiveAvgPool2d):
+        return nn.AdaptiveAvgPool2d(op.output_size)
+    if isinstance(op, ops.Dropout):
+        return nn.Dropout(op.p)
+    if isinstance(op, ops.Flatten):
+        return nn.Flatten(op.start_dim, op.end_dim)
+    raise TypeError(f"no module for {op!r}")
+
+
+class VGG(nn.Module):
+    """torchvision's VGG layout (same state-dict keys), built from a ModelSpec. The flatten before
+    the classifier is a module here (``flatten``); it holds no state, so checkpoints load as is."""
+
+    def __init__(self, spec: ModelSpec, dtype: torch.dtype = torch.float32) -> None:
+        super().__init__()
+        modules = {d.module: _module_from_op(d.op, dtype) for d in layer_defs(spec)}
+        self.features = nn.Sequential(*(m for k, m in modules.items() if k.startswith("features.")))
+        self.avgpool = modules["avgpool"]
+        self.flatten = modules["flatten"]
+        self.classifier = nn.Sequential(*(m for k, m in modules.items() if k.startswith("classifier.")))
+        self.spec = spec
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+
+
+def init_weights(model: nn.Module) -> None:
+    """torchvision's VGG initialisation."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.constant_(m.weight, 1)
+            nn.init.constant_(m.bias, 0)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.constant_(m.bias, 0)
+
+
+def state_bytes(model: nn.Module) -> int:
+    return sum(t.numel() * t.element_size() for t in list(model.parameters()) + list(model.buffers()))
+
+
+def instantiate(spec: ModelSpec, *, device: str = "cpu", dtype: str = "float32", init: bool = False) -> VGG:
+    """Build the model straight onto ``device``: constructed on meta, then storage allocated
+    there uninitialised, so no random initialisation is paid unless ``init``."""
+    dev = check_device(device)
+    model = VGG(spec, TORCH_DTYPES[dtype])
+    if dev.type == "meta":
+        if init:
+            raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")
+        return model
+    ensure_fits(state_bytes(model), dev, f"{spec.name}'s weights and buffers ({dtype})")
+    try:
+        _allocate(model, dev)
+    except (RuntimeError, TypeError) as exc:  # e.g. a dtype the device cannot hold
+        raise AnalysisError(f"cannot allocate {spec.name} as {dtype} on {device}: {exc}".splitlines()[0]) from None
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            m.reset_running_stats()  # buffers must hold real statistics, even uninitialised weights need not
+    if init:
+        init_weights(model)
+    return model
+
+
+def _allocate(model: nn.Module, device: torch.device) -> None:
+    """``to_empty`` without its cost: ``torch.empty`` straight on the device (``to_empty`` goes
+    through ``empty_like``'s Python reference, whose first call imports a large part of torch)."""
+    for m in model.modules():
+        for k, p in m._parameters.items():
+            if p is not None:
+                m._parameters[k] = nn.Parameter(torch.empty(p.shape, dtype=p.dtype, device=device), p.requires_grad)
+        for k, b in m._buffers.items():
+            if b is not None:
+                m._buffers[k] = torch.empty(b.shape, dtype=b.dtype, device=device)
+
+
+def device_name(module: nn.Module) -> str:
+    for t in list(module.parameters()) + list(module.buffers()):
+        return str(t.device)
+    return "cpu"
+
+
+def module_dtype(module: nn.Module) -> str:
+    for p in module.parameters():
+        for name, dt in TORCH_DTYPES.items():
+            if p.dtype == dt:
+                return name
+    return "float32"
+
+
+def unsupported_kernels(model: nn.Module, device: str, dtype: str) -> list[str]:
+    """Layer types whose forward kernel this torch lacks on ``device`` for ``dtype`` (e.g. LRN's
+    avg_pool3d for float16 on CPU), found by running each type once on a one-element input."""
+    dev = torch.device(device)
+    if dev.type == "meta":
+        return []
+    tdtype = TORCH_DTYPES[dtype]
+    probes = {
+        nn.LocalResponseNorm: lambda m: nn.functional.local_response_norm(
+            _tiny(dev, tdtype), m.size, m.alpha, m.beta, m.k
+        ),
+        nn.MaxPool2d: lambda m: nn.functional.max_pool2d(_tiny(dev, tdtype), 1),
+        nn.AdaptiveAvgPool2d: lambda m: nn.functional.adaptive_avg_pool2d(_tiny(dev, tdtype), 1),
+        nn.Conv2d: lambda m: nn.functional.conv2d(_tiny(dev, tdtype), torch.ones(1, 1, 1, 1, dtype=tdtype, device=dev)),
+    }
+    problems = []
+    for kind, probe in probes.items():
+        found = next((m for m in model.modules() if type(m) is kind), None)
+        if found is None:
+            continue
+        try:
+            probe(found)
+        except (RuntimeError, NotImplementedError) as exc:
+            problems.append(f"{kind.__name__}: {str(exc).splitlines()[0]}")
+    return problems
+
+
+def _tiny(device: torch.device, dtype: torch.dtype) -> torch.Tensor:
+    return torch.ones(1, 1, 1, 1, dtype=dtype, device=device)

@@ -1,0 +1,126 @@
+"""`flops --compare`: run FlopCounterMode, fvcore and torchinfo on the instantiated model and
+reproduce each one's number exactly from vgg-inspect's per-layer data.
+
+What each counts (checked on torch 2.13, fvcore 0.1.5, torchinfo 1.8):
+* FlopCounterMode: FLOPs = 2 x MACs of conv and matmul ops; nothing else.
+* fvcore FlopCountAnalysis: MACs (it calls them flops), plus one per *input* element of
+  adaptive_avg_pool2d and 2 per element of batch_norm (eval, affine); max-pool and LRN's
+  element-wise ops are unsupported and skipped.
+* torchinfo total_mult_adds: per layer, parameters x output positions: MACs, plus one add per
+  output element of a biased conv/linear, plus batch x parameters for BatchNorm.
+"""
+
+from __future__ import annotations
+
+import logging
+import warnings
+from collections.abc import Callable
+
+from . import require
+
+require("torch", "comparing with peer tools")
+import torch  # noqa: E402
+
+from ..ops import numel  # noqa: E402
+from ..report.model import Peer, Report  # noqa: E402
+from ..spec import ModelSpec  # noqa: E402
+from .build import TORCH_DTYPES, available_bytes, instantiate  # noqa: E402
+
+FVCORE_LIMIT_FLOPS = 200 * 10**9  # fvcore runs a real forward on CPU: skip beyond this
+FLOP_COUNTER = "torch.utils.flop_counter.FlopCounterMode"
+FVCORE = "fvcore FlopCountAnalysis"
+TORCHINFO = "torchinfo total_mult_adds"
+
+
+def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
+    rows = report.layers
+    macs = report.totals.macs
+    bias = sum(r.extra_flops.get("bias", 0) for r in rows)
+    avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.kind == "avgpool")
+    bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type == "BatchNorm2d")
+    bn_params = sum(r.params for r in rows if r.type == "BatchNorm2d")
+    batch = report.input.shape[0]
+    return {
+        FLOP_COUNTER: (
+            2 * macs,
+            "FLOPs = 2 x MACs of conv and matmul; bias, activations, pooling and norms not counted",
+        ),
+        FVCORE: (
+            macs + avgpool_in + bn_norm,
+            f"MACs (called 'flops') {macs:,} + {avgpool_in:,} for adaptive_avg_pool2d (1 per input element)"
+            + (f" + {bn_norm:,} for batch_norm (2 per element)" if bn_norm else "")
+            + "; max-pool and LRN skipped as unsupported",
+        ),
+        TORCHINFO: (
+            macs + bias + batch * bn_params,
+            f"MACs {macs:,} + {bias:,} bias adds (1 per output element of a biased conv/linear)"
+            + (f" + {batch * bn_params:,} for BatchNorm (batch x its {bn_params:,} parameters)" if bn_params else ""),
+        ),
+    }
+
+
+def compare(report: Report, spec: ModelSpec, *, on_meta: bool) -> list[Peer]:
+    """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
+    fvcore needs real tensors: it runs on CPU unless ``on_meta``, within the memory available."""
+    rules = _rule_values(report)
+    shape = tuple(report.input.shape)
+    dtype = report.input.dtype
+    meta_model = instantiate(spec, device="meta", dtype=dtype)
+    results: list[Peer] = []
+
+    def add(tool: str, run: Callable[[], int], skip: str | None = None) -> None:
+        reproduced, explanation = rules[tool]
+        peer = Peer(tool, None, reproduced, explanation.split(";")[0], explanation, "skipped", skip)
+        if skip is None:
+            try:
+                peer.value = int(run())
+                peer.status = "agrees" if peer.value == reproduced else "differs"
+            except Exception as exc:  # a peer failing is reported, not fatal
+                peer.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+        results.append(peer)
+
+    def flop_counter() -> int:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        with FlopCounterMode(display=False) as counter, torch.no_grad():
+            meta_model.eval()(torch.empty(shape, device="meta", dtype=TORCH_DTYPES[dtype]))
+        return int(counter.get_total_flops())
+
+    def fvcore() -> int:
+        nn_fvcore = require("fvcore.nn", "the fvcore comparison")
+        model = instantiate(spec, device="cpu", dtype=dtype).eval()
+        logging.getLogger("fvcore").setLevel(logging.ERROR)
+        with warnings.catch_warnings(), torch.no_grad():
+            warnings.simplefilter("ignore")
+            analysis = nn_fvcore.FlopCountAnalysis(model, torch.zeros(shape, dtype=TORCH_DTYPES[dtype]))
+            analysis.unsupported_ops_warnings(False)
+            analysis.uncalled_modules_warnings(False)
+            return int(analysis.total())
+
+    def torchinfo() -> int:
+        ti = require("torchinfo", "the torchinfo comparison")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            stats = ti.summary(meta_model, input_size=shape, device="meta", verbose=0, dtypes=[TORCH_DTYPES[dtype]])
+        return int(stats.total_mult_adds)
+
+    add(FLOP_COUNTER, flop_counter)
+    add(FVCORE, fvcore, _fvcore_skip(report, on_meta))
+    add(TORCHINFO, torchinfo)
+    return results
+
+
+def _fvcore_skip(report: Report, on_meta: bool) -> str | None:
+    if on_meta:
+        return "fvcore traces with torch.jit, which needs real tensors: not possible on the meta device"
+    gflops = 2 * report.totals.macs
+    if gflops > FVCORE_LIMIT_FLOPS:
+        return (
+            f"fvcore runs a real forward on CPU ({gflops / 1e9:,.0f} GFLOPs here, "
+            f"limit {FVCORE_LIMIT_FLOPS / 1e9:.0f}); use a smaller --input or --batch"
+        )
+    need = report.totals.inference_required_bytes
+    free = available_bytes(torch.device("cpu"))
+    if free is not None and need > free:
+        return f"fvcore's real CPU forward needs about {need / 2**30:,.2f} GiB; {free / 2**30:,.2f} GiB is available"
+    return None
