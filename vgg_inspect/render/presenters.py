@@ -25,6 +25,11 @@ def _title(report: Report, what: str) -> str:
     return f"{what}: {m.name} (config {m.config}), input {units.shape(i.shape)}, {i.dtype}, {where}"
 
 
+def _warned(report: Report, notes: list[str]) -> list[str]:
+    """The notes, then whatever the report says could not be counted or run."""
+    return notes + [f"Warning: {w}" for w in report.warnings]
+
+
 def _name_columns() -> list[Column]:
     return [
         Column("Layer", lambda r: r.name, justify="left"),
@@ -61,7 +66,7 @@ def params_views(report: Report, all_layers: bool = False) -> list[View]:
         f"Weights ({report.input.dtype}): {units.bytes_full(t.weight_bytes)}"
         + (f"; buffers {units.bytes_full(t.buffer_bytes)}" if t.buffer_bytes else ""),
     ]
-    return [View(_title(report, "Parameters"), cols, visible(report, all_layers), notes, _style)]
+    return [View(_title(report, "Parameters"), cols, visible(report, all_layers), _warned(report, notes), _style)]
 
 
 def summary_views(report: Report, all_layers: bool = False) -> list[View]:
@@ -81,7 +86,7 @@ def summary_views(report: Report, all_layers: bool = False) -> list[View]:
         f"total {units.bytes_full(t.activation_bytes)} ({report.conventions['activation_bytes']}).",
         f"Weights: {units.bytes_full(t.weight_bytes)}.  RF: receptive field in input pixels; jump: effective stride.",
     ]
-    return [View(_title(report, "Summary"), cols, visible(report, all_layers), notes, _style)]
+    return [View(_title(report, "Summary"), cols, visible(report, all_layers), _warned(report, notes), _style)]
 
 
 def list_view(rows: list[VariantRow]) -> View:
@@ -156,7 +161,7 @@ def flops_views(report: Report, all_layers: bool = False, train: bool = False) -
         notes.append(f"Backward: {report.conventions['train_flops']}.")
     if report.peers is not None:
         notes.append("Peers: see the comparison table.")
-    return [View(_title(report, "Compute"), cols, visible(report, all_layers), notes, _style)]
+    return [View(_title(report, "Compute"), cols, visible(report, all_layers), _warned(report, notes), _style)]
 
 
 def sweep_view(report: Report) -> View:
@@ -202,25 +207,19 @@ def memory_views(report: Report, all_layers: bool = False) -> list[View]:
         "For VGG16 at 224 the CS231n notes print '24M * 4 bytes ~= 93MB' (93 is MiB; copies print the decimal "
         "96 MB), but their own per-layer rows add up to about 15.2M values, the 58.1 MiB of this convention.",
         f"(2) Inference peak: {units.bytes_full(t.inference_peak_bytes)}: {c['inference_peak_bytes']}.",
-        f"(3) Saved for backward (training): {units.bytes_full(t.training_saved_bytes)}: "
-        f"{c['training_saved_bytes']}"
-        + (
-            " (measured with saved-tensor hooks)."
-            if report.input.analysis == "instantiated"
-            else " (each layer type's rule; --device measures it with saved-tensor hooks)."
-        ),
-        f"(4) Weights {units.bytes_full(t.weight_bytes)}, gradients {units.bytes_full(t.gradient_bytes)}, "
+        f"(3) Inference required: {units.bytes_full(t.inference_required_bytes)}: {c['inference_required_bytes']}.",
+        f"(4) Saved for backward (training): {units.bytes_full(t.training_saved_bytes)}: {c['training_saved_bytes']}.",
+        f"(5) Weights {units.bytes_full(t.weight_bytes)}, gradients {units.bytes_full(t.gradient_bytes)}, "
         f"{opt} state {units.bytes_full(t.optimizer_state_bytes)}"
         + (f", buffers {units.bytes_full(t.buffer_bytes)}" if t.buffer_bytes else "")
         + ".",
-        f"(5) Training total: {units.bytes_full(t.training_total_bytes)}: {c['training_total_bytes']}.",
+        f"(6) Training total: {units.bytes_full(t.training_total_bytes)}: {c['training_total_bytes']}.",
     ]
     budget = report.budget
     if budget:
         notes.append(
             f"Budget {units.bytes_full(budget.bytes)}: largest batch for inference {budget.inference_batch:,} "
-            f"(counting inference_required_bytes: {c['inference_required_bytes']}), "
-            f"for training ({opt}) {budget.training_batch:,}."
+            f"(by (3)), for training ({opt}) {budget.training_batch:,} (by (6))."
         )
     measured = report.measured
     if measured:
@@ -229,7 +228,7 @@ def memory_views(report: Report, all_layers: bool = False) -> list[View]:
             f"{units.bytes_full(measured.max_memory_allocated)} vs estimate {units.bytes_full(measured.estimate)}"
             f" ({measured.gap_percent:+.1f}%)."
         )
-    return [View(_title(report, "Memory"), cols, visible(report, all_layers), notes, _style)]
+    return [View(_title(report, "Memory"), cols, visible(report, all_layers), _warned(report, notes), _style)]
 
 
 def _axis(v: Any) -> str:
@@ -274,7 +273,7 @@ def receptive_views(report: Report, all_layers: bool = False) -> list[View]:
         "Covers input: yes when some single unit depends on every input pixel (holes of strided or dilated "
         "kernels and pixels that pools floor away count against it); for global layers, the union of all fields.",
     ]
-    return [View(_title(report, "Receptive field"), cols, visible(report, all_layers), notes, _style)]
+    return [View(_title(report, "Receptive field"), cols, visible(report, all_layers), _warned(report, notes), _style)]
 
 
 def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:

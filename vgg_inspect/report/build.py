@@ -102,6 +102,12 @@ def build_report(
         )
         for k, v in CONVENTIONS.items()
     }
+    if any(t.saved_bytes is not None for t in traces):
+        conventions["training_saved_bytes"] += " (measured with saved-tensor hooks on meta tensors)"
+    elif convention is Convention.CPU:
+        conventions["training_saved_bytes"] += " (each layer type's rule, equal to real CPU runs in the tests)"
+    else:
+        conventions["training_saved_bytes"] += " (each layer type's rule for these kernels, untested against them)"
     warnings = []
     unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown)})
     if unknown:
