@@ -54,6 +54,7 @@ def test_json_contract(run):
         "num_classes": 1000,
         "in_channels": 3,
         "weight_layers": 16,
+        "head": "fc",
         "layers": "64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
     }
     assert data["input"] == {"shape": [1, 3, 224, 224], "dtype": "float32", "device": None, "analysis": "analytical"}
@@ -231,7 +232,7 @@ def test_help_and_version(run):
     from importlib.metadata import version
 
     listing = run("--help").output
-    for command in ("list", "params", "summary", "check", "flops", "memory", "receptive-field"):
+    for command in ("list", "params", "summary", "check", "flops", "memory", "receptive-field", "variants", "explain"):
         assert f"  {command} " in listing, command
     out = run("--version")
     assert out.exit_code == 0 and out.output.strip() == f"vgg-inspect, version {version('vgg-inspect')}"

@@ -41,3 +41,19 @@ def test_cli_imports_only_what_the_command_needs():
     assert _loaded_after(run.format("['params', 'vgg16', '--format', 'json']")) == ["click"]
     assert _loaded_after(run.format("['params', 'vgg16']")) == ["click", "rich"]
     assert _loaded_after(run.format("['receptive-field', '--model', 'vgg16']")) == ["click", "rich"]
+
+
+def test_missing_torch_is_a_clear_error():
+    """Without torch installed, a command that needs it says which package to install (exit 2)."""
+    code = (
+        "import sys; sys.modules['torch'] = None\n"  # import torch now raises ImportError
+        "from click.testing import CliRunner; from vgg_inspect.cli import cli\n"
+        "r = CliRunner().invoke(cli, ['params', 'vgg11', '--device', 'cpu'])\n"
+        "print(r.exit_code); print(r.output)\n"
+        "assert CliRunner().invoke(cli, ['params', 'vgg11']).exit_code == 0\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code_line, message = out.split("\n", 1)
+    assert code_line == "2"
+    assert message.startswith("Error: instantiating a model on a device needs the 'torch' package")
+    assert "pip install" in message and "Traceback" not in message

@@ -35,6 +35,7 @@ class Request:
     dtype: str = "float32"
     device: str | None = None
     init: bool = False
+    head: str = "fc"
 
     def replace(self, **changes: Any) -> Request:
         return replace(self, **changes)
@@ -46,6 +47,7 @@ class Request:
             batch_norm=self.batch_norm,
             num_classes=self.num_classes,
             in_channels=self.in_channels,
+            head=self.head,
         )
 
     def shape(self, spec: ModelSpec) -> tuple[int, int, int, int]:
@@ -55,7 +57,14 @@ class Request:
 
 def _model_info(spec: ModelSpec) -> ModelInfo:
     return ModelInfo(
-        spec.name, spec.config, spec.layers, spec.batch_norm, spec.num_classes, spec.in_channels, spec.weight_layers
+        spec.name,
+        spec.config,
+        spec.layers,
+        spec.batch_norm,
+        spec.num_classes,
+        spec.in_channels,
+        spec.weight_layers,
+        spec.head,
     )
 
 
@@ -128,6 +137,7 @@ def analyze(
     dtype: str = "float32",
     device: str | None = None,
     init: bool = False,
+    head: str = "fc",
     include: Iterable[str] | str = (),
     optimizer: str = "momentum",
 ) -> Report:
@@ -137,7 +147,7 @@ def analyze(
     ``cuda:N``, ``mps``, ``meta``) the model is instantiated there without initialisation (unless
     ``init``) and the report is taken from the module itself.
     """
-    req = Request(model, config, batch_norm, num_classes, in_channels, input_size, batch, dtype, device, init)
+    req = Request(model, config, batch_norm, num_classes, in_channels, input_size, batch, dtype, device, init, head)
     return analyze_request(req, include=include, optimizer=optimizer)
 
 
@@ -291,3 +301,71 @@ def variants() -> Any:
             )
         )
     return VariantList(rows)
+
+
+def paper_table(
+    input_size: Any = 224, num_classes: Any = 1000, batch: Any = 1, in_channels: Any = 3, bn: bool = False
+) -> Any:
+    """The paper's Tables 1-4 side by side: layout, figures computed at this input, and the
+    published results (quoted, never computed)."""
+    from .report.documents import PaperRow, PaperTable
+    from .spec import paper
+
+    configs = paper.CONFIGS
+    base = Request(num_classes=num_classes, in_channels=in_channels, input_size=input_size, batch=batch)
+    reports = {c: analyze_request(base.replace(model=paper.NAMES[c])) for c in configs}
+    shape = reports["D"].input.shape
+    image = f"{shape[2]}×{shape[3]} " + ("RGB" if shape[1] == 3 else f"{shape[1]}-channel")
+    rows = [
+        PaperRow("Table 1", r.group, "text", list(r.cells), list(r.new))
+        for r in paper.table1(configs, reports["D"].model.num_classes or 1000, image)
+    ]
+
+    def computed(label: str, unit: str, get: Callable[[Report], Any], of: dict[str, Report] = reports) -> None:
+        rows.append(PaperRow("computed", label, unit, [get(of[c]) if c in of else None for c in configs],
+                             [False] * len(configs)))  # fmt: skip
+
+    computed("weight layers", "count", lambda r: r.model.weight_layers)
+    computed("params (exact)", "count", lambda r: r.totals.params)
+    computed("params (M, rounded)", "millions", lambda r: r.totals.params)
+    rows.append(PaperRow("published", "params (M)", "count", [paper.TABLE2_MILLIONS[c] for c in configs],
+                         [False] * len(configs), "Table 2"))  # fmt: skip
+    computed("MACs", "macs", lambda r: r.totals.macs)
+    computed("activations", "bytes", lambda r: r.totals.activation_bytes)
+    computed("training memory", "bytes", lambda r: r.totals.training_total_bytes)
+    computed("pool5 RF / jump", "rf", lambda r: [r.layer("pool5").receptive_field, r.layer("pool5").jump])
+    if bn:
+        with_bn = {c: analyze_request(base.replace(model=paper.NAMES[c], batch_norm=True)) for c in configs}
+        computed("params, BN", "count", lambda r: r.totals.params, with_bn)
+        computed("training mem., BN", "bytes", lambda r: r.totals.training_total_bytes, with_bn)
+    published = [*paper.TABLE3, *paper.TABLE4, *paper.TORCHVISION, *(paper.TORCHVISION_BN if bn else ())]
+    for pub in published:
+        found = {c: [top1, top5] for c, top1, top5 in pub.values}
+        rows.append(PaperRow("published", pub.setting, pub.metric, [found.get(c) for c in configs],
+                             [False] * len(configs), pub.source))  # fmt: skip
+    return PaperTable(list(configs), shape, bn, rows)
+
+
+def explain(req: Request, figures: list[str] | tuple[str, ...] = ()) -> Any:
+    """The VGG16 figures in circulation checked against the report, and the quantities that
+    produce each figure the user brought."""
+    from .metrics import figures as fig
+    from .report.documents import Explanation
+
+    report = analyze_request(req)
+    m = report.model
+    standard = (m.config, m.batch_norm, m.num_classes, m.in_channels, m.head, report.input.shape) == (
+        "D",
+        False,
+        1000,
+        3,
+        "fc",
+        [1, 3, 224, 224],
+    )
+    warnings = list(report.warnings)
+    if not standard and not figures:
+        warnings.append("the figures in circulation are about VGG16 (config D, 1000 classes, 224x224 RGB, batch 1); "
+                        "give figures to trace them in this model")  # fmt: skip
+    claims = fig.circulation(report) if standard and not figures else None
+    found = [fig.match(f, report) for f in figures] if figures else None
+    return Explanation(report.model, report.input, claims, found, warnings)

@@ -19,6 +19,8 @@ COMMANDS = {
     "flops": "flops:flops",
     "memory": "memory:memory",
     "receptive-field": "receptive:receptive_field",
+    "variants": "paper:variants",
+    "explain": "paper:explain",
 }
 
 

@@ -92,13 +92,15 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
 def model_options(
     multi_input: bool = False,
     in_channels_help: str | None = None,
+    argument: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """MODEL and the options that describe the network and its input (``request`` gathers them).
-    Values are checked by the API, whose errors name the option; that keeps every error one line."""
+    Values are checked by the API, whose errors name the option; that keeps every error one line.
+    ``argument=False``: the command reads MODEL from its own arguments."""
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
-            click.argument("model", required=False),
+            *([click.argument("model", required=False)] if argument else []),
             click.option(
                 "--config",
                 help="Custom layer list, e.g. '64,64,M,128,1x1-128,M,LRN' "
@@ -129,6 +131,14 @@ def model_options(
                 "module itself (default: closed-form analysis, no torch).",
             ),
             click.option("--init", is_flag=True, help="With --device: apply torchvision's weight initialisation."),
+            click.option(
+                "--head",
+                type=click.Choice(["fc", "conv"]),
+                default="fc",
+                show_default=True,
+                help="fc: torchvision's adaptive pool + linear layers; conv: the paper's test-time dense "
+                "evaluation (fc6 a 7x7 conv, fc7/fc8 1x1 convs, the score map averaged).",
+            ),
             click.option("--all-layers", is_flag=True, help="Show ReLU, Dropout and flatten rows too."),
         ]
         for opt in reversed(opts):
@@ -151,6 +161,7 @@ def request(kw: dict[str, Any], **overrides: Any) -> Request:
         "dtype",
         "device",
         "init",
+        "head",
     )
     values = {k: kw.pop(k, None) for k in fields}
     values.update(overrides)

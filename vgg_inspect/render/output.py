@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from .views import View
 
 FORMATS = ("table", "json", "csv", "markdown")
-PIPED_WIDTH = 200  # piped output is never cut to a guessed 80 columns
+PIPED_WIDTH = 200  # piped output without COLUMNS is never cut to a guessed 80 columns
 
 
 def emit(fmt: str, output: str | None, document: Any, make_views: Callable[[], Sequence[View]]) -> None:
@@ -39,7 +39,10 @@ def emit(fmt: str, output: str | None, document: Any, make_views: Callable[[], S
         else:
             console = Console()
             if not console.is_terminal:
-                console = Console(width=PIPED_WIDTH)
+                import os
+
+                columns = os.environ.get("COLUMNS", "")
+                console = Console(width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH)
             to_rich(view_list, console)
 
 

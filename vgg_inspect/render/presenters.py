@@ -3,6 +3,7 @@ beyond shares and running totals of what the report holds."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ..report.model import EffectiveField, InputInfo, LayerRow, ModelInfo, Peer, Report
@@ -361,3 +362,115 @@ def effective_view(data: EffectiveField, report: Report) -> View:
 
 def _box(b: list[int] | None) -> str:
     return "-" if not b else f"rows {b[0]}..{b[1]}, cols {b[2]}..{b[3]}"
+
+
+def _paper_cell(unit: str, v: Any) -> str:
+    if v is None:
+        return ""
+    if unit == "text":
+        return str(v)
+    if unit == "count":
+        return units.count(v)
+    if unit == "millions":
+        return str(round(v / 1e6))  # as the paper's Table 2 rounds
+    if unit == "macs":
+        return units.si(v)
+    if unit == "bytes":
+        return units.mib(v)
+    if unit == "rf":
+        return f"{_axis(v[0])} / {_axis(v[1])}"
+    if unit == "error":
+        return f"{v[0]:.1f}/{v[1]:.1f}"
+    return f"{v[0]:.2f}/{v[1]:.2f}"  # accuracy
+
+
+def _paper_label(row: Any) -> str:
+    if row.section == "published" and row.unit == "error":  # "train S=256, test Q=256" -> "S=256 Q=256"
+        scales = row.label.replace("train ", "").replace("test ", "").replace(", ", " ")
+        return f"{row.source} {scales}"
+    if row.section == "published" and row.unit == "accuracy":
+        return "torchvision" + (" BN" if "BatchNorm" in row.label else "")
+    return f"{row.source}: {row.label}" if row.source else row.label
+
+
+def _paper_value(i: int) -> Callable[[Any], Any]:
+    return lambda r: r[0].values[i]
+
+
+def _paper_text(i: int) -> Callable[[Any], str]:
+    return lambda r: _paper_cell(r[0].unit, r[0].values[i])
+
+
+def paper_view(table: Any) -> View:
+    """Table 1 read across as the paper prints it, then computed rows, then published results."""
+    shown: list[Any] = []
+    previous = ""
+    for row in table.rows:  # a block's name on its first row only, as in the paper
+        label = _paper_label(row)
+        repeated = row.section == "Table 1" and (label == previous or label in ("pool", "head"))
+        shown.append((row, "" if repeated else label))
+        previous = label
+    cols = [Column("", lambda r: r[1], justify="left", wrap=True)]
+    for i, config in enumerate(table.configs):
+        cols.append(Column(config, _paper_value(i), text=_paper_text(i)))
+    n, c, h, w = table.input
+    notes = [
+        "Table 1 (Simonyan & Zisserman): convN-C is an NxN conv with C output channels, each followed by ReLU; "
+        "bold: what a configuration adds over its left neighbour.",
+        f"Computed at input {n}×{c}×{h}×{w}, float32: params with biases; MACs of conv + linear weights; "
+        "activations = input + conv/LRN/pool/FC outputs; training memory = weights + gradients + momentum + "
+        "saved-for-backward; pool5 receptive field / jump in pixels.",
+        "Published rows are quoted, never computed: Tables 3 and 4 give the paper's top-1/top-5 validation error (%) "
+        "for training scale S and test scale Q (multi-scale: Q in {S-32, S, S+32}); torchvision rows give the "
+        "acc@1/acc@5 (%) of its IMAGENET1K_V1 weights, retrained with another recipe.",
+    ]
+    if table.batch_norm:
+        notes.append(
+            "BN rows: BatchNorm after every conv (torchvision's _bn variants; A-LRN and C have no torchvision weights)."
+        )
+
+    def emphasis(r: Any, i: int) -> bool:
+        return i > 0 and r[0].section == "Table 1" and r[0].new[i - 1]
+
+    def boundary(a: Any, b: Any) -> bool:  # rules between Table 1's blocks, and before the results
+        if a.section == "Table 1":
+            return bool(a.label in ("input", "pool") or b.section != "Table 1")
+        return bool(b.source == "Table 3" and a.source != "Table 3")
+
+    sections = {id(a): boundary(a, b) for a, b in zip(table.rows, table.rows[1:])}
+
+    def section_end(r: Any) -> bool:
+        return sections.get(id(r[0]), False)
+
+    view = View("VGG configurations (the paper's Tables 1-4)", cols, shown, notes, emphasis=emphasis,
+                section_end=section_end, compact=True)  # fmt: skip
+    return view
+
+
+def explain_views(result: Any) -> list[View]:
+    out = []
+    where = f"{result.model.name}, input {units.shape(result.input.shape)}"
+    if result.claims is not None:
+        cols = [
+            Column("Claim", lambda c: c.claim, justify="left", wrap=True),
+            Column("Where it comes from", lambda c: c.source, justify="left", wrap=True),
+            Column("Correct figure", lambda c: c.correct, justify="left"),
+            Column("Verdict", lambda c: c.verdict, justify="left", wrap=True),
+        ]
+        notes = ["Correct figures come from this tool's per-layer data (bytes in float32; MiB = 2^20 B, MB = 10^6 B)."]
+        out.append(View(f"VGG16 figures in circulation ({where})", cols, result.claims, notes,
+                        lambda c: "bold red" if c.verdict.startswith("wrong") else None))  # fmt: skip
+    if result.figures is not None:
+        cols = [
+            Column("Figure", lambda m: m.figure, justify="left"),
+            Column("What gives it", lambda m: "; ".join(m.found) or "-", justify="left", wrap=True),
+            Column("How", lambda m: m.note, justify="left", wrap=True),
+        ]
+        notes = [
+            "A figure matches at the precision written (30.94G holds for 30,940,528,640). Bytes are tried for "
+            "float32 and for 16-bit dtypes; a figure in MB that only holds in MiB (or the reverse) is named."
+        ]
+        out.append(View(f"Figures traced in {where}", cols, result.figures, notes))
+    if not out or result.warnings:
+        out.append(View("Notes", [Column("", lambda w: w, justify="left", wrap=True)], result.warnings))
+    return out

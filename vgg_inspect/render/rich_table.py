@@ -9,21 +9,35 @@ from .views import View, shade
 
 
 def to_rich(views: Sequence[View], console: Any) -> None:
+    from rich import box
     from rich.table import Table
     from rich.text import Text
 
     for view in views:
-        table = Table(title=Text(view.title), title_justify="left", header_style="bold", show_lines=False)
+        table = Table(
+            title=Text(view.title),
+            title_justify="left",
+            header_style="bold",
+            show_lines=False,
+            box=box.SIMPLE_HEAD if view.compact else box.HEAVY_HEAD,
+            padding=(0, 1),
+            pad_edge=not view.compact,
+        )
         for c in view.columns:
             table.add_column(
                 Text(c.header),
                 justify=c.justify,
                 no_wrap=not c.wrap,
-                ratio=1 if c.wrap else None,
+                ratio=1 if c.wrap and not view.compact else None,
             )
         # Text, not str: cells are data, never rich markup or emoji codes (and skip parsing them)
         for row, cells in zip(view.rows, view.text_rows()):
-            table.add_row(*(Text(cell) for cell in cells), style=view.styles(row))
+            bold = view.emphasis or (lambda _row, _i: False)
+            table.add_row(
+                *(Text(cell, style="bold" if bold(row, i) else "") for i, cell in enumerate(cells)),
+                style=view.styles(row),
+                end_section=bool(view.section_end and view.section_end(row)),
+            )
         console.print(table)
         for n in view.notes:
             console.print(Text(n))

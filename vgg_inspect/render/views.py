@@ -36,6 +36,9 @@ class View:
     notes: list[str] = field(default_factory=list)  # totals and conventions, printed under the table
     styles: Callable[[Any], str | None] = lambda row: None
     heatmap: list[list[float]] | None = None  # values in [0, 1], drawn under the table
+    emphasis: Callable[[Any, int], bool] | None = None  # (row, column index): a cell to set in bold
+    section_end: Callable[[Any], bool] | None = None  # a rule under this row (blocks of Table 1)
+    compact: bool = False  # no vertical rules: for wide comparisons that must fit 100 columns
 
     def raw_rows(self) -> list[list[Cell]]:
         return [[c.value(r) for c in self.columns] for r in self.rows]
@@ -76,8 +79,12 @@ def to_markdown(views: Sequence[View]) -> str:
         out.append(f"### {view.title}\n")
         out.append("| " + " | ".join(_md_escape(c.header) for c in view.columns) + " |")
         out.append("|" + "|".join("---:" if c.justify == "right" else ":---" for c in view.columns) + "|")
-        for row in view.text_rows():
-            out.append("| " + " | ".join(_md_escape(v) for v in row) + " |")
+        for raw, row in zip(view.rows, view.text_rows()):
+            cells = [
+                f"**{_md_escape(v)}**" if v and view.emphasis and view.emphasis(raw, i) else _md_escape(v)
+                for i, v in enumerate(row)
+            ]
+            out.append("| " + " | ".join(cells) + " |")
         if view.notes:
             out.append("")
             out.extend(f"- {n}" for n in view.notes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..metrics.figures import Claim, Match
 from ..metrics.kernels import BlockRow, StackRow
 from ..records import asdict, record
 from .model import InputInfo, ModelInfo, document
@@ -64,6 +65,39 @@ class BlockComparison:
     model: ModelInfo
     input: InputInfo
     blocks: list[BlockRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
+
+
+@record
+class PaperRow:
+    section: str  # "Table 1" (layout), "computed" (by this tool), "published" (quoted, never computed)
+    label: str
+    unit: str  # text | count | millions | macs | bytes | rf | error | accuracy
+    values: list[Any]  # one per configuration; None where it has none
+    new: list[bool]  # Table 1: the layer is new against the left neighbour (the paper's bold)
+    source: str | None = None  # where a published figure comes from
+
+
+@record
+class PaperTable:
+    configs: list[str]
+    input: list[int]  # [N, C, H, W] of the computed rows
+    batch_norm: bool
+    rows: list[PaperRow]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
+
+
+@record
+class Explanation:
+    model: ModelInfo
+    input: InputInfo
+    claims: list[Claim] | None  # the figures in circulation (VGG16 at 224 only)
+    figures: list[Match] | None  # the figures the user brought
+    warnings: list[str]
 
     def to_dict(self) -> dict[str, Any]:
         return document(asdict(self))

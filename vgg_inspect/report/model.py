@@ -37,6 +37,7 @@ class ModelInfo:
     num_classes: int | None
     in_channels: int | None
     weight_layers: int
+    head: str | None = None  # "fc" (torchvision) or "conv" (the paper's dense evaluation); None for a module
 
 
 @record

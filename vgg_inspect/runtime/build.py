@@ -104,20 +104,32 @@ def _module_from_op(op: ops.Op, dtype: torch.dtype) -> nn.Module:
 
 
 class VGG(nn.Module):
-    """torchvision's VGG layout (same state-dict keys), built from a ModelSpec. The flatten before
-    the classifier is a module here (``flatten``); it holds no state, so checkpoints load as is."""
+    """torchvision's VGG layout (same state-dict keys), built from a ModelSpec: ``features``, then
+    ``avgpool``, ``flatten`` and ``classifier`` (fc head), or ``classifier`` as convolutions,
+    ``average`` and ``flatten`` (the paper's dense evaluation). The flatten is a module here; it
+    holds no state, so torchvision checkpoints load as they are."""
 
     def __init__(self, spec: ModelSpec, dtype: torch.dtype = torch.float32) -> None:
         super().__init__()
-        modules = {d.module: _module_from_op(d.op, dtype) for d in layer_defs(spec)}
-        self.features = nn.Sequential(*(m for k, m in modules.items() if k.startswith("features.")))
-        self.avgpool = modules["avgpool"]
-        self.flatten = modules["flatten"]
-        self.classifier = nn.Sequential(*(m for k, m in modules.items() if k.startswith("classifier.")))
+        groups: dict[str, list[nn.Module]] = {}
+        for d in layer_defs(spec):
+            top, dot, _ = d.module.partition(".")
+            groups.setdefault(top + dot, []).append(_module_from_op(d.op, dtype))
+        for key, modules in groups.items():  # registration order is execution order
+            self.add_module(key.rstrip("."), nn.Sequential(*modules) if key.endswith(".") else modules[0])
         self.spec = spec
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.classifier(self.flatten(self.avgpool(self.features(x))))
+        for module in self.children():
+            x = module(x)
+        return x
+
+
+def conv_head_state(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
+    """An fc-head state dict for ``model``'s conv head: each linear weight reshaped to the conv's
+    (out, in, k, k) in the order torchvision's flatten reads it (channel, row, column)."""
+    target = model.state_dict()
+    return {k: v.reshape(target[k].shape) if k in target else v for k, v in state.items()}
 
 
 def init_weights(model: nn.Module) -> None:

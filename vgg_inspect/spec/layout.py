@@ -21,6 +21,7 @@ POOLED = (7, 7)
 # Paper's LRN (k=2, n=5, alpha=1e-4, beta=0.75, alpha*sum) in PyTorch's alpha/n convention.
 PAPER_LRN = ops.LocalResponseNorm(size=5, alpha=5e-4, beta=0.75, k=2.0)
 FLATTEN_MODULE = "flatten"
+HEADS = ("fc", "conv")
 
 
 @record(frozen=True)
@@ -31,6 +32,7 @@ class ModelSpec:
     batch_norm: bool = False
     num_classes: int = 1000
     in_channels: int = 3
+    head: str = "fc"  # "fc": torchvision's adaptive pool + linear layers; "conv": the paper's dense evaluation
 
     @property
     def layers(self) -> str:
@@ -56,8 +58,10 @@ def model_spec(
     batch_norm: Any = False,
     num_classes: Any = 1000,
     in_channels: Any = 3,
+    head: Any = "fc",
 ) -> ModelSpec:
     """Resolve a variant name or a custom ``config`` layer list, with options, into a ModelSpec."""
+    head = validate.choice(head, "head", HEADS)
     num_classes = validate.count(num_classes, "num_classes")
     in_channels = validate.count(in_channels, "in_channels")
     if not isinstance(batch_norm, bool):
@@ -71,9 +75,9 @@ def model_spec(
             )
         tokens = parse_config(config)
         name = "custom_bn" if batch_norm else "custom"
-        return ModelSpec(name, "custom", tokens, batch_norm, num_classes, in_channels)
+        return ModelSpec(name, "custom", tokens, batch_norm, num_classes, in_channels, head)
     variant = resolve_model("vgg16" if model is None else model, batch_norm)
-    return ModelSpec(variant.name, variant.config, variant.tokens, variant.batch_norm, num_classes, in_channels)
+    return ModelSpec(variant.name, variant.config, variant.tokens, variant.batch_norm, num_classes, in_channels, head)
 
 
 def layer_defs(spec: ModelSpec) -> list[LayerDef]:
@@ -94,20 +98,36 @@ def layer_defs(spec: ModelSpec) -> list[LayerDef]:
                 defs.append(LayerDef(f"features.{i + 1}", ops.BatchNorm2d(tok.out_channels)))
             defs.append(LayerDef(f"features.{len(defs)}", ops.ReLU()))
             channels = tok.out_channels
+    if spec.head == "conv":
+        defs.extend(_conv_head(channels, spec.num_classes))
+        return defs
     defs.append(LayerDef("avgpool", ops.AdaptiveAvgPool2d(POOLED)))
     defs.append(LayerDef(FLATTEN_MODULE, ops.Flatten(1)))
     flat = channels * POOLED[0] * POOLED[1]
     head: list[ops.Op] = [
-        ops.Linear(flat, HIDDEN),
-        ops.ReLU(),
-        ops.Dropout(0.5),
-        ops.Linear(HIDDEN, HIDDEN),
-        ops.ReLU(),
-        ops.Dropout(0.5),
+        ops.Linear(flat, HIDDEN), ops.ReLU(), ops.Dropout(0.5),
+        ops.Linear(HIDDEN, HIDDEN), ops.ReLU(), ops.Dropout(0.5),
         ops.Linear(HIDDEN, spec.num_classes),
-    ]
+    ]  # fmt: skip
     defs.extend(LayerDef(f"classifier.{j}", op) for j, op in enumerate(head))
     return defs
+
+
+def _conv_head(channels: int, classes: int) -> list[LayerDef]:
+    """The paper's dense evaluation: fc6 a 7x7 conv, fc7 and fc8 1x1 convs (same parameters as the
+    linear layers, reshaped), a class score map that is then averaged over space."""
+    k, _ = POOLED
+
+    def conv(cin: int, cout: int, size: int) -> ops.Conv2d:
+        return ops.Conv2d(cin, cout, (size, size), (1, 1), (0, 0))
+
+    head: list[ops.Op] = [
+        conv(channels, HIDDEN, k), ops.ReLU(), ops.Dropout(0.5),
+        conv(HIDDEN, HIDDEN, 1), ops.ReLU(), ops.Dropout(0.5),
+        conv(HIDDEN, classes, 1),
+    ]  # fmt: skip
+    defs = [LayerDef(f"classifier.{j}", op) for j, op in enumerate(head)]
+    return [*defs, LayerDef("average", ops.AdaptiveAvgPool2d((1, 1))), LayerDef(FLATTEN_MODULE, ops.Flatten(1))]
 
 
 def minimum_input(defs: list[LayerDef]) -> int:
@@ -135,6 +155,8 @@ def paper_names(kinds: list[LayerKind], modules: list[str]) -> list[str]:
     last = ""  # suffix of the last weight layer, for relu/bn/dropout names
     follower = {LayerKind.RELU: "relu", LayerKind.NORM: "bn", LayerKind.DROPOUT: "drop"}
     for kind, module in zip(kinds, modules):
+        if kind is LayerKind.CONV and module.startswith("classifier."):
+            kind = LayerKind.FC  # the conv head: fc6..fc8 as convolutions
         if kind is LayerKind.CONV:
             index += 1
             last = f"{block}_{index}"
@@ -151,7 +173,7 @@ def paper_names(kinds: list[LayerKind], modules: list[str]) -> list[str]:
         elif kind in follower and last:
             name = follower[kind] + last
         elif kind is LayerKind.AVGPOOL:
-            name = "avgpool"
+            name = "score_average" if fc else "avgpool"
         elif kind is LayerKind.FLATTEN:
             name = "flatten"
         else:

@@ -40,6 +40,7 @@ RF_OPTION_MODES = {
     "input_size": ("layers", "effective", "blocks"),
     "batch": ("layers", "effective", "blocks"),
     "dtype": ("layers", "effective", "blocks"),
+    "head": ("layers", "effective", "blocks"),
 }
 
 
