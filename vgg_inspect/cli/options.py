@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -9,6 +10,7 @@ import click
 
 from ..api import Request
 from ..errors import VggInspectError
+from ..records import record
 from ..render.output import FORMATS
 
 if TYPE_CHECKING:
@@ -36,6 +38,9 @@ OPTION_NAMES = {
     "samples": "--samples",
     "measure": "--measure",
     "seed": "--seed",
+    "head": "--head",
+    "figure": "FIGURE",
+    "output": "--output",
 }
 
 
@@ -67,26 +72,58 @@ class Group(click.Group):
         try:
             return super().invoke(ctx)
         except VggInspectError as exc:
-            click.echo(f"Error: {message(exc)}", err=True)
-            ctx.exit(exc.exit_code)
+            fail(ctx, message(exc), exc.exit_code)
+        except click.UsageError as exc:  # one line, not click's usage block
+            fail(ctx, exc.format_message().replace("\n", " "), exc.exit_code)
         except OSError as exc:  # e.g. --output into a missing folder
-            click.echo(f"Error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), err=True)
-            ctx.exit(1)
+            fail(ctx, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 1)
+        except KeyboardInterrupt:
+            fail(ctx, "interrupted", 130)
+
+
+def fail(ctx: click.Context, text: str, code: int) -> None:
+    click.echo(f"Error: {text}", err=True)
+    ctx.exit(code)
+
+
+@record(frozen=True)
+class Output:
+    """Where and how a command's result goes: --format, --output (- for stdout), --wide."""
+
+    fmt: str
+    path: str | None
+    wide: bool
+
+
+def emit(out: Output, document: Any, make_views: Callable[[], list[View]]) -> None:
+    from ..render.output import emit as render
+
+    render(out.fmt, out.path, document, make_views, out.wide)
 
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    f = click.option(
-        "--output", "-o", type=click.Path(dir_okay=False, writable=True), help="Write to FILE instead of the terminal."
-    )(f)
-    f = click.option(
+    """--format, --output and --wide, handed to the command as one ``out: Output``."""
+
+    @functools.wraps(f)
+    def command(*args: Any, fmt: str, output: str | None, wide: bool, **kwargs: Any) -> Any:
+        if output is not None and not output.strip():
+            raise VggInspectError("--output needs a file name, or - for standard output")
+        return f(*args, out=Output(fmt, output, wide), **kwargs)
+
+    command = click.option(
+        "--wide", is_flag=True, help="Tables: show every column at full width, even past the terminal's edge."
+    )(command)
+    command = click.option(
+        "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of standard output; - is stdout."
+    )(command)
+    return click.option(
         "--format",
         "fmt",
         type=click.Choice(FORMATS),
         default="table",
         show_default=True,
         help="Output format: rich table, JSON report, CSV or Markdown.",
-    )(f)
-    return f
+    )(command)
 
 
 def model_options(

@@ -1,7 +1,12 @@
-"""Write a document (JSON) or its views (table, CSV, Markdown) to stdout or a file."""
+"""Write a document (JSON) or its views (table, CSV, Markdown) to stdout or a file.
+
+Files are written atomically (a temporary file in the same folder, then renamed), so a failed or
+interrupted run never leaves half a golden file. ``-`` means stdout.
+"""
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -10,45 +15,64 @@ if TYPE_CHECKING:
     from .views import View
 
 FORMATS = ("table", "json", "csv", "markdown")
-PIPED_WIDTH = 200  # piped output without COLUMNS is never cut to a guessed 80 columns
+PIPED_WIDTH = 200  # piped output without COLUMNS is not wrapped to a guessed 80 columns
 
 
-def emit(fmt: str, output: str | None, document: Any, make_views: Callable[[], Sequence[View]]) -> None:
+def emit(
+    fmt: str, output: str | None, document: Any, make_views: Callable[[], Sequence[View]], wide: bool = False
+) -> None:
     """``document`` has ``to_dict()``; ``make_views`` builds its human renderings (only when asked:
     JSON needs neither the views nor their modules)."""
     if fmt == "json":
         import json
 
-        _write(json.dumps(document.to_dict(), indent=2) + "\n", output)
+        write(json.dumps(document.to_dict(), indent=2) + "\n", output)
         return
     from . import views
 
     view_list = make_views()
     if fmt == "csv":
-        _write(views.to_csv(view_list), output)
+        write(views.to_csv(view_list), output)
     elif fmt == "markdown":
-        _write(views.to_markdown(view_list), output)
+        write(views.to_markdown(view_list), output)
     else:
-        from rich.console import Console
-
-        from .rich_table import to_rich
-
-        if output:
-            with open(output, "w", encoding="utf-8") as fh:
-                to_rich(view_list, Console(file=fh, width=PIPED_WIDTH, color_system=None))
-        else:
-            console = Console()
-            if not console.is_terminal:
-                import os
-
-                columns = os.environ.get("COLUMNS", "")
-                console = Console(width=int(columns) if columns.isdigit() and int(columns) > 0 else PIPED_WIDTH)
-            to_rich(view_list, console)
+        table(view_list, output, wide)
 
 
-def _write(text: str, output: str | None) -> None:
-    if output:
-        with open(output, "w", encoding="utf-8") as fh:
-            fh.write(text)
-    else:
+def table(view_list: Sequence[View], output: str | None, wide: bool) -> None:
+    import io
+
+    from rich.console import Console
+
+    from .rich_table import to_rich
+
+    to_file = output not in (None, "-")
+    console = Console()
+    if console.is_terminal and not to_file:
+        to_rich(view_list, console, wide)  # colours and the terminal's own width
+        return
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() and int(columns) > 0 and not to_file else PIPED_WIDTH
+    buffer = io.StringIO()
+    to_rich(view_list, Console(file=buffer, width=width, color_system=None), wide)
+    write("\n".join(line.rstrip() for line in buffer.getvalue().splitlines()) + "\n", output)
+
+
+def write(text: str, output: str | None) -> None:
+    """To stdout, or atomically to the file ``output``."""
+    if output in (None, "-"):
         sys.stdout.write(text)
+        return
+    assert output is not None
+    import tempfile
+
+    folder = os.path.dirname(os.path.abspath(output))
+    fd, temporary = tempfile.mkstemp(prefix=".vgg-inspect-", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(temporary, output)
+    except BaseException:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+        raise

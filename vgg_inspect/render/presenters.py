@@ -34,9 +34,9 @@ def _warned(report: Report, notes: list[str]) -> list[str]:
 def _name_columns() -> list[Column]:
     return [
         Column("Layer", lambda r: r.name, justify="left"),
-        Column("Module", lambda r: r.module, justify="left"),
-        Column("Type", lambda r: r.type, justify="left"),
-        Column("Output shape", lambda r: r.output_shape, units.shape),
+        Column("Module", lambda r: r.module, justify="left", drop=9),
+        Column("Type", lambda r: r.type, justify="left", drop=8),
+        Column("Output shape", lambda r: r.output_shape, units.shape, drop=2),
     ]
 
 
@@ -53,10 +53,10 @@ def params_views(report: Report, all_layers: bool = False) -> list[View]:
         acc += r.params
         running[r.module] = acc
     cols = _name_columns() + [
-        Column("Params", lambda r: r.params, units.count),
-        Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left"),
-        Column("Share %", lambda r: round(100 * r.params / total, 2), lambda v: f"{v:.2f}"),
-        Column("Running total", lambda r: running[r.module], units.count),
+        Column("Params", lambda r: r.params, units.count, compact=units.si),
+        Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left", drop=6),
+        Column("Share %", lambda r: round(100 * r.params / total, 2), lambda v: f"{v:.2f}", drop=5),
+        Column("Running total", lambda r: running[r.module], units.count, drop=7, compact=units.si),
     ]
     kinds = vars(t.params_by_kind)
     kind_text = ", ".join(f"{k} {units.count(v)} ({100 * v / total:.1f}%)" for k, v in kinds.items() if v)
@@ -73,11 +73,11 @@ def params_views(report: Report, all_layers: bool = False) -> list[View]:
 def summary_views(report: Report, all_layers: bool = False) -> list[View]:
     t = report.totals
     cols = _name_columns() + [
-        Column("Params", lambda r: r.params, units.count),
-        Column("MACs", lambda r: r.macs, units.count),
-        Column("Activation", lambda r: r.activation_bytes, units.mib),
+        Column("Params", lambda r: r.params, units.count, compact=units.si),
+        Column("MACs", lambda r: r.macs, units.count, compact=units.si),
+        Column("Activation", lambda r: r.activation_bytes, units.mib, drop=3),
         Column("RF", lambda r: r.receptive_field, text=_field),
-        Column("Jump", lambda r: r.jump, _axis),
+        Column("Jump", lambda r: r.jump, _axis, drop=4),
     ]
     notes = [
         f"Params: {units.count(t.params)}   MACs: {units.count(t.macs)} ({units.si(t.macs)})"
@@ -93,12 +93,12 @@ def summary_views(report: Report, all_layers: bool = False) -> list[View]:
 def list_view(rows: list[VariantRow]) -> View:
     cols = [
         Column("Name", lambda r: r.name, justify="left"),
-        Column("Aliases", lambda r: ", ".join(r.aliases), justify="left"),
-        Column("Paper config", lambda r: r.config, justify="left"),
-        Column("BN", lambda r: r.batch_norm, lambda v: "yes" if v else "no", justify="left"),
-        Column("Weight layers", lambda r: r.weight_layers),
-        Column("Params (1000 classes)", lambda r: r.params, units.count),
-        Column("Layers", lambda r: r.layers, justify="left"),
+        Column("Aliases", lambda r: ", ".join(r.aliases), justify="left", drop=3),
+        Column("Paper config", lambda r: r.config, justify="left", drop=4),
+        Column("BN", lambda r: r.batch_norm, lambda v: "yes" if v else "no", justify="left", drop=1),
+        Column("Weight layers", lambda r: r.weight_layers, drop=2),
+        Column("Params (1000 classes)", lambda r: r.params, units.count, compact=units.si),
+        Column("Layers", lambda r: r.layers, justify="left", wrap=True, drop=6),
     ]
     notes = [
         "Parameters include biases; BN variants add 2 per channel per conv (BatchNorm after every conv, "
@@ -119,6 +119,8 @@ def check_view(outcomes: list[Outcome], title: str, only_failures: bool = False)
     verdict = f"{len(outcomes) - failed} of {len(outcomes)} expectations hold" + (
         f"; {failed} failed" if failed else ""
     )
+    if not rows:  # nothing failed: no empty table, just the verdict
+        return View(f"{title}: nothing failed", [], [], [verdict])
     return View(title, cols, rows, [verdict], lambda o: None if o.ok else "bold red")
 
 
@@ -136,14 +138,14 @@ def flops_views(report: Report, all_layers: bool = False, train: bool = False) -
     total = getattr(t, key) or 1
     running = _running(report, key)
     cols = _name_columns() + [
-        Column("MACs", lambda r: r.macs, units.count),
-        Column("FLOPs", lambda r: r.flops, units.count),
+        Column("MACs", lambda r: r.macs, units.count, compact=units.si),
+        Column("FLOPs", lambda r: r.flops, units.count, compact=units.si),
     ]
     if train:
-        cols.append(Column("Train FLOPs (fwd+bwd)", lambda r: r.train_flops, units.count))
+        cols.append(Column("Train FLOPs (fwd+bwd)", lambda r: r.train_flops, units.count, compact=units.si))
     cols += [
-        Column("Share %", lambda r: round(100 * (getattr(r, key) or 0) / total, 2), lambda v: f"{v:.2f}"),
-        Column("Running total", lambda r: running[r.module], units.count),
+        Column("Share %", lambda r: round(100 * (getattr(r, key) or 0) / total, 2), lambda v: f"{v:.2f}", drop=5),
+        Column("Running total", lambda r: running[r.module], units.count, drop=7, compact=units.si),
     ]
     by = t.macs_by_kind
     include = report.options.include
@@ -170,10 +172,10 @@ def sweep_view(report: Report) -> View:
     first = points[0].flops or 1
     cols = [
         Column("Input", lambda p: p.input, units.shape, justify="left"),
-        Column("conv MACs", lambda p: p.macs_by_kind.conv, units.count),
-        Column("fc MACs", lambda p: p.macs_by_kind.fc, units.count),
-        Column("MACs", lambda p: p.macs, units.count),
-        Column("FLOPs", lambda p: p.flops, units.count),
+        Column("conv MACs", lambda p: p.macs_by_kind.conv, units.count, drop=3, compact=units.si),
+        Column("fc MACs", lambda p: p.macs_by_kind.fc, units.count, drop=4, compact=units.si),
+        Column("MACs", lambda p: p.macs, units.count, compact=units.si),
+        Column("FLOPs", lambda p: p.flops, units.count, compact=units.si),
         Column("vs first", lambda p: round(p.flops / first, 3), lambda v: f"{v:.3f}x"),
     ]
     notes = ["Convolution MACs grow with H x W; the FC layers stay constant behind the 7x7 adaptive pool."]
@@ -183,8 +185,8 @@ def sweep_view(report: Report) -> View:
 def peers_view(peers: list[Peer]) -> View:
     cols = [
         Column("Tool", lambda p: p.tool, justify="left"),
-        Column("Its number", lambda p: p.value, units.count),
-        Column("From vgg-inspect's layers", lambda p: p.reproduced, units.count),
+        Column("Its number", lambda p: p.value, units.count, compact=units.si),
+        Column("From vgg-inspect's layers", lambda p: p.reproduced, units.count, compact=units.si),
         Column("Status", lambda p: p.status + (f": {p.reason}" if p.reason else ""), justify="left", wrap=True),
         Column(
             "What it counts, reproduced from vgg-inspect's layers",
@@ -199,8 +201,8 @@ def peers_view(peers: list[Peer]) -> View:
 def memory_views(report: Report, all_layers: bool = False) -> list[View]:
     t, c = report.totals, report.conventions
     cols = _name_columns() + [
-        Column("Output bytes", lambda r: r.activation_bytes, lambda v: f"{v:,} ({units.mib(v)})"),
-        Column("Saved for backward", lambda r: r.saved_bytes, lambda v: f"{v:,} ({units.mib(v)})"),
+        Column("Output bytes", lambda r: r.activation_bytes, lambda v: f"{v:,} ({units.mib(v)})", compact=units.mib),
+        Column("Saved for backward", lambda r: r.saved_bytes, lambda v: f"{v:,} ({units.mib(v)})", compact=units.mib),
     ]
     opt = report.options.optimizer
     notes = [
@@ -260,9 +262,9 @@ def receptive_views(report: Report, all_layers: bool = False) -> list[View]:
     cols = _name_columns() + [
         Column("RF", lambda r: r.receptive_field, text=_field),
         Column("Jump", lambda r: r.jump, _axis),
-        Column("Start", lambda r: r.start, _axis),
-        Column("Eff. padding", lambda r: r.effective_padding, _axis),
-        Column("Covers input", lambda r: r.covers_input, _covers, justify="left"),
+        Column("Start", lambda r: r.start, _axis, drop=3),
+        Column("Eff. padding", lambda r: r.effective_padding, _axis, drop=4),
+        Column("Covers input", lambda r: r.covers_input, _covers, justify="left", drop=2),
     ]
     notes = [
         "RF: receptive field in input pixels; jump: distance in input pixels between neighbouring units (effective "
@@ -285,16 +287,18 @@ def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:
             "Weights / (Cin·Cout)",
             lambda r: (r.stack_weight_multiple, r.single_weight_multiple),
             lambda v: f"{v[0]} vs {v[1]}",
+            drop=5,
         ),
-        Column("Stack params", lambda r: r.stack_params, units.count),
-        Column("Single k x k params", lambda r: r.single_params, units.count),
-        Column("Stack MACs/position", lambda r: r.stack_macs_per_position, units.count),
-        Column("Single MACs/position", lambda r: r.single_macs_per_position, units.count),
+        Column("Stack params", lambda r: r.stack_params, units.count, compact=units.si),
+        Column("Single k x k params", lambda r: r.single_params, units.count, compact=units.si),
+        Column("Stack MACs/position", lambda r: r.stack_macs_per_position, units.count, drop=3, compact=units.si),
+        Column("Single MACs/position", lambda r: r.single_macs_per_position, units.count, drop=4, compact=units.si),
         Column("Saving %", lambda r: r.saving_percent, lambda v: f"{v:.1f}"),
         Column(
             "Non-linearities",
             lambda r: (r.stack_nonlinearities, r.single_nonlinearities),
             lambda v: f"{v[0]} vs {v[1]}",
+            drop=2,
         ),
     ]
     notes = [
@@ -310,15 +314,15 @@ def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:
 def block_view(rows: list[Any], model: ModelInfo, inp: InputInfo) -> View:
     cols = [
         Column("Block", lambda r: r.block),
-        Column("Convs", lambda r: r.convs, justify="left"),
+        Column("Convs", lambda r: r.convs, justify="left", drop=5),
         Column("Channels", lambda r: (r.in_channels, r.out_channels), lambda v: f"{v[0]}→{v[1]}"),
         Column("Field", lambda r: r.field, lambda v: f"{v}x{v}"),
-        Column("Stack params", lambda r: r.stack_params, units.count),
-        Column("One conv params", lambda r: r.single_params, units.count),
-        Column("Stack MACs", lambda r: r.stack_macs, units.count),
-        Column("One conv MACs", lambda r: r.single_macs, units.count),
+        Column("Stack params", lambda r: r.stack_params, units.count, compact=units.si),
+        Column("One conv params", lambda r: r.single_params, units.count, compact=units.si),
+        Column("Stack MACs", lambda r: r.stack_macs, units.count, drop=3, compact=units.si),
+        Column("One conv MACs", lambda r: r.single_macs, units.count, drop=4, compact=units.si),
         Column("Saving %", lambda r: r.saving_percent, lambda v: f"{v:.1f}"),
-        Column("ReLUs", lambda r: r.stack_nonlinearities),
+        Column("ReLUs", lambda r: r.stack_nonlinearities, drop=2),
     ]
     notes = [
         f"Each block of {model.name} at input {units.shape(inp.shape)} against one conv with "
@@ -454,7 +458,7 @@ def explain_views(result: Any) -> list[View]:
         cols = [
             Column("Claim", lambda c: c.claim, justify="left", wrap=True),
             Column("Where it comes from", lambda c: c.source, justify="left", wrap=True),
-            Column("Correct figure", lambda c: c.correct, justify="left"),
+            Column("Correct figure", lambda c: c.correct, justify="left", wrap=True),
             Column("Verdict", lambda c: c.verdict, justify="left", wrap=True),
         ]
         notes = ["Correct figures come from this tool's per-layer data (bytes in float32; MiB = 2^20 B, MB = 10^6 B)."]

@@ -23,8 +23,13 @@ class Column:
     justify: Literal["left", "right"] = "right"
     wrap: bool = False  # long prose may wrap; numbers and names never do
     text: Callable[[Any], str] | None = None  # formats from the whole row, where the value alone is not enough
+    drop: int = 0  # to fit a narrow terminal, columns are left out highest first; 0: never
+    compact: Callable[[Cell], str] | None = None  # a shorter form (SI units) used before leaving columns out
 
-    def cell(self, row: Any) -> str:
+    def cell(self, row: Any, compact: bool = False) -> str:
+        if compact and self.compact and not self.text:
+            value = self.value(row)
+            return "" if value is None else self.compact(value)
         return self.text(row) if self.text else self.fmt(self.value(row))
 
 
@@ -43,8 +48,8 @@ class View:
     def raw_rows(self) -> list[list[Cell]]:
         return [[c.value(r) for c in self.columns] for r in self.rows]
 
-    def text_rows(self) -> list[list[str]]:
-        return [[c.cell(r) for c in self.columns] for r in self.rows]
+    def text_rows(self, compact: bool = False) -> list[list[str]]:
+        return [[c.cell(r, compact) for c in self.columns] for r in self.rows]
 
 
 def to_csv(views: Sequence[View]) -> str:
@@ -77,6 +82,10 @@ def to_markdown(views: Sequence[View]) -> str:
     out: list[str] = []
     for view in views:
         out.append(f"### {view.title}\n")
+        if not view.columns:
+            out.extend(f"- {n}" for n in view.notes)
+            out.append("")
+            continue
         out.append("| " + " | ".join(_md_escape(c.header) for c in view.columns) + " |")
         out.append("|" + "|".join("---:" if c.justify == "right" else ":---" for c in view.columns) + "|")
         for raw, row in zip(view.rows, view.text_rows()):

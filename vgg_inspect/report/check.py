@@ -10,13 +10,16 @@ precision written (``138.36M`` holds when the actual value rounds to 138.36 mill
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..errors import VggInspectError, did_you_mean
 from .documents import Outcome
 
 _SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-_INT_RE = re.compile(r"^[+-]?\d[\d_,]*$")
+# Digits, optionally grouped by thousands with commas (138,357,544) or with underscores (138_357_544).
+_INT_RE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+(?:_\d+)*)$")
+FIELD_STATUSES = ("local", "irregular", "global", "unknown")
 _SUFFIX_RE = re.compile(r"^([+-]?\d+(?:\.(\d+))?)\s*([KMGT])$", re.IGNORECASE)
 _SHAPE_RE = re.compile(r"^\d+(?:\s*[x×]\s*\d+)+$")
 
@@ -65,12 +68,12 @@ def matches(actual: Any, expected: str) -> bool:
         return actual == [int(v) for v in re.split(r"\s*[x×]\s*", text)]
     if actual is None:
         return text.lower() in ("none", "null", "-")
+    if isinstance(actual, str):
+        return actual == text
     if _INT_RE.match(text):
         return actual == int(text.replace("_", "").replace(",", ""))
     m = _SUFFIX_RE.match(text)
     if m:
-        from decimal import ROUND_HALF_UP, Decimal  # only here: its import is not free
-
         number, decimals, suffix = m.groups()
         places = Decimal(1).scaleb(-len(decimals or ""))
         scaled = (Decimal(actual) / _SCALE[suffix.upper()]).quantize(places, rounding=ROUND_HALF_UP)
@@ -97,6 +100,9 @@ def check_expectations(report: dict[str, Any], expectations: list[str]) -> list[
     for text in expectations:
         key, value = parse_expectation(text)
         actual = lookup(report, key)
+        if key.endswith(".receptive_field") and value.lower() in FIELD_STATUSES:
+            # "global" is what the table prints for a field that is everything reachable
+            actual = lookup(report, key.rsplit(".", 1)[0] + ".field_status")
         outcomes.append(Outcome(key, value, show(actual), matches(actual, value)))
     return outcomes
 
@@ -135,4 +141,95 @@ def check_golden(report: dict[str, Any], golden: dict[str, Any]) -> list[Outcome
     extra = [r["name"] for r in report["layers"] if r["name"] not in {g["name"] for g in golden.get("layers", [])}]
     for name in extra:
         outcomes.append(Outcome(name, "absent", "present", False))
+    return outcomes
+
+
+def load_report_file(path: str) -> dict[str, Any]:
+    """A saved report (golden or baseline file), checked against the JSON Schema: what is wrong
+    and where, never a traceback."""
+    import json
+    from importlib import resources
+
+    try:
+        with open(path, "rb") as fh:
+            data = json.loads(fh.read().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise VggInspectError(f"{path} is not UTF-8 text (byte {exc.start}): not a vgg-inspect report") from None
+    except json.JSONDecodeError as exc:
+        raise VggInspectError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    import jsonschema
+
+    schema = json.loads(resources.files("vgg_inspect").joinpath("report/schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator({"$defs": schema["$defs"], "$ref": "#/$defs/report"})
+    errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
+    if errors:
+        first = errors[0]
+        where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first.absolute_path).lstrip(".")
+        more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+        raise VggInspectError(
+            f"{path} is not a vgg-inspect report (schema_version 1): at {where or 'the top level'}: "
+            f"{first.message[:200]}{more}; write one with --write-golden or --update"
+        )
+    return dict(data)
+
+
+def parse_tolerance(text: str | None) -> dict[str, Decimal]:
+    """'1%' (every totals metric) or 'macs=2%,params=0' (those metrics; others exact) -> fraction
+    per metric; the key '*' holds the default."""
+    if not text:
+        return {}
+    out: dict[str, Decimal] = {}
+    for part in text.split(","):
+        key, sep, value = part.rpartition("=")
+        key = key.strip() if sep else "*"
+        value = value.strip()
+        number = value[:-1] if value.endswith("%") else value
+        try:
+            fraction = Decimal(number) / (100 if value.endswith("%") else 1)
+        except ArithmeticError:
+            fraction = Decimal(-1)
+        if not key or fraction < 0 or not number:
+            raise VggInspectError(
+                f"malformed --tolerance '{text}': expected a relative tolerance such as 1% or 0.01, or per metric "
+                "such as macs=2%,params=0"
+            )
+        out[key] = fraction
+    return out
+
+
+def _numbers(totals: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for k, v in totals.items():
+        if isinstance(v, dict):
+            flat.update(_numbers(v, f"{prefix}{k}."))
+        else:
+            flat[prefix + k] = v
+    return flat
+
+
+def compare_baseline(
+    report: dict[str, Any], baseline: dict[str, Any], tolerance: dict[str, Decimal], strict_layers: bool
+) -> list[Outcome]:
+    """Every totals metric of the baseline against the report, within its tolerance (exact by
+    default); with ``strict_layers``, every per-layer value exactly. Only what moved is failed."""
+    have, want = _numbers(report["totals"]), _numbers(baseline["totals"])
+    unknown = [k for k in tolerance if k != "*" and k not in want]
+    if unknown:
+        raise VggInspectError(
+            f"unknown --tolerance metric '{unknown[0]}'{did_you_mean(unknown[0], list(want))}; "
+            f"metrics: {', '.join(want)}"
+        )
+    outcomes = []
+    for key, expected in want.items():
+        actual = have.get(key)
+        limit = tolerance.get(key, tolerance.get("*", Decimal(0)))
+        if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
+            moved = Decimal(actual) - Decimal(expected)
+            ok = abs(moved) <= limit * abs(Decimal(expected))
+            change = f" ({moved / Decimal(expected):+.2%})" if expected and moved else ""
+            outcomes.append(Outcome(key, show(expected), show(actual) + change, ok))
+        else:
+            outcomes.append(Outcome(key, show(expected), show(actual), actual == expected))
+    if strict_layers:
+        outcomes += [o for o in check_golden(report, {**baseline, "model": {}, "input": {}, "totals": {}})]
     return outcomes

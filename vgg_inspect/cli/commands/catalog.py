@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING
 import click
 
 from ... import api
-from ...render.output import emit
-from ..options import output_options, views
+from ..options import Output, emit, output_options, views
 
 if TYPE_CHECKING:
     pass
@@ -16,7 +15,7 @@ if TYPE_CHECKING:
 
 @click.command("list")
 @output_options
-def list_cmd(fmt: str, output: str | None) -> None:
+def list_cmd(out: Output) -> None:
     """Every variant with its aliases, weight layers and parameters."""
     variants = api.variants()
-    emit(fmt, output, variants, views("list_view", variants.variants))
+    emit(out, variants, views("list_view", variants.variants))

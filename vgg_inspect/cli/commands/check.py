@@ -9,8 +9,7 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ...render.output import emit
-from ..options import model_options, request
+from ..options import Output, emit, model_options, request
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -23,46 +22,83 @@ if TYPE_CHECKING:
     "expects",
     multiple=True,
     metavar="KEY=VALUE",
-    help="params=138357544, conv5_3.params=2359808, macs=15.47G (precision as written).",
+    help="params=138357544, conv5_3.params=2359808, macs=15.47G (precision as written), "
+    "fc6.receptive_field=global. Repeatable.",
 )
-@click.option("--expect-file", type=click.Path(exists=True, dir_okay=False), help="Check a whole saved report.")
-@click.option("--write-golden", type=click.Path(dir_okay=False), help="Save this report as a golden JSON file.")
+@click.option(
+    "--expect-file",
+    metavar="FILE",
+    help="Compare every value of a saved report (model, input, totals, layers) exactly.",
+)
+@click.option("--write-golden", metavar="FILE", help="Save this report as a golden JSON file (for --expect-file).")
+@click.option(
+    "--baseline",
+    metavar="FILE",
+    help="Compare the totals with a saved report, within --tolerance; print only what moved.",
+)
+@click.option(
+    "--tolerance",
+    metavar="TOL",
+    help="With --baseline: one relative tolerance for every metric (1%, "
+    "0.01) or per metric (macs=2%,params=0; others exact). Default: exact.",
+)
+@click.option("--strict-layers", is_flag=True, help="With --baseline: also compare every layer row exactly.")
+@click.option(
+    "--update", is_flag=True, help="With --baseline: write (or rewrite) the baseline from this report; exit 0."
+)
 def check(
-    fmt: str,
-    output: str | None,
+    out: Output,
     all_layers: bool,
     expects: tuple[str, ...],
     expect_file: str | None,
     write_golden: str | None,
+    baseline: str | None,
+    tolerance: str | None,
+    strict_layers: bool,
+    update: bool,
     **kw: Any,
 ) -> None:
-    """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors."""
-    from ...report.check import check_expectations, check_golden
+    """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors.
+
+    \b
+    Examples:
+      vgg-inspect check vgg16 --expect params=138357544 --expect conv5_3.params=2359808
+      vgg-inspect check my_variant --config 64,M,128,M --baseline golden.json --tolerance macs=2%
+      vgg-inspect check vgg16 --baseline golden.json --update
+    """
+    from ...render.output import write
+    from ...report.check import check_expectations, check_golden, compare_baseline, load_report_file, parse_tolerance
     from ...report.documents import CheckResult
 
-    if not (expects or expect_file or write_golden):
-        raise VggInspectError("nothing to check: give --expect KEY=VALUE, --expect-file FILE or --write-golden FILE")
+    if not (expects or expect_file or write_golden or baseline):
+        raise VggInspectError(
+            "nothing to check: give --expect KEY=VALUE, --expect-file FILE, --baseline FILE or --write-golden FILE"
+        )
+    for flag, value in (("--tolerance", tolerance), ("--strict-layers", strict_layers), ("--update", update)):
+        if value and not baseline:
+            raise VggInspectError(f"{flag} goes with --baseline FILE")
+    tolerances = parse_tolerance(tolerance)
     report = api.analyze_request(request(kw))
     data = report.to_dict()
     if write_golden:
-        with open(write_golden, "w", encoding="utf-8") as fh:
-            fh.write(report.to_json() + "\n")
+        write(report.to_json() + "\n", write_golden)
         click.echo(f"wrote {write_golden}", err=True)
+    if baseline and update:
+        write(report.to_json() + "\n", baseline)
+        click.echo(f"wrote baseline {baseline}", err=True)
+        baseline = None
     outcomes = check_expectations(data, list(expects))
     sections: list[tuple[list[Any], str, bool]] = []  # outcomes, title, only failures
     if expects:
         sections.append((list(outcomes), f"check {report.model.name}", False))
-    if expect_file:
-        import json
-
-        try:
-            with open(expect_file, encoding="utf-8") as fh:
-                golden = json.load(fh)
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise VggInspectError(f"{expect_file} is not a JSON report: {exc}") from None
-        golden_outcomes = check_golden(data, golden)
-        outcomes += golden_outcomes
-        sections.append((golden_outcomes, f"check against {expect_file} (failures shown)", True))
+    for path, title, compare in (
+        (expect_file, f"check against {expect_file} (failures shown)", lambda b: check_golden(data, b)),
+        (baseline, f"what moved against {baseline}", lambda b: compare_baseline(data, b, tolerances, strict_layers)),
+    ):
+        if path:
+            found = compare(load_report_file(path))
+            outcomes += found
+            sections.append((found, title, True))
     ok = all(o.ok for o in outcomes)
 
     def check_views() -> list[View]:
@@ -71,6 +107,6 @@ def check(
         return [presenters.check_view(found, title, only_failures=only) for found, title, only in sections]
 
     if sections:
-        emit(fmt, output, CheckResult(ok, len(outcomes), outcomes), check_views)
+        emit(out, CheckResult(ok, len(outcomes), outcomes), check_views)
     if not ok:
         sys.exit(1)

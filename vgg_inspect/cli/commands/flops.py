@@ -7,8 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ... import api, validate
-from ...render.output import emit
-from ..options import model_options, request
+from ..options import Output, emit, model_options, request
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -26,7 +25,7 @@ INCLUDE_HELP = (
 @click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)
 @click.option("--train", is_flag=True, help="Also forward + backward FLOPs per layer.")
 @click.option("--compare", is_flag=True, help="Run fvcore, torchinfo and FlopCounterMode and reconcile.")
-def flops(fmt: str, output: str | None, all_layers: bool, include: str, train: bool, compare: bool, **kw: Any) -> None:
+def flops(out: Output, all_layers: bool, include: str, train: bool, compare: bool, **kw: Any) -> None:
     """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
     sizes = validate.input_sizes(kw["input_size"])
     req = request(kw, input_size=sizes[0])
@@ -43,4 +42,4 @@ def flops(fmt: str, output: str | None, all_layers: bool, include: str, train: b
         found += [presenters.peers_view(report.peers)] if report.peers is not None else []
         return found + ([presenters.sweep_view(report)] if report.sweep else [])
 
-    emit(fmt, output, report, flops_views)
+    emit(out, report, flops_views)

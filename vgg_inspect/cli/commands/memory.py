@@ -8,8 +8,7 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ...render.output import emit
-from ..options import model_options, request, views
+from ..options import Output, emit, model_options, request, views
 
 if TYPE_CHECKING:
     pass
@@ -28,8 +27,7 @@ if TYPE_CHECKING:
 @click.option("--measure", is_flag=True, help="With --device cuda: run for real, report max_memory_allocated.")
 @click.option("--train", is_flag=True, help="With --measure: forward and backward in train mode.")
 def memory(
-    fmt: str,
-    output: str | None,
+    out: Output,
     all_layers: bool,
     optimizer: str,
     budget: str | None,
@@ -51,4 +49,4 @@ def memory(
         report.budget = api.budget(req, limit, optimizer)
     if measure:
         report.measured = api.measure(req, report, train)
-    emit(fmt, output, report, views("memory_views", report, all_layers))
+    emit(out, report, views("memory_views", report, all_layers))

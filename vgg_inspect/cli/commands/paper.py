@@ -8,8 +8,7 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ...render.output import emit
-from ..options import model_options, output_options, request, views
+from ..options import Output, emit, model_options, output_options, request, views
 
 
 @click.command()
@@ -25,7 +24,7 @@ from ..options import model_options, output_options, request, views
 @click.option("--batch", type=int, default=1, show_default=True, help="Batch size for the memory rows.")
 @click.option("--bn", is_flag=True, help="Add the BatchNorm forms and torchvision's published BN accuracies.")
 @output_options
-def variants(fmt: str, output: str | None, input_size: str, num_classes: int, batch: int, bn: bool) -> None:
+def variants(out: Output, input_size: str, num_classes: int, batch: int, bn: bool) -> None:
     """The configurations A, A-LRN, B, C, D, E as columns, laid out like the paper's Table 1,
     with parameters, MACs, memory and receptive fields computed below, and the paper's published
     results (Tables 2-4) marked as such.
@@ -37,13 +36,13 @@ def variants(fmt: str, output: str | None, input_size: str, num_classes: int, ba
       vgg-inspect variants --format markdown -o table1.md
     """
     table = api.paper_table(input_size=input_size, num_classes=num_classes, batch=batch, bn=bn)
-    emit(fmt, output, table, views("paper_view", table))
+    emit(out, table, views("paper_view", table))
 
 
 @click.command()
 @click.argument("args", nargs=-1, metavar="[MODEL] [FIGURE]...")
 @model_options(argument=False)
-def explain(fmt: str, output: str | None, all_layers: bool, args: tuple[str, ...], **kw: Any) -> None:
+def explain(out: Output, all_layers: bool, args: tuple[str, ...], **kw: Any) -> None:
     """The figures that circulate for VGG16 (138M, 15.5 vs 30.9 GFLOPs, 93 MB per image...), each
     traced to what it counts, with the right figure and a verdict; or, given FIGUREs, which
     quantity of MODEL produces each (which layer or total, with or without bias, MACs or FLOPs,
@@ -60,4 +59,4 @@ def explain(fmt: str, output: str | None, all_layers: bool, args: tuple[str, ...
     model = args[0] if args and not args[0][:1].isdigit() else None
     figures = args[1:] if model is not None else args
     result = api.explain(request(kw, model=model), figures)
-    emit(fmt, output, result, views("explain_views", result))
+    emit(out, result, views("explain_views", result))

@@ -8,8 +8,7 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ...render.output import emit
-from ..options import given, model_options, request, views
+from ..options import Output, emit, given, model_options, request, views
 
 if TYPE_CHECKING:
     pass
@@ -65,8 +64,7 @@ RF_OPTION_MODES = {
 @click.pass_context
 def receptive_field(
     ctx: click.Context,
-    fmt: str,
-    output: str | None,
+    out: Output,
     all_layers: bool,
     compare_model: str | None,
     channels: int | None,
@@ -98,22 +96,22 @@ def receptive_field(
         width = 512 if channels is None else channels
         cin = width if in_channels is None else in_channels
         table = api.stack_comparison(cin, width if out_channels is None else out_channels, kernel or 7, bias)
-        emit(fmt, output, table, views("stack_view", table.rows, table.in_channels, table.out_channels, bias))
+        emit(out, table, views("stack_view", table.rows, table.in_channels, table.out_channels, bias))
         return
     image_channels = 3 if in_channels is None else in_channels
     if chosen == "blocks":
         req = request(kw, model=compare_model, in_channels=image_channels)
         blocks = api.block_comparison(req)
-        emit(fmt, output, blocks, views("block_view", blocks.blocks, blocks.model, blocks.input))
+        emit(out, blocks, views("block_view", blocks.blocks, blocks.model, blocks.input))
         return
     req = request(kw, in_channels=image_channels)
     report = api.analyze_request(req)
     if chosen == "layers":
-        emit(fmt, output, report, views("receptive_views", report, all_layers))
+        emit(out, report, views("receptive_views", report, all_layers))
         return
     api.pick_layer(report, layer)  # a bad --layer fails before any work
     report.effective_receptive_field = _effective(req, report, layer, mode, seed, samples)
-    emit(fmt, output, report, views("effective_view", report.effective_receptive_field, report))
+    emit(out, report, views("effective_view", report.effective_receptive_field, report))
 
 
 def _effective(req: api.Request, report: Any, layer: str | None, mode: str, seed: int, samples: int) -> Any:

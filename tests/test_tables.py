@@ -1,0 +1,60 @@
+"""Tables fit the terminal they are printed in, and a number is never cut."""
+
+import csv
+import io
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.cli import cli
+
+COMMANDS = [
+    ["list"], ["params", "vgg16"], ["summary", "vgg19_bn"], ["flops", "vgg16", "--train"],
+    ["flops", "vgg16", "--input", "224,448"], ["memory", "vgg16_bn", "--budget", "8GiB"],
+    ["receptive-field", "vgg16", "--input", "320x480"], ["receptive-field"], ["receptive-field", "--model", "C"],
+    ["check", "vgg16", "--expect", "params=1"], ["variants", "--bn"], ["explain"], ["explain", "vgg16", "1728"],
+    ["summary", "vgg16", "--all-layers", "--head", "conv"],
+]  # fmt: skip
+WIDTHS = [60, 80, 100, 120, 200]
+
+
+def _run(args, width):
+    return CliRunner().invoke(cli, args, env={"COLUMNS": str(width)})
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("args", COMMANDS, ids=" ".join)
+def test_fits_or_says_why(args, width):
+    res = _run(args, width)
+    assert res.exit_code in (0, 1), res.output
+    lines = res.output.splitlines()
+    assert "…" not in res.output  # rich's mark of a cut cell
+    assert all(line == line.rstrip() for line in lines)  # no trailing spaces
+    if max(len(line) for line in lines) > width:  # only when even the narrowest form cannot fit
+        assert "more than the" in " ".join(res.output.split()) and args[0] in ("variants", "explain")
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+@pytest.mark.parametrize("command,column", [("params", "Params"), ("summary", "MACs"), ("flops", "FLOPs")])
+def test_numbers_are_whole_exact_or_si(command, column, width):
+    from vgg_inspect.render import units
+
+    raw = list(csv.DictReader(io.StringIO(_run([command, "vgg16", "--format", "csv"], width).output)))
+    table = _run([command, "vgg16"], width).output
+    si = "Numbers in SI units to fit" in table
+    for row in raw:
+        value = int(row[column])
+        shown = units.si(value) if si else f"{value:,}"
+        assert shown in table, (row["Layer"], shown)
+    if width == 200:
+        assert "Left out to fit" not in table and not si
+
+
+def test_piped_output_without_columns_is_not_wrapped():
+    res = CliRunner().invoke(cli, ["params", "vgg16"], env={"COLUMNS": ""})
+    assert "Module" in res.output and "Running total" in res.output and "Left out" not in res.output
+
+
+def test_wide_shows_every_column():
+    res = _run(["params", "vgg16", "--wide"], 60)
+    assert "Running total" in res.output and "Module" in res.output and "Left out" not in res.output
