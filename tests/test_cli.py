@@ -234,5 +234,33 @@ def test_help_and_version(run):
     listing = run("--help").output
     for command in ("list", "params", "summary", "check", "flops", "memory", "receptive-field", "variants", "explain"):
         assert f"  {command} " in listing, command
+    import platform
+
     out = run("--version")
-    assert out.exit_code == 0 and out.output.strip() == f"vgg-inspect, version {version('vgg-inspect')}"
+    assert out.exit_code == 0
+    assert out.output.splitlines() == [
+        f"vgg-inspect {version('vgg-inspect')}",
+        f"torch {version('torch')}",
+        f"Python {platform.python_version()}",
+    ]
+
+
+@pytest.mark.parametrize(
+    "command", ["list", "params", "summary", "check", "flops", "memory", "receptive-field", "variants", "explain"]
+)
+def test_every_command_help_teaches(run, command):
+    """Two or three real examples at the end, and help text on every option; the examples run."""
+    from vgg_inspect.cli import cli as group
+
+    text = run(command, "--help").output
+    assert text.rstrip().splitlines()[-1].strip().startswith("vgg-inspect ")  # the help ends with them
+    examples = text.split("Examples:")[1].split("\n\n")[0].strip().splitlines()
+    assert 2 <= len(examples) <= 4 and all(e.strip().startswith("vgg-inspect ") for e in examples)
+    cmd = group.get_command(None, command)
+    assert all(p.help for p in cmd.params if isinstance(p, __import__("click").Option)), command
+    for example in examples:
+        args = example.split()[1:]
+        if ("--device" in args and "cuda" in args) or "--compare" in args or "--effective" in args:
+            continue  # needs a GPU, or is run by its own tests
+        res = run(*args, "--format", "json") if "-o" not in args else run(*args)
+        assert res.exit_code == 0, (example, res.output)

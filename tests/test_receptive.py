@@ -126,11 +126,11 @@ def _covers_truth(torch, modules, shape, head=None):
 adaptive_st = st.tuples(st.just("adaptive"), st.integers(1, 9), st.integers(1, 9), st.just(0), st.just(1))
 
 
-@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     layers=st.lists(st.one_of(layer_st, adaptive_st), min_size=1, max_size=4),
-    h=st.integers(5, 40),
-    w=st.integers(5, 40),
+    h=st.integers(5, 26),
+    w=st.integers(5, 26),
     head=st.booleans(),
 )
 def test_covers_input_equals_gradient_supports(torch, layers, h, w, head):
@@ -389,3 +389,29 @@ def test_summary_has_receptive_field_column():
     out = CliRunner().invoke(cli, ["summary", "vgg16", "--format", "csv"]).output
     pool5 = next(line for line in out.splitlines() if line.startswith("pool5,"))
     assert pool5.split(",")[-2:] == ["212", "32"]
+
+
+def test_effective_field_cost_does_not_follow_the_input(torch):
+    """The run is cropped to the unit's field: a 4096-pixel input costs what the field costs."""
+    import resource
+    import time
+
+    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    res = CliRunner().invoke(
+        cli, ["receptive-field", "vgg16", "--effective", "--input", "4096", "--samples", "1", "--format", "json"]
+    )
+    data = json.loads(res.output)["effective_receptive_field"]
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    assert time.perf_counter() - start < 20 and grown < 2**30
+    assert data["theoretical_box"] == [2039 - 97, 2039 + 98, 2039 - 97, 2039 + 98]  # 196 pixels around 2039.5
+    assert data["support_box"] == data["theoretical_box"]
+
+
+def test_effective_errors_name_the_option():
+    for args, msg in (
+        (["--config", "M", "--effective"], "no conv layer to trace; name a pool layer with --layer"),
+        (["vgg11", "--effective", "--seed", str(2**70)], "--seed must be an integer from 0 to 2^63-1"),
+        (["vgg11", "--effective", "--samples", "0"], "--samples must be an integer from 1 to 1000"),
+    ):
+        res = CliRunner().invoke(cli, ["receptive-field", *args])
+        assert res.exit_code == 2 and msg in res.output and "Traceback" not in res.output, res.output

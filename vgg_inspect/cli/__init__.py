@@ -11,6 +11,23 @@ import click
 
 from .options import Group
 
+
+def _version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
+    if not value or ctx.resilient_parsing:
+        return
+    import platform
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .._version import __version__
+
+    try:
+        torch = version("torch")  # read from the package metadata: torch itself is not imported
+    except PackageNotFoundError:
+        torch = "not installed"
+    click.echo(f"vgg-inspect {__version__}\ntorch {torch}\nPython {platform.python_version()}")
+    ctx.exit()
+
+
 COMMANDS = {
     "list": "catalog:list_cmd",
     "params": "tables:params",
@@ -24,10 +41,32 @@ COMMANDS = {
 }
 
 
+EPILOG = """\b
+Examples:
+  vgg-inspect params vgg16
+  vgg-inspect flops --input 224,448
+  vgg-inspect check vgg16 --expect params=138357544
+\b
+Shell completion (click's), e.g. in ~/.bashrc:
+  eval "$(_VGG_INSPECT_COMPLETE=bash_source vgg-inspect)"
+  (zsh: zsh_source in ~/.zshrc; fish: _VGG_INSPECT_COMPLETE=fish_source vgg-inspect | source)
+"""
+
+
 @click.group(
-    cls=Group, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}
+    epilog=EPILOG,
+    cls=Group,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
-@click.version_option(package_name="vgg-inspect", prog_name="vgg-inspect")
+@click.option(
+    "--version",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_version,
+    help="Show the versions of vgg-inspect, torch (if installed) and Python, and exit.",
+)
 def cli() -> None:
     """Architecture analysis for VGG networks: shapes, parameters, MACs/FLOPs, memory and
     receptive fields, every number with its convention.

@@ -221,3 +221,8 @@ def views(presenter: str, *args: Any) -> Callable[[], list[View]]:
         return out if isinstance(out, list) else [out]
 
     return make
+
+
+def examples(*lines: str) -> str:
+    """A command's epilog: its examples, printed at the end of --help as written."""
+    return "\b\nExamples:\n" + "".join(f"  {line}\n" for line in lines)

@@ -194,10 +194,18 @@ def _step(state: AxisState, op: AxisOp, size: int, out_units: int) -> AxisState:
     assert isinstance(op, (Window, Windows))
     if state.field is None:
         return AxisState("unknown", None, state.units, state.reach)
-    if state.status == "irregular" or isinstance(op, Windows):
+    # The pattern algebra is exact while every tap is contiguous and no unit has holes; from the
+    # first dilated or hole-making window (stride beyond the span), or irregular pooling, each
+    # unit's pixels are kept explicitly, so that taps on padding read nothing.
+    holes = isinstance(op, Window) and (op.dilation > 1 or op.stride > op.span)
+    if state.sets is not None or state.status == "irregular" or isinstance(op, Windows) or holes:
         if max(state.units, out_units) > EXPLICIT_UNITS:
             return AxisState("unknown", state.field, state.units, state.reach)
-        return _explicit(state, _taps(op, out_units), size)
+        exact = _explicit(state, _taps(op, out_units), size)
+        if state.status != "local" or not isinstance(op, Window) or exact.sets is None:
+            return exact
+        reach = _merge([iv for unit in exact.sets for iv in unit])  # the span algebra still gives rf and jump
+        return AxisState("local", state.field.through(op), out_units, reach, covers=exact.covers, sets=exact.sets)
     field = state.field.through(op)
     nxt = AxisState("local", field, out_units, _intersect(field.reach(out_units), state.reach))
     return AxisState(

@@ -67,7 +67,12 @@ def write(text: str, output: str | None) -> None:
     import tempfile
 
     folder = os.path.dirname(os.path.abspath(output))
-    fd, temporary = tempfile.mkstemp(prefix=".vgg-inspect-", suffix=".tmp", dir=folder)
+    if os.path.isdir(output):
+        raise IsADirectoryError(21, "Is a directory", output)
+    try:
+        fd, temporary = tempfile.mkstemp(prefix=".vgg-inspect-", suffix=".tmp", dir=folder)
+    except OSError as exc:  # name the file asked for, not the temporary one
+        raise OSError(exc.errno, f"cannot write there ({exc.strerror})", output) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)

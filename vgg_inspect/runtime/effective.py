@@ -23,16 +23,20 @@ from torch import nn  # noqa: E402
 
 from ..errors import VggInspectError, did_you_mean  # noqa: E402
 from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
-from ..spec import ModelSpec  # noqa: E402
+from ..spec import ModelSpec, layer_defs  # noqa: E402
 from .build import init_weights, instantiate  # noqa: E402
 
 MASS_LEVELS = (50, 90, 99)
+MAX_SAMPLES = 1000
 HEATMAP_CELLS = 32
 
 
 def pick_layer(report: Report, layer: str | None) -> LayerRow:
     if layer is None:
-        return [r for r in report.layers if r.kind == "conv"][-1]
+        convs = [r for r in report.layers if r.kind == "conv" and r.module.startswith("features.")]
+        if not convs:
+            raise VggInspectError("the model has no conv layer to trace; name a pool layer with {param}", param="layer")
+        return convs[-1]
     try:
         row = report.layer(layer)
     except KeyError:
@@ -98,12 +102,29 @@ def effective_field(
 ) -> EffectiveField:
     if mode not in ("effective", "support"):
         raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
-    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
-        raise VggInspectError(f"{{param}} must be an integer of at least 1, got {samples!r}", param="samples")
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+        raise VggInspectError(f"{{param}} must be an integer from 1 to {MAX_SAMPLES}, got {samples!r}", param="samples")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise VggInspectError(f"{{param}} must be an integer from 0 to 2^63-1, got {seed!r}", param="seed")
     row = pick_layer(report, layer)
     step = on_step or (lambda _: None)
-    model = instantiate(spec, device="cpu", dtype="float32").eval()
     stop = int(row.module.split(".")[1])
+    _, channels, h, w = report.input.shape
+    rf, jump, start = (_axes(getattr(row, k)) for k in ("receptive_field", "jump", "start"))
+    unit = ((row.output_shape[2] - 1) // 2, (row.output_shape[3] - 1) // 2)  # the centre unit
+    centre = tuple(s + u * j for s, u, j in zip(start, unit, jump))
+    theoretical: list[int] = []
+    for c, r, size in zip(centre, rf, (h, w)):
+        theoretical += [max(0, math.ceil(c - (r - 1) / 2)), min(size - 1, math.floor(c + (r - 1) / 2))]
+    # Only the unit's field can carry gradient: run on a crop that holds it, its origin a multiple of
+    # the jump so that every layer's grid lines up with the full image's (the result is exact), and
+    # the cost no longer depends on the input size.
+    origin = [theoretical[0] // jump[0] * jump[0], theoretical[2] // jump[1] * jump[1]]
+    defs = [d.op for d in layer_defs(spec)][: stop + 1]
+    crop = [_crop_length(defs, axis, origin[axis], theoretical[2 * axis + 1], (h, w)[axis], unit[axis], jump[axis],
+                         channels) for axis in (0, 1)]  # fmt: skip
+    local_unit = (unit[0] - origin[0] // jump[0], unit[1] - origin[1] // jump[1])
+    model = instantiate(spec, device="cpu", dtype="float32").eval()
     features = nn.Sequential(*list(model.features)[: stop + 1])  # the head is never run or initialised
     if mode == "support":
         features = _support_model(features).double()
@@ -111,32 +132,26 @@ def effective_field(
     else:
         torch.manual_seed(seed)
         init_weights(features)
+    features.requires_grad_(False)  # only the input's gradient is read
     step("model built")
-    shape = tuple(report.input.shape[1:])
-    _, _, h, w = report.input.shape
-    grad_sum = torch.zeros(h, w, dtype=torch.float64)
+    grad_sum = torch.zeros(crop[0], crop[1], dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
-    unit: tuple[int, int] = (0, 0)
     for i in range(samples):
-        if mode == "support":
-            x = torch.ones((1, *shape), dtype=torch.float64)
-        else:
-            x = torch.randn((1, *shape), generator=generator)
+        shape = (1, channels, crop[0], crop[1])
+        x = torch.ones(shape, dtype=torch.float64) if mode == "support" else torch.randn(shape, generator=generator)
         x.requires_grad_(True)
         out = features(x)
-        unit = ((out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2)
-        out[0, :, unit[0], unit[1]].sum().backward()
+        out[0, :, local_unit[0], local_unit[1]].sum().backward()
         grad_sum += x.grad[0].abs().sum(0).double()
         step(f"sample {i + 1}/{samples}")
 
-    rf, jump, start = (_axes(getattr(row, k)) for k in ("receptive_field", "jump", "start"))
-    centre = tuple(s + u * j for s, u, j in zip(start, unit, jump))
-    theoretical = []
-    for c, r, size in zip(centre, rf, (h, w)):
-        theoretical += [max(0, math.ceil(c - (r - 1) / 2)), min(size - 1, math.floor(c + (r - 1) / 2))]
-    support = _box(grad_sum > 0)
+    box = _box(grad_sum > 0)
+    support = None if box is None else [box[0] + origin[0], box[1] + origin[0], box[2] + origin[1], box[3] + origin[1]]
+    local_centre = (centre[0] - origin[0], centre[1] - origin[1])
+    field = grad_sum[theoretical[0] - origin[0] : theoretical[1] - origin[0] + 1,
+                     theoretical[2] - origin[1] : theoretical[3] - origin[1] + 1]  # fmt: skip
     pooled = torch.nn.functional.adaptive_avg_pool2d(
-        grad_sum[None, None], (min(h, HEATMAP_CELLS), min(w, HEATMAP_CELLS))
+        field[None, None], (min(field.shape[0], HEATMAP_CELLS), min(field.shape[1], HEATMAP_CELLS))
     )[0, 0]
     peak = float(pooled.max()) or 1.0
     return EffectiveField(
@@ -151,9 +166,25 @@ def effective_field(
         theoretical_box=theoretical,
         support_box=support,
         support_matches_theory=support == theoretical,
-        mass_squares={str(p): _mass_square(grad_sum, centre, p / 100) for p in MASS_LEVELS},
+        mass_squares={str(p): _mass_square(grad_sum, local_centre, p / 100) for p in MASS_LEVELS},
         heatmap=[[round(float(v) / peak, 4) for v in r] for r in pooled],
     )
+
+
+def _crop_length(ops: list[Any], axis: int, origin: int, last: int, size: int, unit: int, jump: int, c: int) -> int:
+    """The shortest crop from ``origin`` that holds pixel ``last`` and gives output ``unit``."""
+    needed = unit - origin // jump
+    length = last + 1 - origin
+    while True:
+        shape: tuple[int, ...] = (1, c, length, length)
+        try:
+            for op in ops:
+                shape = op.output_shape(shape)
+        except ValueError:
+            shape = (1, c, 0, 0)
+        if shape[2] > needed or origin + length >= size:
+            return min(length, size - origin)
+        length += 1
 
 
 def _axes(v: Any) -> tuple[Any, Any]:

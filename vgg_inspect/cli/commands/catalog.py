@@ -7,13 +7,19 @@ from typing import TYPE_CHECKING
 import click
 
 from ... import api
-from ..options import Output, emit, output_options, views
+from ..options import Output, emit, examples, output_options, views
 
 if TYPE_CHECKING:
     pass
 
 
-@click.command("list")
+@click.command(
+    "list",
+    epilog=examples(
+        "vgg-inspect list",
+        "vgg-inspect list --format json",
+    ),
+)
 @output_options
 def list_cmd(out: Output) -> None:
     """Every variant with its aliases, weight layers and parameters."""

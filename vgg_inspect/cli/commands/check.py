@@ -9,13 +9,19 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, model_options, request
+from ..options import Output, emit, examples, model_options, request
 
 if TYPE_CHECKING:
     from ...render.views import View
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "vgg-inspect check vgg16 --expect params=138357544 --expect conv5_3.params=2359808",
+        "vgg-inspect check --config 64,M,128,M --baseline golden.json --update",
+        "vgg-inspect check --config 64,M,128,M --baseline golden.json --tolerance macs=2%",
+    )
+)
 @model_options()
 @click.option(
     "--expect",
@@ -58,14 +64,7 @@ def check(
     update: bool,
     **kw: Any,
 ) -> None:
-    """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors.
-
-    \b
-    Examples:
-      vgg-inspect check vgg16 --expect params=138357544 --expect conv5_3.params=2359808
-      vgg-inspect check my_variant --config 64,M,128,M --baseline golden.json --tolerance macs=2%
-      vgg-inspect check vgg16 --baseline golden.json --update
-    """
+    """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors."""
     from ...render.output import write
     from ...report.check import check_expectations, check_golden, compare_baseline, load_report_file, parse_tolerance
     from ...report.documents import CheckResult

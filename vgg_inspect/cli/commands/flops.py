@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from ... import api, validate
-from ..options import Output, emit, model_options, request
+from ..options import Output, emit, examples, model_options, request
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -20,7 +20,13 @@ INCLUDE_HELP = (
 )
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "vgg-inspect flops vgg16",
+        "vgg-inspect flops vgg16 --include bias,relu --train",
+        "vgg-inspect flops vgg16 --compare --input 224,448",
+    )
+)
 @model_options(multi_input=True)
 @click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)
 @click.option("--train", is_flag=True, help="Also forward + backward FLOPs per layer.")

@@ -8,13 +8,19 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, model_options, request, views
+from ..options import Output, emit, examples, model_options, request, views
 
 if TYPE_CHECKING:
     pass
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "vgg-inspect memory vgg16",
+        "vgg-inspect memory vgg16_bn --budget 16GiB --optimizer adam",
+        "vgg-inspect memory vgg19 --device cuda --measure --train",
+    )
+)
 @model_options()
 @click.option(
     "--optimizer",

@@ -8,10 +8,16 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, model_options, output_options, request, views
+from ..options import Output, emit, examples, model_options, output_options, request, views
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "vgg-inspect variants",
+        "vgg-inspect variants --input 384 --bn",
+        "vgg-inspect variants --format markdown -o table1.md",
+    )
+)
 @click.option(
     "--input",
     "input_size",
@@ -29,17 +35,18 @@ def variants(out: Output, input_size: str, num_classes: int, batch: int, bn: boo
     with parameters, MACs, memory and receptive fields computed below, and the paper's published
     results (Tables 2-4) marked as such.
 
-    \b
-    Examples:
-      vgg-inspect variants
-      vgg-inspect variants --input 384 --bn
-      vgg-inspect variants --format markdown -o table1.md
     """
     table = api.paper_table(input_size=input_size, num_classes=num_classes, batch=batch, bn=bn)
     emit(out, table, views("paper_view", table))
 
 
-@click.command()
+@click.command(
+    epilog=examples(
+        "vgg-inspect explain",
+        "vgg-inspect explain vgg16 1728 30.94G 93MB 527.8MiB",
+        "vgg-inspect explain vgg19 --input 320 143.67M",
+    )
+)
 @click.argument("args", nargs=-1, metavar="[MODEL] [FIGURE]...")
 @model_options(argument=False)
 def explain(out: Output, all_layers: bool, args: tuple[str, ...], **kw: Any) -> None:
@@ -47,12 +54,6 @@ def explain(out: Output, all_layers: bool, args: tuple[str, ...], **kw: Any) -> 
     traced to what it counts, with the right figure and a verdict; or, given FIGUREs, which
     quantity of MODEL produces each (which layer or total, with or without bias, MACs or FLOPs,
     which memory convention and dtype, MB or MiB), or the nearest one.
-
-    \b
-    Examples:
-      vgg-inspect explain
-      vgg-inspect explain vgg16 1728 30.94G 93MB 527.8MiB
-      vgg-inspect explain vgg19 --input 320 143.67M
     """
     if all_layers:
         raise VggInspectError("--all-layers applies to the per-layer tables, not to explain")

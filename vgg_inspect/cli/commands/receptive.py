@@ -8,7 +8,7 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, given, model_options, request, views
+from ..options import Output, emit, examples, given, model_options, request, views
 
 if TYPE_CHECKING:
     pass
@@ -43,7 +43,15 @@ RF_OPTION_MODES = {
 }
 
 
-@click.command("receptive-field")
+@click.command(
+    "receptive-field",
+    epilog=examples(
+        "vgg-inspect receptive-field vgg16 --input 320x480",
+        "vgg-inspect receptive-field --in-channels 64 --out-channels 1 --kernel 11 --bias",
+        "vgg-inspect receptive-field --model vgg16",
+        "vgg-inspect receptive-field vgg16 --effective --layer conv4_3 --samples 8",
+    ),
+)
 @model_options(in_channels_help="Image channels with a MODEL (default 3); C_in of the comparison without one.")
 @click.option("--model", "compare_model", metavar="MODEL", help="Compare each block of MODEL with one conv.")
 @click.option("--channels", type=int, help="C_in = C_out for the comparison table (default 512).")
