@@ -161,6 +161,17 @@ def test_device_path(run):
             "unknown field 'parms' for layer conv5_3; did you mean params",
         ),
         (["check", "vgg16"], "nothing to check"),
+        (["params", ""], "MODEL must be a variant name such as 'vgg16', got ''"),
+        (["params", "--init"], "--init applies to an instantiated model: give a device too"),
+        (["params", "--output", ""], "--output needs a file name, or - for standard output"),
+        (["receptive-field", "--kernel", "200001"], "--kernel must be odd, between 3 and 1001"),
+        (["receptive-field", "vgg16", "--layer", "conv5_3"], "--layer applies to MODEL --effective"),
+        (["params", "--input", "\r"], "malformed --input '\\r'"),
+        (["params", "--format", "xml"], "Invalid value for '--format'"),
+        (
+            ["params", "--device", "meta", "--config", "506164740", "--in-channels", "506168760"],
+            "more than torch can allocate in one tensor",
+        ),
     ],
 )
 def test_bad_input_is_one_line_exit_2(run, args, message):
@@ -248,7 +259,7 @@ def test_help_and_version(run):
 @pytest.mark.parametrize(
     "command", ["list", "params", "summary", "check", "flops", "memory", "receptive-field", "variants", "explain"]
 )
-def test_every_command_help_teaches(run, command):
+def test_every_command_help_teaches(run, command, tmp_path, monkeypatch):
     """Two or three real examples at the end, and help text on every option; the examples run."""
     from vgg_inspect.cli import cli as group
 
@@ -264,3 +275,25 @@ def test_every_command_help_teaches(run, command):
             continue  # needs a GPU, or is run by its own tests
         res = run(*args, "--format", "json") if "-o" not in args else run(*args)
         assert res.exit_code == 0, (example, res.output)
+
+
+def test_output_dash_is_stdout_and_files_are_atomic(run, tmp_path):
+    assert (
+        json.loads(run("params", "--format", "json", "--output", "-").output)["totals"]["params"] == ref.PARAMS["vgg16"]
+    )
+    target = tmp_path / "r.json"
+    run("params", "--format", "json", "-o", str(target))
+    assert [p.name for p in tmp_path.iterdir()] == ["r.json"]  # no temporary file left behind
+    res = CliRunner().invoke(cli, ["params", "-o", "/proc/version"])
+    assert res.exit_code == 1 and "/proc/version" in res.output and "Traceback" not in res.output
+
+
+def test_ctrl_c_exits_130(monkeypatch):
+    from vgg_inspect import api
+
+    def interrupted(*_, **__):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(api, "analyze_request", interrupted)
+    res = CliRunner().invoke(cli, ["params", "vgg16"])
+    assert res.exit_code == 130 and res.output == "Error: interrupted\n"

@@ -189,11 +189,12 @@ def analyze_module(
     )
 
 
-def compare_peers(req: Request, report: Report) -> list[Peer]:
-    """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report."""
+def compare_peers(req: Request, report: Report, only: Iterable[str] = ()) -> list[Peer]:
+    """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report;
+    ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo)."""
     from .runtime import peers
 
-    return peers.compare(report, req.spec(), on_meta=req.device == "meta")
+    return peers.compare(report, req.spec(), on_meta=req.device == "meta", only=tuple(only))
 
 
 def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:

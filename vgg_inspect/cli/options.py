@@ -82,7 +82,9 @@ class Group(click.Group):
 
 
 def fail(ctx: click.Context, text: str, code: int) -> None:
-    click.echo(f"Error: {text}", err=True)
+    # One line, whatever the user typed: control characters are shown escaped (\r, \x1e).
+    shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
+    click.echo(f"Error: {shown}", err=True)
     ctx.exit(code)
 
 

@@ -155,7 +155,17 @@ def instantiate(spec: ModelSpec, *, device: str = "cpu", dtype: str = "float32",
     """Build the model straight onto ``device``: constructed on meta, then storage allocated
     there uninitialised, so no random initialisation is paid unless ``init``."""
     dev = check_device(device)
-    model = VGG(spec, TORCH_DTYPES[dtype])
+    largest = max((op.params() for op in (d.op for d in layer_defs(spec))), default=0)
+    if largest * TORCH_DTYPES[dtype].itemsize >= 2**62:  # beyond what torch can hold in one tensor
+        raise VggInspectError(
+            f"{spec.name} has a layer of {largest:,} parameters, more than torch can allocate in one tensor; "
+            "analyse it without a device (closed form)",
+            param="device",
+        )
+    try:
+        model = VGG(spec, TORCH_DTYPES[dtype])
+    except RuntimeError as exc:
+        raise AnalysisError(f"torch cannot build {spec.name} as {dtype}: {str(exc).splitlines()[0]}") from None
     if dev.type == "meta":
         if init:
             raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")

@@ -59,7 +59,10 @@ def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
     }
 
 
-def compare(report: Report, spec: ModelSpec, *, on_meta: bool) -> list[Peer]:
+SHORT = {"flopcounter": FLOP_COUNTER, "fvcore": FVCORE, "torchinfo": TORCHINFO}
+
+
+def compare(report: Report, spec: ModelSpec, *, on_meta: bool, only: tuple[str, ...] = ()) -> list[Peer]:
     """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
     fvcore needs real tensors: it runs on CPU unless ``on_meta``, within the memory available."""
     rules = _rule_values(report)
@@ -68,9 +71,13 @@ def compare(report: Report, spec: ModelSpec, *, on_meta: bool) -> list[Peer]:
     meta_model = instantiate(spec, device="meta", dtype=dtype)
     results: list[Peer] = []
 
+    wanted = {SHORT[name] for name in only}
+
     def add(tool: str, run: Callable[[], int], skip: str | None = None) -> None:
+        if wanted and tool not in wanted:
+            return
         reproduced, explanation = rules[tool]
-        peer = Peer(tool, None, reproduced, explanation.split(";")[0], explanation, "skipped", skip)
+        peer = Peer(tool, None, reproduced, explanation.split(";")[0], explanation, "skipped", skip, tool in wanted)
         if skip is None:
             try:
                 peer.value = int(run())
@@ -106,7 +113,7 @@ def compare(report: Report, spec: ModelSpec, *, on_meta: bool) -> list[Peer]:
 
     add(FLOP_COUNTER, flop_counter)
     add(FVCORE, fvcore, _fvcore_skip(report, on_meta))
-    add(TORCHINFO, torchinfo)
+    add(TORCHINFO, torchinfo, _memory_skip("torchinfo", report))
     return results
 
 
@@ -119,8 +126,14 @@ def _fvcore_skip(report: Report, on_meta: bool) -> str | None:
             f"fvcore runs a real forward on CPU ({gflops / 1e9:,.0f} GFLOPs here, "
             f"limit {FVCORE_LIMIT_FLOPS / 1e9:.0f}); use a smaller --input or --batch"
         )
+    return _memory_skip("fvcore", report)
+
+
+def _memory_skip(tool: str, report: Report) -> str | None:
+    """Refuse, before it allocates, a peer run that would not fit in memory: fvcore runs the model
+    for real; torchinfo allocates CPU tensors of the batch's size even on the meta device."""
     need = report.totals.inference_required_bytes
     free = available_bytes(torch.device("cpu"))
     if free is not None and need > free:
-        return f"fvcore's real CPU forward needs about {need / 2**30:,.2f} GiB; {free / 2**30:,.2f} GiB is available"
+        return f"{tool} would need about {need / 2**30:,.2f} GiB of CPU memory; {free / 2**30:,.2f} GiB is available"
     return None

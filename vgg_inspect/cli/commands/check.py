@@ -69,13 +69,13 @@ def check(
     from ...report.check import check_expectations, check_golden, compare_baseline, load_report_file, parse_tolerance
     from ...report.documents import CheckResult
 
+    for flag, value in (("--tolerance", tolerance), ("--strict-layers", strict_layers), ("--update", update)):
+        if value and not baseline:
+            raise VggInspectError(f"{flag} goes with --baseline FILE")
     if not (expects or expect_file or write_golden or baseline):
         raise VggInspectError(
             "nothing to check: give --expect KEY=VALUE, --expect-file FILE, --baseline FILE or --write-golden FILE"
         )
-    for flag, value in (("--tolerance", tolerance), ("--strict-layers", strict_layers), ("--update", update)):
-        if value and not baseline:
-            raise VggInspectError(f"{flag} goes with --baseline FILE")
     tolerances = parse_tolerance(tolerance)
     report = api.analyze_request(request(kw))
     data = report.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -30,14 +31,28 @@ INCLUDE_HELP = (
 @model_options(multi_input=True)
 @click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)
 @click.option("--train", is_flag=True, help="Also forward + backward FLOPs per layer.")
-@click.option("--compare", is_flag=True, help="Run fvcore, torchinfo and FlopCounterMode and reconcile.")
-def flops(out: Output, all_layers: bool, include: str, train: bool, compare: bool, **kw: Any) -> None:
+@click.option(
+    "--compare",
+    is_flag=True,
+    help="Run FlopCounterMode, fvcore and torchinfo and reconcile; a peer skipped (for size, or on meta) is reported "
+    "and the exit stays 0.",
+)
+@click.option(
+    "--peer",
+    "peers",
+    multiple=True,
+    type=click.Choice(["flopcounter", "fvcore", "torchinfo"]),
+    help="Compare with this peer only (repeatable); if it has to be skipped, the exit is 1.",
+)
+def flops(
+    out: Output, all_layers: bool, include: str, train: bool, compare: bool, peers: tuple[str, ...], **kw: Any
+) -> None:
     """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
     sizes = validate.input_sizes(kw["input_size"])
     req = request(kw, input_size=sizes[0])
     report = api.analyze_request(req, include=include)
-    if compare:
-        report.peers = api.compare_peers(req, report)
+    if compare or peers:
+        report.peers = api.compare_peers(req, report, peers)
     if len(sizes) > 1:
         report.sweep = api.sweep(req, sizes, include)
 
@@ -49,3 +64,8 @@ def flops(out: Output, all_layers: bool, include: str, train: bool, compare: boo
         return found + ([presenters.sweep_view(report)] if report.sweep else [])
 
     emit(out, report, flops_views)
+    skipped = [p.tool for p in report.peers or [] if p.requested and p.status == "skipped"]
+    if skipped:
+        click.echo(f"Error: the peer you asked for was skipped: {', '.join(skipped)} (the reason is in the table)",
+                   err=True)  # fmt: skip
+        sys.exit(1)

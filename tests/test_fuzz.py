@@ -1,0 +1,115 @@
+"""Nothing a user types crashes: generated command lines end in exit 0, or in a one-line error and a
+non-zero exit; never a traceback, never a runaway allocation."""
+
+import resource
+
+from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from vgg_inspect.cli import cli
+
+texts = st.one_of(
+    st.sampled_from(
+        [
+            "",
+            "-",
+            "0",
+            "-1",
+            "1.5",
+            "abc",
+            "99999999999999999999",
+            "224x",
+            "x224",
+            "1e9",
+            "nan",
+            "∞",
+            "3037000500",
+            "vgg61",
+            "D-BN",
+            "a-lrn",
+            "M",
+            "64,M",
+            "64,X",
+            "1x1-0",
+            "16GiB",
+            "0GiB",
+            "99999999999999999999999TiB",
+            "bias,relu",
+            "softmax",
+            "fc6",
+            "conv5_3",
+            "params=1",
+            "fc6.receptive_field=global",
+            "params=13835,7544",
+            "1%",
+            "macs=2%",
+        ]
+    ),
+    st.integers(-5, 2**70).map(str),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=12),
+)
+MODELS = st.sampled_from(["vgg16", "vgg11_lrn", "C", "E-BN", "vgg19_bn", "vgg16_c", "vgg61", "", "A-LRN"])
+OPTIONS = {
+    "--config": texts, "--batch-norm": None, "--num-classes": texts, "--in-channels": texts,
+    "--input": st.one_of(st.sampled_from(["32", "224", "40x100", "320x480", "17", "100000", "224,448", "0x5"]), texts),
+    "--batch": st.one_of(st.sampled_from(["1", "2", "0", "1000000000"]), texts), "--dtype": st.one_of(
+        st.sampled_from(["float16", "bf16", "fp8"]), texts), "--device": st.sampled_from(["meta", "gpu", "cuda:7", ""]),
+    "--init": None, "--all-layers": None, "--head": st.sampled_from(["fc", "conv", "x"]), "--wide": None,
+    "--format": st.sampled_from(["table", "json", "csv", "markdown", "xml"]), "--output": st.sampled_from(["-", ""]),
+}  # fmt: skip
+EXTRA = {
+    "flops": {"--include": texts, "--train": None},
+    "memory": {"--optimizer": st.sampled_from(["sgd", "adam", "rmsprop"]), "--budget": texts, "--measure": None,
+               "--train": None},
+    "check": {"--expect": texts, "--tolerance": texts, "--strict-layers": None, "--update": None,
+              "--expect-file": st.sampled_from(["/nonexistent.json", "/proc/version", "/dev/null"])},
+    "receptive-field": {"--model": MODELS, "--channels": texts, "--out-channels": texts, "--kernel": texts,
+                        "--bias": None, "--layer": texts, "--mode": st.sampled_from(["support", "x"]),
+                        "--seed": texts, "--samples": st.sampled_from(["1", "0", "2000"])},
+    "variants": {"--bn": None},
+    "explain": {},
+    "list": {},
+}  # fmt: skip
+COMMANDS = ["params", "summary", "flops", "memory", "check", "receptive-field", "variants", "explain", "list"]
+NO_MODEL = {"variants", "list"}
+
+
+@st.composite
+def command_lines(draw):
+    command = draw(st.sampled_from(COMMANDS))
+    args = [command]
+    if command not in NO_MODEL and draw(st.booleans()):
+        args.append(draw(MODELS))
+    options = {} if command == "list" else {**({} if command in NO_MODEL else OPTIONS), **EXTRA.get(command, {})}
+    if command == "variants":
+        options.update({k: OPTIONS[k] for k in ("--input", "--batch", "--num-classes", "--format", "--wide")})
+    if command == "list":
+        options.update({k: OPTIONS[k] for k in ("--format", "--wide")})
+    for name in draw(st.lists(st.sampled_from(sorted(options)), max_size=4, unique=True)):
+        args.append(name)
+        if options[name] is not None:
+            args.append(draw(options[name]))
+    if command == "explain" and draw(st.booleans()):
+        args += draw(
+            st.lists(st.sampled_from(["1728", "30.94G", "93MB", "1,027,645,444", "12parsecs", "0"]), max_size=3)
+        )
+    if command == "receptive-field" and draw(st.booleans()):
+        args += ["--effective", "--samples", "1"]
+    return args
+
+
+@settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(argv=command_lines())
+def test_cli_never_crashes(argv):
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    res = CliRunner().invoke(cli, argv, env={"COLUMNS": "100"})
+    grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
+    assert res.exception is None or isinstance(res.exception, SystemExit), (argv, repr(res.exception))
+    assert "Traceback" not in res.output, argv
+    if res.exit_code != 0:
+        errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
+        assert len(errors) == 1, (argv, res.output)
+        if res.exit_code == 2:  # a usage error is the only line
+            assert res.output.strip() == errors[0], (argv, res.output)
+    assert grown < 2**30, (argv, grown)

@@ -1,0 +1,52 @@
+"""The README as a new user meets it: every command it shows runs, and the output it prints is the
+tool's real output."""
+
+import pathlib
+import re
+import shlex
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.cli import cli
+
+README = (pathlib.Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+NEEDS_GPU = ("--device cuda", "--measure")
+
+
+def _commands():
+    found = []
+    for block in re.findall(r"```(?:bash|console)?\n(.*?)```", README, re.S):
+        for line in block.splitlines():
+            line = re.split(r"\s#\s", line)[0].strip()
+            if line.startswith("vgg-inspect ") and "&&" not in line:
+                found.append(line)
+    return sorted(set(found))
+
+
+@pytest.mark.parametrize("line", _commands())
+def test_readme_command_runs(line, tmp_path, monkeypatch):
+    if any(g in line for g in NEEDS_GPU):
+        pytest.skip("needs a CUDA device")
+    monkeypatch.chdir(tmp_path)
+    if "--baseline golden.json" in line and "--update" not in line:
+        CliRunner().invoke(cli, ["check", "--config", "64,M,128,M", "--baseline", "golden.json", "--update"])
+    res = CliRunner().invoke(cli, shlex.split(line)[1:], env={"COLUMNS": "200"})
+    assert res.exit_code in (0, 1) and "Traceback" not in res.output, (line, res.output)
+
+
+def test_readme_has_commands():
+    assert len(_commands()) >= 15
+
+
+def test_readme_params_example_is_the_real_output():
+    block = README.split("### `vgg-inspect params vgg16`\n\n```\n")[1].split("```")[0]
+    res = CliRunner().invoke(cli, ["params", "vgg16"], env={"COLUMNS": "200"})
+    assert res.output.strip() == block.strip()
+
+
+def test_readme_python_api_example_runs():
+    code = README.split("## Python API\n\n```python\n")[1].split("```")[0]
+    torch = pytest.importorskip("torch")
+    namespace = {"my_module": torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())}
+    exec(compile(code, "README.md", "exec"), namespace)
