@@ -13,6 +13,7 @@ memory (ru_maxrss of the child) are reported. Targets:
 * ``summary vgg19 --device cpu --input 1024 --batch 64``: at most 15% more time and memory than at
   224, batch 1 (cost independent of input size and batch)
 * ``receptive-field`` (no model, arithmetic): at most 1.25x the rich floor
+* ``diagram vgg16`` and ``report vgg16``: at most 1.5x ``python -c "import matplotlib.pyplot"``
 """
 
 from __future__ import annotations
@@ -52,6 +53,9 @@ def main() -> None:
         "import click": [sys.executable, "-c", "import click"],
         "import click, rich": [sys.executable, "-c", "import click, rich.console, rich.table"],
         "import torch": [sys.executable, "-c", "import torch"],
+        "import matplotlib.pyplot": [sys.executable, "-c", "import matplotlib.pyplot"],
+        "diagram vgg16": [*TOOL, "diagram", "vgg16", "-o", "-"],
+        "report vgg16": [*TOOL, "report", "vgg16", "-o", "-"],
         "params vgg16": [*TOOL, "params", "vgg16"],
         "params vgg16 --format json": [*TOOL, "params", "vgg16", "--format", "json"],
         "params vgg16 --device cpu": [*TOOL, "params", "vgg16", "--device", "cpu"],
@@ -76,6 +80,8 @@ def main() -> None:
         ("params vgg16 --format json", "import click", 1.25),
         ("receptive-field", "import click, rich", 1.25),
         ("params vgg16 --device cpu", "import torch", 1.0),
+        ("diagram vgg16", "import matplotlib.pyplot", 1.5),
+        ("report vgg16", "import matplotlib.pyplot", 1.5),
     ):
         ratio = t[label] / t[base]
         rows.append((label, f"{t[label]:.3f} s", f"{ratio:.2f}x {base}", f"<= {limit:.2f}x", ratio <= limit))

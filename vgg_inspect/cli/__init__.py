@@ -38,6 +38,8 @@ COMMANDS = {
     "receptive-field": "receptive:receptive_field",
     "variants": "paper:variants",
     "explain": "paper:explain",
+    "diagram": "pictures:diagram",
+    "report": "pictures:report",
 }
 
 

@@ -95,22 +95,37 @@ class Output:
     fmt: str
     path: str | None
     wide: bool
+    exports: dict[str, str] | None = None
 
 
 def emit(out: Output, document: Any, make_views: Callable[[], list[View]]) -> None:
     from ..render.output import emit as render
 
-    render(out.fmt, out.path, document, make_views, out.wide)
+    render(out.fmt, out.path, document, make_views, out.wide, out.exports)
 
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --output and --wide, handed to the command as one ``out: Output``."""
 
     @functools.wraps(f)
-    def command(*args: Any, fmt: str, output: str | None, wide: bool, **kwargs: Any) -> Any:
-        if output is not None and not output.strip():
-            raise VggInspectError("--output needs a file name, or - for standard output")
-        return f(*args, out=Output(fmt, output, wide), **kwargs)
+    def command(
+        *args: Any, fmt: str, output: str | None, wide: bool, export_svg: str | None, export_html: str | None,
+        **kwargs: Any,
+    ) -> Any:  # fmt: skip
+        for flag, value in (("--output", output), ("--export-svg", export_svg), ("--export-html", export_html)):
+            if value is not None and not value.strip():
+                raise VggInspectError(
+                    f"{flag} needs a file name" + (", or - for standard output" if flag == "--output" else "")
+                )
+        exports = {k: v for k, v in (("svg", export_svg), ("html", export_html)) if v}
+        return f(*args, out=Output(fmt, output, wide, exports or None), **kwargs)
+
+    command = click.option("--export-html", metavar="FILE", help="Also save the table as rich draws it, as HTML.")(
+        command
+    )
+    command = click.option("--export-svg", metavar="FILE", help="Also save the table as rich draws it, as SVG.")(
+        command
+    )
 
     command = click.option(
         "--wide", is_flag=True, help="Tables: show every column at full width, even past the terminal's edge."
@@ -124,7 +139,8 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
         type=click.Choice(FORMATS),
         default="table",
         show_default=True,
-        help="Output format: rich table, JSON report, CSV or Markdown.",
+        help="Output format: rich table, JSON report, CSV, Markdown, or a self-contained HTML page (with the "
+        "diagram and charts for a model).",
     )(command)
 
 
@@ -132,6 +148,7 @@ def model_options(
     multi_input: bool = False,
     in_channels_help: str | None = None,
     argument: bool = True,
+    outputs: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """MODEL and the options that describe the network and its input (``request`` gathers them).
     Values are checked by the API, whose errors name the option; that keeps every error one line.
@@ -182,7 +199,7 @@ def model_options(
         ]
         for opt in reversed(opts):
             f = opt(f)
-        return output_options(f)
+        return output_options(f) if outputs else f
 
     return decorate
 

@@ -14,15 +14,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from .views import View
 
-FORMATS = ("table", "json", "csv", "markdown")
+FORMATS = ("table", "json", "csv", "markdown", "html")
 PIPED_WIDTH = 200  # piped output without COLUMNS is not wrapped to a guessed 80 columns
 
 
 def emit(
-    fmt: str, output: str | None, document: Any, make_views: Callable[[], Sequence[View]], wide: bool = False
+    fmt: str,
+    output: str | None,
+    document: Any,
+    make_views: Callable[[], Sequence[View]],
+    wide: bool = False,
+    exports: dict[str, str] | None = None,
 ) -> None:
     """``document`` has ``to_dict()``; ``make_views`` builds its human renderings (only when asked:
-    JSON needs neither the views nor their modules)."""
+    JSON needs neither the views nor their modules). ``exports``: {"svg"|"html": path} of the
+    table as rich renders it."""
+    if exports:
+        export(make_views(), exports, wide)
     if fmt == "json":
         import json
 
@@ -31,7 +39,11 @@ def emit(
     from . import views
 
     view_list = make_views()
-    if fmt == "csv":
+    if fmt == "html":
+        from .html import page
+
+        write(page(view_list, document), output)
+    elif fmt == "csv":
         write(views.to_csv(view_list), output)
     elif fmt == "markdown":
         write(views.to_markdown(view_list), output)
@@ -60,8 +72,15 @@ def table(view_list: Sequence[View], output: str | None, wide: bool) -> None:
 
 def write(text: str, output: str | None) -> None:
     """To stdout, or atomically to the file ``output``."""
+    write_bytes(text.encode("utf-8"), output)
+
+
+def write_bytes(data: bytes, output: str | None) -> None:
+    """To stdout, or atomically to the file ``output``."""
     if output in (None, "-"):
-        sys.stdout.write(text)
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode("utf-8"))
+        sys.stdout.flush()
         return
     assert output is not None
     import tempfile
@@ -74,10 +93,29 @@ def write(text: str, output: str | None) -> None:
     except OSError as exc:  # name the file asked for, not the temporary one
         raise OSError(exc.errno, f"cannot write there ({exc.strerror})", output) from None
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
         os.replace(temporary, output)
     except BaseException:
         if os.path.exists(temporary):
             os.unlink(temporary)
         raise
+
+
+def export(view_list: Sequence[View], exports: dict[str, str], wide: bool) -> None:
+    """The tables as rich draws them, recorded and saved as SVG or HTML (for slides, documents)."""
+    import io
+
+    from rich.console import Console
+
+    from .rich_table import to_rich
+
+    console = Console(record=True, width=PIPED_WIDTH if wide else 120, file=io.StringIO(), color_system="truecolor")
+    to_rich(view_list, console, wide)
+    for kind, path in exports.items():
+        text = console.export_svg(title="vgg-inspect", clear=False) if kind == "svg" else console.export_html(
+            clear=False, inline_styles=True)  # fmt: skip
+        write(text, path)
