@@ -177,3 +177,20 @@ def test_readme_pictures_are_current():
         "docs/report.png is stale: run python scripts/readme_images.py"
     )
     assert ref.PARAMS["vgg16"] == vgg_inspect.analyze("vgg16").totals.params
+
+
+def test_effective_field_heat_map_in_html():
+    res = CliRunner().invoke(cli, ["receptive-field", "vgg11", "--effective", "--input", "64", "--samples", "1",
+                                   "--format", "html"])  # fmt: skip
+    assert res.exit_code == 0 and "<svg" in res.output and "|gradient| over the field" in res.output
+
+
+@needs_browser
+def test_report_prints(tmp_path):
+    page = _report(tmp_path)
+    pdf = tmp_path / "report.pdf"
+    subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-pdf-header-footer",
+                    f"--print-to-pdf={pdf}", page.as_uri()], capture_output=True, timeout=120)  # fmt: skip
+    data = pdf.read_bytes()
+    assert data.startswith(b"%PDF") and data.count(b"/Type /Page\n") + data.count(b"/Type /Page/") + data.count(
+        b"/Type/Page") >= 2  # fmt: skip

@@ -13,7 +13,7 @@ Conventions (stated in the README and in every report's ``conventions``):
 
 from __future__ import annotations
 
-from typing import ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from ..records import record
 from .base import Axis, Convention, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, Windows, numel
@@ -45,9 +45,29 @@ def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
     return (size + 2 * p - d * (k - 1) - 1) // s + 1
 
 
+class WeightLayer(Op):
+    """What conv and linear layers share: the backward pass (gradient w.r.t. the weights, and
+    w.r.t. the input when it needs one), the bias adds, and the input saved for backward."""
+
+    if TYPE_CHECKING:  # a field of each subclass (declared there, in its own order)
+        bias: bool
+
+    def macs(self, in_shape: Shape, out_shape: Shape) -> int:
+        raise NotImplementedError
+
+    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
+        return self.macs(in_shape, out_shape) * (2 if needs_input_grad else 1)
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"bias": numel(out_shape)} if self.bias else {}
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("input"),)
+
+
 @register
 @record(frozen=True)
-class Conv2d(Op):
+class Conv2d(WeightLayer):
     kind: ClassVar[LayerKind] = LayerKind.CONV
     type_name: ClassVar[str] = "Conv2d"
     in_channels: int = 3
@@ -81,15 +101,6 @@ class Conv2d(Op):
         kh, kw = self.kernel_size
         return numel(out_shape) * (self.in_channels // self.groups) * kh * kw
 
-    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
-        return self.macs(in_shape, out_shape) * (2 if needs_input_grad else 1)
-
-    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        return {"bias": numel(out_shape)} if self.bias else {}
-
-    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
-        return (Saved("input"),)
-
     def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
         # oneDNN on CPU: a reordered copy of the weights and a transient output buffer (three at
         # 16 bits, where it also converts); measured per dtype in tests/test_memory.py.
@@ -102,7 +113,7 @@ class Conv2d(Op):
 
 @register
 @record(frozen=True)
-class Linear(Op):
+class Linear(WeightLayer):
     """``y = x W^T + b`` on the last dimension; any leading dimensions are batch-like."""
 
     kind: ClassVar[LayerKind] = LayerKind.FC
@@ -132,15 +143,6 @@ class Linear(Op):
 
     def macs(self, in_shape: Shape, out_shape: Shape) -> int:
         return numel(in_shape[:-1]) * self.in_features * self.out_features
-
-    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
-        return self.macs(in_shape, out_shape) * (2 if needs_input_grad else 1)
-
-    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        return {"bias": numel(out_shape)} if self.bias else {}
-
-    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
-        return (Saved("input"),)
 
     def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
         # At 16 bits the CPU kernels convert in blocks: measured at most 1.6% of the weights + 0.6 MB
