@@ -141,7 +141,7 @@ def diagram(report: Report, annotate: str | None = None, fmt: str = "svg") -> by
         params, macs = totals[number - 1] if number - 1 < len(totals) else (0, 0)
         last_row = block[-1][0]
         field = "global" if last_row.field_status == "global" else last_row.receptive_field
-        names = "head" if all(r.kind in ("fc", "avgpool") for r, _ in block) else f"block {number}"
+        names = "head" if any(r.name.startswith("fc") for r, _ in block) else f"block {number}"
         ax.annotate("", xy=(first, -2.55), xytext=(last, -2.55), arrowprops={"arrowstyle": "-", "color": "#888"})
         ax.text((first + last) / 2, -2.7, f"{names}\n{units.si(params)} params\n{units.si(macs)} MACs\nRF {field}",
                 ha="center", va="top", fontsize=6.5)  # fmt: skip

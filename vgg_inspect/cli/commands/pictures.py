@@ -42,6 +42,8 @@ def diagram(output: str, annotate: str | None, all_layers: bool, **kw: Any) -> N
     from ...render.figures import diagram as draw
     from ...render.output import write_bytes
 
+    if all_layers:
+        raise VggInspectError("--all-layers applies to tables; the diagram draws the conv, pool and FC layers")
     fmt = _target(output, PICTURE_FORMATS)
     report = api.analyze_request(request(kw))
     write_bytes(draw(report, annotate, fmt), output)
