@@ -139,8 +139,13 @@ def is_record(obj: Any) -> bool:
     return hasattr(type(obj), "__record_fields__")
 
 
+_PLAIN = (int, float, str, bool, type(None))
+
+
 def asdict(obj: Any) -> Any:
     """Records to dicts, recursively (lists, tuples and dicts too): the JSON form."""
+    if type(obj) in _PLAIN:
+        return obj
     if is_record(obj):
         return {n: asdict(getattr(obj, n)) for n in obj.__record_fields__}
     if isinstance(obj, (list, tuple)):

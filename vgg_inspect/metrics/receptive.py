@@ -48,6 +48,11 @@ def shifted_union(pattern: tuple[Interval, ...] | None, step: int, count: int) -
     once the copies overlap into one interval)."""
     if pattern is None:
         return None
+    if count <= 0:
+        return ()
+    if len(pattern) == 1 and abs(step) <= pattern[0][1] - pattern[0][0] + 1 and step >= 0:
+        ((a, b),) = pattern  # copies that touch or overlap: one interval (VGG's case, and the common one)
+        return ((a, b + (count - 1) * step),)
     result: tuple[Interval, ...] | None = ()
     block: tuple[Interval, ...] | None = pattern  # pattern + {0, .., (m-1) step}
     offset, m, n = 0, 1, count
