@@ -278,3 +278,14 @@ def test_explain_works_for_other_models():
     assert "total parameters (with biases)" in data["figures"][0]["found"]
     plain = json.loads(CliRunner().invoke(cli, ["explain", "vgg19", "--format", "json"]).output)
     assert plain["claims"] is None and "about VGG16" in plain["warnings"][0]
+
+
+def test_variants_csv_keeps_raw_numbers_and_pairs():
+    import csv
+    import io
+
+    rows = {
+        r[""]: r for r in csv.DictReader(io.StringIO(CliRunner().invoke(cli, ["variants", "--format", "csv"]).output))
+    }
+    assert rows["params (exact)"]["D"] == "138357544" and rows["params (M, rounded)"]["D"] == "138"
+    assert rows["Table 3 S=256 Q=256"]["A"] == "29.6/10.4" and rows["pool5 RF / jump"]["E"] == "268/32"

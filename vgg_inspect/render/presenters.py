@@ -398,7 +398,17 @@ def _paper_label(row: Any) -> str:
 
 
 def _paper_value(i: int) -> Callable[[Any], Any]:
-    return lambda r: r[0].values[i]
+    """The raw cell for CSV: numbers stay numbers; pairs are written top-1/top-5 or rf/jump."""
+
+    def value(r: Any) -> Any:
+        row, v = r[0], r[0].values[i]
+        if v is None or row.unit in ("text", "count", "macs", "bytes"):
+            return v
+        if row.unit == "millions":
+            return round(v / 1e6)
+        return f"{v[0]}/{v[1]}"
+
+    return value
 
 
 def _paper_text(i: int) -> Callable[[Any], str]:
