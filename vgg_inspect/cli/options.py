@@ -149,6 +149,7 @@ def model_options(
     in_channels_help: str | None = None,
     argument: bool = True,
     outputs: bool = True,
+    tables: bool = True,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """MODEL and the options that describe the network and its input (``request`` gathers them).
     Values are checked by the API, whose errors name the option; that keeps every error one line.
@@ -195,7 +196,11 @@ def model_options(
                 help="fc: torchvision's adaptive pool + linear layers; conv: the paper's test-time dense "
                 "evaluation (fc6 a 7x7 conv, fc7/fc8 1x1 convs, the score map averaged).",
             ),
-            click.option("--all-layers", is_flag=True, help="Show ReLU, Dropout and flatten rows too."),
+            *(
+                [click.option("--all-layers", is_flag=True, help="Show ReLU, Dropout and flatten rows too.")]
+                if tables
+                else []
+            ),
         ]
         for opt in reversed(opts):
             f = opt(f)

@@ -30,20 +30,18 @@ def _target(output: str, allowed: tuple[str, ...]) -> str:
         "vgg-inspect diagram --config 64,M,128,M,256,M --head conv --input 96 -o small.pdf",
     )
 )
-@model_options(outputs=False)
+@model_options(outputs=False, tables=False)
 @click.option("--annotate", type=click.Choice(["params", "macs", "memory", "rf"]),
               help="Write this figure under each layer (per-block totals are always shown).")  # fmt: skip
 @click.option("--output", "-o", required=True, metavar="FILE", help="Where to draw: FILE.svg, .png or .pdf (- : SVG "
               "on standard output).")  # fmt: skip
-def diagram(output: str, annotate: str | None, all_layers: bool, **kw: Any) -> None:
+def diagram(output: str, annotate: str | None, **kw: Any) -> None:
     """The classic VGG figure, drawn from the report: a slab per conv, pool and FC layer, its
     height following the spatial size and its thickness the channels, grouped by block with each
     block's parameters, MACs and receptive field."""
     from ...render.figures import diagram as draw
     from ...render.output import write_bytes
 
-    if all_layers:
-        raise VggInspectError("--all-layers applies to tables; the diagram draws the conv, pool and FC layers")
     fmt = _target(output, PICTURE_FORMATS)
     report = api.analyze_request(request(kw))
     write_bytes(draw(report, annotate, fmt), output)
