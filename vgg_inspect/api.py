@@ -36,6 +36,7 @@ class Request:
     device: str | None = None
     init: bool = False
     head: str = "fc"
+    weights: str | None = None  # a checkpoint to check against the architecture
 
     def replace(self, **changes: Any) -> Request:
         return replace(self, **changes)
@@ -82,6 +83,21 @@ def _traces(spec: ModelSpec, shape: tuple[int, ...], dtype: str) -> list[LayerTr
 
 
 def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
+    report = _analyze_request(req, include=include, optimizer=optimizer)
+    if req.weights is not None:
+        from .runtime import checkpoint
+
+        report.weights = checkpoint.check_weights(req.weights, req.spec())
+        if not report.weights.matches:
+            w = report.weights
+            report.warnings.append(
+                f"{w.path} does not fit this architecture: {len(w.missing)} missing, {len(w.unexpected)} unexpected, "
+                f"{len(w.misshaped)} mis-shaped key(s)"
+            )
+    return report
+
+
+def _analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
     spec = req.spec()
     dtype = canonical_dtype(req.dtype)
     shape = req.shape(spec)
@@ -370,3 +386,10 @@ def explain(req: Request, figures: list[str] | tuple[str, ...] = ()) -> Any:
     claims = fig.circulation(report) if standard and not figures else None
     found = [fig.match(f, report) for f in figures] if figures else None
     return Explanation(report.model, report.input, claims, found, warnings)
+
+
+def identify(path: str) -> Any:
+    """Which VGG (variant, classes, BatchNorm, input channels) a state dict belongs to."""
+    from .runtime import checkpoint
+
+    return checkpoint.identify(path)

@@ -40,6 +40,7 @@ COMMANDS = {
     "explain": "paper:explain",
     "diagram": "pictures:diagram",
     "report": "pictures:report",
+    "identify": "checkpoints:identify",
 }
 
 

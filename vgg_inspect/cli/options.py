@@ -39,6 +39,7 @@ OPTION_NAMES = {
     "measure": "--measure",
     "seed": "--seed",
     "head": "--head",
+    "weights": "--weights",
     "figure": "FIGURE",
     "output": "--output",
 }
@@ -196,6 +197,12 @@ def model_options(
                 help="fc: torchvision's adaptive pool + linear layers; conv: the paper's test-time dense "
                 "evaluation (fc6 a 7x7 conv, fc7/fc8 1x1 convs, the score map averaged).",
             ),
+            click.option(
+                "--weights",
+                metavar="FILE",
+                help="A checkpoint (state dict, loaded with weights_only=True): report its missing, unexpected and "
+                "mis-shaped keys against this architecture.",
+            ),
             *(
                 [click.option("--all-layers", is_flag=True, help="Show ReLU, Dropout and flatten rows too.")]
                 if tables
@@ -223,6 +230,7 @@ def request(kw: dict[str, Any], **overrides: Any) -> Request:
         "device",
         "init",
         "head",
+        "weights",
     )
     values = {k: kw.pop(k, None) for k in fields}
     values.update(overrides)

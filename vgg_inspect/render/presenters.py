@@ -27,8 +27,15 @@ def _title(report: Report, what: str) -> str:
 
 
 def _warned(report: Report, notes: list[str]) -> list[str]:
-    """The notes, then whatever the report says could not be counted or run."""
-    return notes + [f"Warning: {w}" for w in report.warnings]
+    """The notes, then the checkpoint's fit (--weights), then what could not be counted or run."""
+    w = report.weights
+    fit = []
+    if w is not None:
+        fit.append(f"Checkpoint {w.path}: {w.params:,} parameters in {w.tensors} tensors"
+                   + ("; every key and shape fits this architecture." if w.matches else ""))  # fmt: skip
+        fit += [f"  missing: {k}" for k in w.missing[:10]] + [f"  unexpected: {k}" for k in w.unexpected[:10]]
+        fit += [f"  mis-shaped: {m}" for m in w.misshaped[:10]] + [f"  ({n})" for n in w.notes]
+    return notes + fit + [f"Warning: {x}" for x in report.warnings]
 
 
 def _name_columns() -> list[Column]:
@@ -488,3 +495,14 @@ def explain_views(result: Any) -> list[View]:
     if not out or result.warnings:
         out.append(View("Notes", [Column("", lambda w: w, justify="left", wrap=True)], result.warnings))
     return out
+
+
+def identify_view(found: Any) -> View:
+    rows = [
+        ("variant", found.variant or "-"), ("paper config", found.config or "-"), ("found by", found.how),
+        ("classes", found.num_classes), ("BatchNorm", "yes" if found.batch_norm else "no"),
+        ("input channels", found.in_channels), ("parameters in the file", f"{found.params:,}"),
+    ]  # fmt: skip
+    cols = [Column("", lambda r: r[0], justify="left"), Column("", lambda r: r[1], justify="left", wrap=True)]
+    notes = [f"Differs: {d}" for d in found.differences] + [f"({n})" for n in found.notes]
+    return View(f"Checkpoint {found.path}", cols, rows, notes)

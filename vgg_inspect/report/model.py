@@ -172,6 +172,39 @@ class EffectiveField:
 
 
 @record
+class WeightsCheck:
+    """A checkpoint against the architecture (--weights)."""
+
+    path: str
+    params: int  # parameters in the file (BatchNorm running statistics apart)
+    tensors: int
+    missing: list[str]
+    unexpected: list[str]
+    misshaped: list[str]  # "key: expected AxB, got CxD"
+    notes: list[str]
+    matches: bool
+
+
+@record
+class Identification:
+    """Which VGG a state dict belongs to (identify)."""
+
+    path: str
+    variant: str | None
+    config: str | None
+    how: str  # "torchvision key layout", "sequence of weight shapes (keys renamed)", or the closest variant
+    num_classes: int | None
+    batch_norm: bool
+    in_channels: int | None
+    params: int
+    differences: list[str]
+    notes: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
+
+
+@record
 class Report:
     model: ModelInfo
     input: InputInfo
@@ -185,6 +218,7 @@ class Report:
     sweep: list[SweepPoint] | None = None
     measured: Measured | None = None
     effective_receptive_field: EffectiveField | None = None
+    weights: WeightsCheck | None = None
 
     def layer(self, key: str) -> LayerRow:
         """A layer by paper name (conv5_3) or module path (features.28)."""

@@ -72,9 +72,10 @@ def check(
     for flag, value in (("--tolerance", tolerance), ("--strict-layers", strict_layers), ("--update", update)):
         if value and not baseline:
             raise VggInspectError(f"{flag} goes with --baseline FILE")
-    if not (expects or expect_file or write_golden or baseline):
+    if not (expects or expect_file or write_golden or baseline or kw.get("weights")):
         raise VggInspectError(
-            "nothing to check: give --expect KEY=VALUE, --expect-file FILE, --baseline FILE or --write-golden FILE"
+            "nothing to check: give --expect KEY=VALUE, --expect-file FILE, --baseline FILE, --weights FILE or "
+            "--write-golden FILE"
         )
     tolerances = parse_tolerance(tolerance)
     report = api.analyze_request(request(kw))
@@ -90,6 +91,17 @@ def check(
     sections: list[tuple[list[Any], str, bool]] = []  # outcomes, title, only failures
     if expects:
         sections.append((list(outcomes), f"check {report.model.name}", False))
+    if report.weights is not None:
+        from ...report.documents import Outcome
+
+        w = report.weights
+        found = [Outcome(f"weights: {k}", "present", "missing", False) for k in w.missing]
+        found += [Outcome(f"weights: {k}", "absent", "present", False) for k in w.unexpected]
+        found += [Outcome(f"weights: {m.split(':')[0]}", m.split("expected ")[1].split(",")[0],
+                          m.split("got ")[1], False) for m in w.misshaped]  # fmt: skip
+        found = found or [Outcome("weights", "fit the architecture", f"{w.params:,} parameters fit", True)]
+        outcomes += found
+        sections.append((found, f"checkpoint {w.path} against {report.model.name}", False))
     for path, title, compare in (
         (expect_file, f"check against {expect_file} (failures shown)", lambda b: check_golden(data, b)),
         (baseline, f"what moved against {baseline}", lambda b: compare_baseline(data, b, tolerances, strict_layers)),

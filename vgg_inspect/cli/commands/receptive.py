@@ -40,6 +40,7 @@ RF_OPTION_MODES = {
     "batch": ("layers", "effective", "blocks"),
     "dtype": ("layers", "effective", "blocks"),
     "head": ("layers", "effective", "blocks"),
+    "weights": ("layers",),
 }
 
 
