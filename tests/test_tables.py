@@ -13,7 +13,7 @@ COMMANDS = [
     ["flops", "vgg16", "--input", "224,448"], ["memory", "vgg16_bn", "--budget", "8GiB"],
     ["receptive-field", "vgg16", "--input", "320x480"], ["receptive-field"], ["receptive-field", "--model", "C"],
     ["check", "vgg16", "--expect", "params=1"], ["variants", "--bn"], ["explain"], ["explain", "vgg16", "1728"],
-    ["summary", "vgg16", "--all-layers", "--head", "conv"],
+    ["summary", "vgg16", "--all-layers", "--head", "conv"], ["diff", "vgg16", "vgg16_c"], ["diff", "vgg11", "vgg11_bn"],
 ]  # fmt: skip
 WIDTHS = [60, 80, 100, 120, 200]
 
@@ -31,7 +31,7 @@ def test_fits_or_says_why(args, width):
     assert "…" not in res.output  # rich's mark of a cut cell
     assert all(line == line.rstrip() for line in lines)  # no trailing spaces
     if max(len(line) for line in lines) > width:  # only when even the narrowest form cannot fit
-        assert "more than the" in " ".join(res.output.split()) and args[0] in ("variants", "explain")
+        assert "more than the" in " ".join(res.output.split()) and args[0] in ("variants", "explain", "diff")
 
 
 @pytest.mark.parametrize("width", WIDTHS)

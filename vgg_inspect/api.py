@@ -393,3 +393,65 @@ def identify(path: str) -> Any:
     from .runtime import checkpoint
 
     return checkpoint.identify(path)
+
+
+NEUTRAL_KINDS = ("relu", "dropout", "flatten")
+COMPARED_KINDS = ("conv", "fc", "pool", "avgpool", "norm", "lrn")
+
+
+def _diff_fields(trace: LayerTrace, row: Any) -> dict[str, Any]:
+    op = trace.op
+    fields: dict[str, Any] = {"type": trace.type}
+    for name in ("kernel_size", "stride", "padding", "dilation", "output_size"):
+        if hasattr(op, name):
+            fields[name] = list(getattr(op, name))
+    if len(trace.input_shape) > 1 and len(trace.output_shape) > 1:
+        fields["channels"] = [
+            trace.input_shape[1] if len(trace.input_shape) == 4 else trace.input_shape[-1],
+            trace.output_shape[1] if len(trace.output_shape) == 4 else trace.output_shape[-1],
+        ]
+    fields.update(output_shape=list(trace.output_shape), params=row.params, macs=row.macs)
+    return fields
+
+
+def diff(a: Request, b: Request) -> Any:
+    """Two models' weight and pooling layers aligned in execution order, field by field."""
+    import difflib
+
+    from .report.documents import Diff, DiffRow, DiffSection
+
+    sides = []
+    for req in (a, b):
+        report = analyze_request(req)
+        spec = req.spec()
+        traces = _traces(spec, req.shape(spec), canonical_dtype(req.dtype))
+        rows = [(t, r) for t, r in zip(traces, report.layers)]
+        sides.append((report, rows))
+    (ra, rows_a), (rb, rows_b) = sides
+
+    def key(pair: Any) -> str:
+        return str(pair[1].kind)
+
+    out: list[DiffRow] = []
+
+    def neutral(pair: Any) -> bool:
+        t, r = pair
+        identity = r.kind == "avgpool" and list(t.input_shape) == list(t.output_shape)
+        return r.kind in NEUTRAL_KINDS or identity or r.kind not in COMPARED_KINDS
+
+    matcher = difflib.SequenceMatcher(a=[key(p) for p in rows_a], b=[key(p) for p in rows_b], autojunk=False)
+    for _, i1, i2, j1, j2 in matcher.get_opcodes():
+        left, right = rows_a[i1:i2], rows_b[j1:j2]
+        for k in range(max(len(left), len(right))):
+            pa = left[k] if k < len(left) else None
+            pb = right[k] if k < len(right) else None
+            fa = _diff_fields(*pa) if pa else {}
+            fb = _diff_fields(*pb) if pb else {}
+            fields = {f: [fa.get(f), fb.get(f)] for f in dict.fromkeys([*fa, *fb])}
+            quiet = all(neutral(p) for p in (pa, pb) if p is not None)
+            differs = not quiet and (pa is None or pb is None or any(x != y for x, y in fields.values()))
+            kind = str((pa or pb)[1].kind)  # type: ignore[index]
+            out.append(DiffRow(pa[1].name if pa else None, pb[1].name if pb else None, kind, fields, differs, quiet))
+    totals = {"params": [ra.totals.params, rb.totals.params], "macs": [ra.totals.macs, rb.totals.macs]}
+    same = not any(r.differs for r in out)
+    return Diff(DiffSection(ra.model, rb.model, ra.input.shape, out, totals, same))

@@ -41,6 +41,7 @@ COMMANDS = {
     "diagram": "pictures:diagram",
     "report": "pictures:report",
     "identify": "checkpoints:identify",
+    "diff": "compare:diff",
 }
 
 

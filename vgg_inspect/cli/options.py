@@ -40,6 +40,7 @@ OPTION_NAMES = {
     "seed": "--seed",
     "head": "--head",
     "weights": "--weights",
+    "file": "FILE",
     "figure": "FIGURE",
     "output": "--output",
 }

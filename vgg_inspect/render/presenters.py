@@ -506,3 +506,45 @@ def identify_view(found: Any) -> View:
     cols = [Column("", lambda r: r[0], justify="left"), Column("", lambda r: r[1], justify="left", wrap=True)]
     notes = [f"Differs: {d}" for d in found.differences] + [f"({n})" for n in found.notes]
     return View(f"Checkpoint {found.path}", cols, rows, notes)
+
+
+def _pair(values: list[Any], joiner: str = "×") -> str:
+    def one(v: Any) -> str:
+        if v is None:
+            return "-"
+        if isinstance(v, list):
+            return joiner.join(map(str, v))
+        return f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+
+    a, b = values
+    return one(a) if a == b else f"{one(a)} → {one(b)}"
+
+
+def diff_view(result: Any, all_layers: bool = False) -> View:
+    d = result.diff
+    rows = [r for r in d.rows if all_layers or r.kind not in FOLDED_KINDS]
+    fields = ["type", "kernel_size", "stride", "padding", "channels", "output_shape", "params", "macs"]
+    headers = {"type": "Type", "kernel_size": "Kernel", "stride": "Stride", "padding": "Padding",
+               "channels": "Channels", "output_shape": "Output shape", "params": "Params", "macs": "MACs"}  # fmt: skip
+
+    def cell(field: str) -> Callable[[Any], str]:
+        joiner = "→" if field == "channels" else "×"
+        return lambda r: _pair(r.fields.get(field, [None, None]), joiner)
+
+    cols = [Column("A", lambda r: r.a or "-", justify="left"), Column("B", lambda r: r.b or "-", justify="left")]
+    for f, drop in zip(fields, (0, 3, 4, 5, 0, 2, 0, 1)):
+        cols.append(Column(headers[f], cell(f), justify="left", drop=drop))
+
+    def style(r: Any) -> str | None:
+        return "bold red" if r.differs else "dim" if r.neutral else None
+
+    t = d.totals
+    changed = sum(r.differs for r in d.rows)
+    notes = [
+        f"A: {d.a.name} ({d.a.layers}); B: {d.b.name} ({d.b.layers}); input {units.shape(d.input)}.",
+        f"Params: {_pair(t['params'])}; MACs: {_pair(t['macs'])}. "
+        + ("Every aligned layer matches." if d.same else f"{changed} layer(s) differ (in red; a → b)."),
+        "Layers are aligned in execution order by kind; ReLU, Dropout, flatten and pools that change nothing are "
+        "shown dimmed and never count as a difference.",
+    ]
+    return View(f"diff {d.a.name} {d.b.name}", cols, rows, notes, style)

@@ -101,3 +101,31 @@ class Explanation:
 
     def to_dict(self) -> dict[str, Any]:
         return document(asdict(self))
+
+
+@record
+class DiffRow:
+    a: str | None  # the layer's name in A (None: only in B)
+    b: str | None
+    kind: str
+    fields: dict[str, list[Any]]  # field -> [value in A, value in B], for the fields compared
+    differs: bool
+    neutral: bool  # changes nothing (ReLU, Dropout, an identity pool): shown, never a difference
+
+
+@record
+class DiffSection:
+    a: ModelInfo
+    b: ModelInfo
+    input: list[int]
+    rows: list[DiffRow]
+    totals: dict[str, list[int]]  # params, macs -> [A, B]
+    same: bool
+
+
+@record
+class Diff:
+    diff: DiffSection
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))

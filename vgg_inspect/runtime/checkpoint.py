@@ -21,11 +21,11 @@ WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "weights")
 STATS = ("running_mean", "running_var", "num_batches_tracked")
 
 
-def load_state(path: str) -> tuple[dict[str, Any], list[str]]:
+def load_state(path: str, param: str = "weights") -> tuple[dict[str, Any], list[str]]:
     """The state dict in ``path`` (memory-mapped where the format allows: shapes, not data, are
     read), and notes on how it was unwrapped."""
     if not os.path.isfile(path):
-        raise VggInspectError(f"{{param}} '{path}' does not exist (or is not a file)", param="weights")
+        raise VggInspectError(f"{{param}} '{path}' does not exist (or is not a file)", param=param)
     try:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
@@ -105,7 +105,7 @@ def _classes(state: dict[str, Any]) -> int | None:
 def identify(path: str) -> Identification:
     """Which VGG a state dict belongs to: by torchvision's key layout, else by the sequence of
     weight shapes; otherwise the closest variant and where it differs."""
-    state, notes = load_state(path)
+    state, notes = load_state(path, param="file")
     classes = _classes(state)
     bn = any(k.endswith("running_mean") for k in state)
     layout = _torchvision_layers(state)

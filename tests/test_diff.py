@@ -1,0 +1,64 @@
+"""diff: two models aligned layer by layer; exit 0 when the same, 1 when any aligned layer differs."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.cli import cli
+
+from .test_schema import VALIDATOR
+
+
+def _diff(*args):
+    return CliRunner().invoke(cli, ["diff", *args, "--format", "json"])
+
+
+def test_same_model_is_exit_0():
+    res = _diff("vgg16", "D")
+    data = json.loads(res.output)
+    assert res.exit_code == 0 and data["diff"]["same"]
+    VALIDATOR.validate(data)
+
+
+def test_config_list_equals_its_variant():
+    layers = "64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M"
+    assert _diff("vgg16", f"config:{layers}").exit_code == 0
+
+
+def test_config_c_differs_where_the_paper_says():
+    res = _diff("vgg16", "vgg16_c")
+    data = json.loads(res.output)["diff"]
+    assert res.exit_code == 1
+    differing = [(r["a"], r["fields"]["kernel_size"], r["fields"]["padding"]) for r in data["rows"] if r["differs"]]
+    assert differing == [(f"conv{b}_3", [[3, 3], [1, 1]], [[1, 1], [0, 0]]) for b in (3, 4, 5)]
+    # parameters of a 3x3 vs a 1x1 conv, written out: 9·C·C + C vs C·C + C
+    conv5_3 = next(r for r in data["rows"] if r["a"] == "conv5_3")
+    assert conv5_3["fields"]["params"] == [9 * 512 * 512 + 512, 512 * 512 + 512]
+    assert data["totals"]["params"][0] - data["totals"]["params"][1] == 8 * (256 * 256 + 2 * 512 * 512)
+
+
+def test_batch_norm_layers_only_in_b():
+    data = json.loads(_diff("vgg11", "vgg11_bn").output)["diff"]
+    only_b = [r for r in data["rows"] if r["a"] is None]
+    assert len(only_b) == 8 and all(r["kind"] == "norm" and r["differs"] for r in only_b)
+    neutral = [r for r in data["rows"] if r["kind"] == "relu"]
+    assert neutral and not any(r["differs"] for r in neutral)
+
+
+def test_model_options_apply_to_both():
+    res = _diff("vgg11", "vgg11", "--num-classes", "10", "--input", "32")
+    assert res.exit_code == 0 and json.loads(res.output)["diff"]["input"] == [1, 3, 32, 32]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["vgg61", "vgg16"], "unknown model 'vgg61'"),
+        (["vgg16", "config:64,X"], "malformed --config token 'X'"),
+        (["vgg16", "vgg11", "--config", "64,M"], "give custom layer lists as config:LAYERS"),
+    ],
+)
+def test_usage_errors(args, message):
+    res = CliRunner().invoke(cli, ["diff", *args])
+    assert res.exit_code == 2 and message in res.output and len(res.output.strip().splitlines()) == 1

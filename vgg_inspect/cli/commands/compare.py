@@ -1,0 +1,45 @@
+"""`diff`: two models side by side, layer by layer."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from ... import api
+from ..options import Output, emit, examples, model_options, request, views
+
+
+def _side(text: str, kw: dict[str, Any]) -> api.Request:
+    """A built-in name (the model options apply to it), or config:LAYERS for a custom list."""
+    if text.startswith("config:"):
+        return request(dict(kw), model=None, config=text[len("config:") :])
+    return request(dict(kw), model=text)
+
+
+@click.command(
+    "diff",
+    epilog=examples(
+        "vgg-inspect diff vgg16 vgg16_c",
+        "vgg-inspect diff vgg16 config:64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
+        "vgg-inspect diff vgg11 vgg11_bn --input 32 --num-classes 10",
+    ),
+)
+@click.argument("a", metavar="A")
+@click.argument("b", metavar="B")
+@model_options(argument=False)
+def diff(out: Output, all_layers: bool, a: str, b: str, **kw: Any) -> None:
+    """Align the weight and pooling layers of A and B in execution order and compare their type,
+    kernel, stride, padding, channels, output shape, parameters and MACs. A and B are built-in
+    names or config:LAYERS lists; the model options apply to both. Exit 0 when every aligned
+    layer matches, 1 when any differs, 2 on usage errors. (Your own model files: not yet.)"""
+    if kw.get("config"):
+        from ...errors import VggInspectError
+
+        raise VggInspectError("give custom layer lists as config:LAYERS in place of A or B, not with --config")
+    kw.pop("config", None)
+    result = api.diff(_side(a, kw), _side(b, kw))
+    emit(out, result, views("diff_view", result, all_layers))
+    if not result.diff.same:
+        sys.exit(1)
