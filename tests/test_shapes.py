@@ -180,12 +180,15 @@ def test_user_module_is_executed_on_meta(torch):
         ("act", [2, 8, 16, 16]),
         ("act", [2, 8, 16, 16]),
         ("gelu", [2, 8, 16, 16]),
+        ("F.mean in Net.forward", [2, 8]),
         ("head", [2, 5]),
     ]
     assert report.totals.params == 3 * 9 * 8 + 8 + 8 * 5 + 5
     gelu = report.layers[3]
     assert gelu.type == "GELU" and gelu.macs is None and gelu.receptive_field is None
     assert report.totals.macs == 2 * 16 * 16 * 8 * 27 + 2 * 8 * 5
+    mean = report.layers[4]  # x.mean((2, 3)) in forward: a row of its own, named, not counted
+    assert mean.type == "aten.mean" and mean.macs is None and "aten.mean" in report.warnings[0]
 
 
 def test_repeated_analyses_do_not_grow(torch):

@@ -37,11 +37,18 @@ class Request:
     init: bool = False
     head: str = "fc"
     weights: str | None = None  # a checkpoint to check against the architecture
+    kwargs: str | None = None  # for a user's model: NAME=VALUE,... given to its class or factory
 
     def replace(self, **changes: Any) -> Request:
         return replace(self, **changes)
 
     def spec(self) -> ModelSpec:
+        if self.model is not None and ":" in str(self.model) and not str(self.model).startswith("config:"):
+            raise VggInspectError(
+                f"this works on the built-in variants and config lists; for your own model '{self.model}' it is "
+                "not available yet",
+                param="model",
+            )
         return model_spec(
             self.model,
             config=self.config,
@@ -83,6 +90,10 @@ def _traces(spec: ModelSpec, shape: tuple[int, ...], dtype: str) -> list[LayerTr
 
 
 def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
+    if req.model is not None and ":" in str(req.model) and not str(req.model).startswith("config:"):
+        return _analyze_user(req, include=include, optimizer=optimizer)
+    if req.kwargs:
+        raise VggInspectError("{param} apply to your own model (file.py:Name), not to a built-in", param="kwargs")
     report = _analyze_request(req, include=include, optimizer=optimizer)
     if req.weights is not None:
         from .runtime import checkpoint
@@ -175,6 +186,7 @@ def analyze_module(
     include: Iterable[str] | str = (),
     optimizer: str = "momentum",
     execute: bool | None = None,
+    as_built: bool = False,
 ) -> Report:
     """Analyse any ``nn.Module`` instance by walking it, or running it once on meta tensors."""
     from .runtime import require
@@ -189,7 +201,9 @@ def analyze_module(
     from .runtime import build, trace
 
     dtype = build.module_dtype(module)
-    device = build.device_name(module)
+    device: str | None = build.device_name(module)
+    if as_built:  # built on meta only to be traced: report it as the closed-form analysis of CPU kernels
+        device = None
     traces = trace.trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device))
     info = ModelInfo(
         name or type(module).__name__,
@@ -201,7 +215,14 @@ def analyze_module(
         sum(t.op.kind in ("conv", "fc") for t in traces),
     )
     return build_report(
-        info, shape, traces, dtype=dtype, device=device, analysis="instantiated", include=include, optimizer=optimizer
+        info,
+        shape,
+        traces,
+        dtype=dtype,
+        device=device,
+        analysis="instantiated" if device else "analytical",
+        include=include,
+        optimizer=optimizer,
     )
 
 
@@ -455,3 +476,23 @@ def diff(a: Request, b: Request) -> Any:
     totals = {"params": [ra.totals.params, rb.totals.params], "macs": [ra.totals.macs, rb.totals.macs]}
     same = not any(r.differs for r in out)
     return Diff(DiffSection(ra.model, rb.model, ra.input.shape, out, totals, same))
+
+
+def _analyze_user(req: Request, *, include: Iterable[str] | str, optimizer: str) -> Report:
+    """A user's model: loaded (its code runs), built on meta, traced once at operator level."""
+    from .runtime import user
+
+    for name, value, default in (("config", req.config, None), ("batch_norm", req.batch_norm, False),
+                                 ("num_classes", req.num_classes, 1000), ("head", req.head, "fc"),
+                                 ("weights", req.weights, None), ("init", req.init, False)):  # fmt: skip
+        if value != default:
+            raise VggInspectError("{param} describes a built-in VGG; give your model's options with --kwargs",
+                                  param=name)  # fmt: skip
+    module, label = user.load(str(req.model), req.kwargs)
+    h, w = validate.input_size(req.input_size)
+    shape = (validate.count(req.batch, "batch"), validate.count(req.in_channels, "in_channels"), h, w)
+    dtype = canonical_dtype(req.dtype)
+    from .runtime import build
+
+    module = module.to(build.TORCH_DTYPES[dtype])
+    return analyze_module(module, shape, name=label, include=include, optimizer=optimizer, as_built=True)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+DEBUG = False  # the CLI's --debug: errors raised from a user's code also print its traceback
+
 
 class VggInspectError(ValueError):
     """Bad input: the message says what was wrong and what would be right. CLI exit code 2.

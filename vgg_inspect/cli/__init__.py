@@ -12,6 +12,13 @@ import click
 from .options import Group
 
 
+def _debug(value: bool) -> None:
+    if value:
+        from .. import errors
+
+        errors.DEBUG = True
+
+
 def _version(ctx: click.Context, _: click.Parameter, value: bool) -> None:
     if not value or ctx.resilient_parsing:
         return
@@ -62,6 +69,14 @@ Shell completion (click's), e.g. in ~/.bashrc:
     cls=Group,
     lazy=COMMANDS,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--debug",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=lambda ctx, param, value: _debug(value),
+    help="Errors raised by your own model's code also print its traceback.",
 )
 @click.option(
     "--version",

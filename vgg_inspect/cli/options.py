@@ -41,6 +41,7 @@ OPTION_NAMES = {
     "head": "--head",
     "weights": "--weights",
     "file": "FILE",
+    "kwargs": "--kwargs",
     "figure": "FIGURE",
     "output": "--output",
 }
@@ -199,6 +200,12 @@ def model_options(
                 "evaluation (fc6 a 7x7 conv, fc7/fc8 1x1 convs, the score map averaged).",
             ),
             click.option(
+                "--kwargs",
+                metavar="NAME=VALUE,...",
+                help="For your own model (path/to/file.py:Name or package.module:Name, whose code this runs): "
+                "literal arguments for its class or factory.",
+            ),
+            click.option(
                 "--weights",
                 metavar="FILE",
                 help="A checkpoint (state dict, loaded with weights_only=True): report its missing, unexpected and "
@@ -232,6 +239,7 @@ def request(kw: dict[str, Any], **overrides: Any) -> Request:
         "init",
         "head",
         "weights",
+        "kwargs",
     )
     values = {k: kw.pop(k, None) for k in fields}
     values.update(overrides)

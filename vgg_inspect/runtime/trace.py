@@ -11,12 +11,71 @@ from . import require
 require("torch", "analysing an nn.Module")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from .. import ops  # noqa: E402
 from ..errors import AnalysisError  # noqa: E402
 from ..metrics.trace import LayerTrace  # noqa: E402
 from ..ops import Convention  # noqa: E402
 from .build import TORCH_DTYPES, VGG  # noqa: E402
+
+# Operations that compute nothing: views, reshapes, transposes, bare allocations.
+FREE_OPS = frozenset({
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "squeeze",
+    "unsqueeze", "alias", "detach", "as_strided", "flatten", "unflatten", "select", "slice", "contiguous",
+    "empty", "empty_like",
+})  # fmt: skip
+
+
+def _pairs(v: Any, default: Any = None) -> tuple[int, int]:
+    if v is None or (isinstance(v, (list, tuple)) and not v):
+        v = default
+    if isinstance(v, int):
+        return (v, v)
+    return (int(v[0]), int(v[-1]))
+
+
+def _arg(args: tuple[Any, ...], i: int, default: Any) -> Any:
+    return args[i] if len(args) > i else default
+
+
+def _pool(args: tuple[Any, ...]) -> ops.Op:
+    kernel = _pairs(args[1])
+    stride = _pairs(_arg(args, 2, None), kernel)
+    return ops.MaxPool2d(kernel, stride, _pairs(_arg(args, 3, 0)), _pairs(_arg(args, 4, 1)), bool(_arg(args, 5, False)))
+
+
+def _conv(args: tuple[Any, ...]) -> ops.Op:
+    x, w, b = args[0], args[1], args[2]
+    if w.dim() != 4 or bool(args[6]):  # not 2-D, or transposed: no formulas here
+        return ops.Unknown("convolution")
+    return ops.Conv2d(int(x.shape[1]), int(w.shape[0]), _pairs(list(w.shape[2:])), _pairs(args[3]), _pairs(args[4]),
+                      _pairs(args[5]), int(args[8]), b is not None)  # fmt: skip
+
+
+def _norm(args: tuple[Any, ...]) -> ops.Op:
+    return ops.BatchNorm2d(int(args[0].shape[1]), args[1] is not None, _arg(args, 3, None) is not None)
+
+
+FUNCTIONAL_NAMES = {"convolution": "conv2d", "addmm": "linear", "mm": "linear", "bernoulli_": "dropout",
+                    "max_pool2d_with_indices": "max_pool2d", "_adaptive_avg_pool2d": "adaptive_avg_pool2d"}  # fmt: skip
+
+# One entry per aten operation a forward may call itself (F.conv2d, F.max_pool2d, F.relu, F.linear...):
+# the operator with formulas that it computes, from its arguments.
+OP_FROM_ATEN: dict[str, Callable[[tuple[Any, ...]], ops.Op]] = {
+    "convolution": _conv,
+    "addmm": lambda a: ops.Linear(int(a[2].shape[0]), int(a[2].shape[1]), True),
+    "mm": lambda a: ops.Linear(int(a[1].shape[0]), int(a[1].shape[1]), False),
+    "max_pool2d_with_indices": _pool,
+    "max_pool2d": _pool,
+    "_adaptive_avg_pool2d": lambda a: ops.AdaptiveAvgPool2d(_pairs(a[1])),
+    "relu": lambda a: ops.ReLU(False),
+    "relu_": lambda a: ops.ReLU(True),
+    "bernoulli_": lambda a: ops.Dropout(1 - float(_arg(a, 1, 0.5))),
+    "native_batch_norm": _norm,
+    "_native_batch_norm_legit": _norm,
+    "_native_batch_norm_legit_no_training": _norm,
+}
 
 
 def _pair(v: Any) -> tuple[int, int]:
@@ -58,6 +117,7 @@ OP_FROM_MODULE: dict[type, Callable[[Any], ops.Op]] = {
     nn.BatchNorm2d: lambda m: ops.BatchNorm2d(m.num_features, bool(m.affine), bool(m.track_running_stats)),
     nn.LocalResponseNorm: lambda m: ops.LocalResponseNorm(m.size, m.alpha, m.beta, m.k),
     nn.Flatten: lambda m: ops.Flatten(m.start_dim, m.end_dim),
+    nn.BatchNorm1d: lambda m: ops.BatchNorm2d(m.num_features, bool(m.affine), bool(m.track_running_stats)),
 }
 
 
@@ -150,6 +210,9 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
     held: list[Any] = []  # keeps each saved storage alive (and its id unique) until the trace ends
     active: list[int] = []
 
+    containers: list[str] = []  # the non-leaf modules whose forward is running, outermost first
+    dropout: list[bool] = []  # inside a functional dropout (its mask is made, then applied)
+
     def pre(name: str) -> Callable[..., None]:
         def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
             active.append(len(calls))
@@ -157,30 +220,76 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
 
         return hook
 
+    def enter(mod: nn.Module, args: tuple[Any, ...]) -> None:
+        containers.append(type(mod).__name__)
+
+    def leave(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
+        containers.pop()
+
+    class Functional(TorchDispatchMode):
+        """Operations a forward calls itself (F.conv2d, F.max_pool2d, F.relu, torch.cat...), outside any
+        leaf module: each becomes a row, with formulas where the operation has them (OP_FROM_ATEN) and
+        named as not counted where it has none, so that nothing it does is silently zero."""
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+            out = func(*args, **(kwargs or {}))
+            name = func.overloadpacket.__name__
+            if active or name in FREE_OPS:
+                return out
+            if dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
+                if name == "mul":
+                    dropout.clear()
+                return out
+            first = args[1] if name == "addmm" else next((a for a in args if isinstance(a, torch.Tensor)), None)
+            result = out[0] if isinstance(out, (tuple, list)) else out
+            where = f"{containers[-1]}.forward" if containers else "forward"
+            label = FUNCTIONAL_NAMES.get(name, name)
+            try:
+                op = OP_FROM_ATEN[name](args) if name in OP_FROM_ATEN else ops.Unknown(f"aten.{name}")
+            except (IndexError, TypeError, ValueError):
+                op = ops.Unknown(f"aten.{name}")
+            if name == "bernoulli_":
+                dropout.append(True)
+            weights = [a for a in args if isinstance(a, torch.Tensor) and a.untyped_storage()._cdata in excluded]
+            shape_in = tuple(first.shape) if first is not None else ()
+            shape_out = tuple(result.shape) if isinstance(result, torch.Tensor) else ()
+            calls.append([f"F.{label} in {where}", op, shape_in, shape_out, 0, weights])
+            return out
+
     def post(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
         calls[active.pop()][3] = tuple(out.shape)
 
     def pack(t: torch.Tensor) -> int:
         storage = t.untyped_storage()
         sid = storage._cdata
-        if active and sid not in excluded and sid not in claimed:
+        owner = active[-1] if active else (len(calls) - 1 if calls and isinstance(calls[-1][1], ops.Op) else None)
+        if owner is not None and sid not in excluded and sid not in claimed:
             claimed.add(sid)
             held.append(storage)
-            calls[active[-1]][4] += storage.nbytes()
+            calls[owner][4] += storage.nbytes()
         return 0  # never the tensor itself: that would make an uncollectable reference cycle
 
     handles = []
     for name, m in leaves(module):
         handles.append(m.register_forward_pre_hook(pre(name)))
         handles.append(m.register_forward_hook(post))
+    leaf_ids = {id(m) for _, m in leaves(module)}
+    for m in module.modules():
+        if id(m) not in leaf_ids:
+            handles.append(m.register_forward_pre_hook(enter))
+            handles.append(m.register_forward_hook(leave))
     was_training = module.training
     x = torch.empty(input_shape, dtype=TORCH_DTYPES[dtype], device="meta")
     try:
         module.train()
-        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda _: None):
+        with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda _: None), Functional():
             torch.func.functional_call(module, meta_state, (x,))
-    except RuntimeError as exc:
-        raise AnalysisError(f"the model cannot run on input {tuple(input_shape)}: {str(exc).splitlines()[0]}") from None
+    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+        where = calls[active[-1]][0] if active else (f"in {containers[-1]}.forward" if containers else "")
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise AnalysisError(
+            f"the model cannot run on input {tuple(input_shape)}" + (f" at {where}" if where else "") + f": {first}"
+        ) from None
     finally:
         module.train(was_training)
         held.clear()
@@ -190,7 +299,18 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
     itemsize = torch.empty((), dtype=TORCH_DTYPES[dtype]).element_size()
     traces: list[LayerTrace] = []
     counted: set[int] = set()  # a module called twice has its parameters counted once
-    for name, mod, shape_in, shape_out, saved in calls:
+    seen_weights: set[int] = set()  # parameters used by functional calls: counted once
+    for name, mod, shape_in, shape_out, saved, *rest in calls:
+        if isinstance(mod, ops.Op):  # a functional call: its operator, and the parameters it reads
+            fresh = [w for w in rest[0] if w.untyped_storage()._cdata not in seen_weights and w.requires_grad]
+            seen_weights.update(w.untyped_storage()._cdata for w in rest[0])
+            params = sum(int(w.numel()) for w in fresh)
+            nbytes = sum(int(w.numel()) * w.element_size() for w in fresh)
+            kind = mod.type_label if isinstance(mod, ops.Unknown) else type(mod).__name__
+            traces.append(
+                LayerTrace(name, kind, mod, shape_in, shape_out, params, params, 0, nbytes, 0, saved_bytes=saved)
+            )
+            continue
         counts = _counts(mod) if id(mod) not in counted else dict.fromkeys(_COUNT_KEYS, 0)
         counted.add(id(mod))
         op = op_from_module(mod)

@@ -1,0 +1,110 @@
+"""A VGG16 as people write it from the paper: nested Sequentials of convs, pooling and ReLU done
+with torch.nn.functional in forward, BatchNorm1d in the classifier."""
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+CFG = [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]]
+
+
+class VGGNet(nn.Module):
+    def __init__(self, num_classes=1000, in_channels=3):
+        super().__init__()
+        blocks, c = [], in_channels
+        for widths in CFG:
+            layers = []
+            for w in widths:
+                layers.append(nn.Conv2d(c, w, 3, padding=1))
+                c = w
+            blocks.append(nn.Sequential(*layers))
+        self.blocks = nn.ModuleList(blocks)
+        self.fc1 = nn.Linear(512 * 7 * 7, 4096)
+        self.bn1 = nn.BatchNorm1d(4096)
+        self.fc2 = nn.Linear(4096, 4096)
+        self.fc3 = nn.Linear(4096, num_classes)
+
+    def forward(self, x):
+        for block in self.blocks:
+            for conv in block:
+                x = F.relu(conv(x))
+            x = F.max_pool2d(x, 2)
+        x = torch.flatten(x, 1)
+        x = F.dropout(F.relu(self.bn1(self.fc1(x))), 0.5, self.training)
+        x = F.dropout(F.relu(self.fc2(x)), 0.5, self.training)
+        return self.fc3(x)
+
+
+class NeedsArgs(nn.Module):
+    def __init__(self, width):
+        super().__init__()
+        self.conv = nn.Conv2d(3, width, 3)
+
+    def forward(self, x):
+        return self.conv(x)
+
+
+class Broken(nn.Module):
+    def __init__(self):
+        super().__init__()
+        raise RuntimeError("the user's own mistake")
+
+
+class Branches(nn.Module):
+    """Two paths added: a receptive field that is not one chain."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 8, 3, padding=1)
+        self.b = nn.Conv2d(3, 8, 5, padding=2)
+
+    def forward(self, x):
+        return self.a(x) + self.b(x)
+
+
+def make_small(num_classes=10):
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(16 * 16 * 16, num_classes)
+    )
+
+
+class TorchvisionCopy(nn.Module):
+    """torchvision's VGG16, retyped by hand: features, avgpool, classifier."""
+
+    def __init__(self, num_classes=1000):
+        super().__init__()
+        layers, c = [], 3
+        for v in [64, 64, "M", 128, 128, "M", 256, 256, 256, "M", 512, 512, 512, "M", 512, 512, 512, "M"]:
+            if v == "M":
+                layers.append(nn.MaxPool2d(2, 2))
+            else:
+                layers += [nn.Conv2d(c, v, 3, padding=1), nn.ReLU(inplace=True)]
+                c = v
+        self.features = nn.Sequential(*layers)
+        self.avgpool = nn.AdaptiveAvgPool2d((7, 7))
+        self.classifier = nn.Sequential(
+            nn.Linear(512 * 49, 4096),
+            nn.ReLU(True),
+            nn.Dropout(),
+            nn.Linear(4096, 4096),
+            nn.ReLU(True),
+            nn.Dropout(),
+            nn.Linear(4096, num_classes),
+        )
+
+    def forward(self, x):
+        return self.classifier(torch.flatten(self.avgpool(self.features(x)), 1))
+
+
+class VGGNetAdaptive(VGGNet):
+    """The same, with a functional adaptive average pool: it runs at any input of 32 pixels or more."""
+
+    def forward(self, x):
+        for block in self.blocks:
+            for conv in block:
+                x = F.relu(conv(x))
+            x = F.max_pool2d(x, 2)
+        x = torch.flatten(F.adaptive_avg_pool2d(x, 7), 1)
+        x = F.dropout(F.relu(self.bn1(self.fc1(x))), 0.5, self.training)
+        x = F.dropout(F.relu(self.fc2(x)), 0.5, self.training)
+        return self.fc3(x)

@@ -1,0 +1,120 @@
+"""Your own VGG, written as people write it, analysed at operator level (functional pooling and ReLU
+included) against FlopCounterMode, torchinfo and real CPU measurements."""
+
+import json
+import pathlib
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.cli import cli
+
+from . import reference as ref
+from .oracles import saved_bytes
+
+torch = pytest.importorskip("torch")
+MODELS = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
+FUNCTIONAL = f"{MODELS}:VGGNet"
+ADAPTIVE = f"{MODELS}:VGGNetAdaptive"
+BROKEN_LINE = next(i for i, line in enumerate(MODELS.read_text().splitlines(), 1) if "own mistake" in line)
+
+
+def _report(reference, *args):
+    res = CliRunner().invoke(cli, ["summary", reference, *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def _model(name, **kw):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("user_models", MODELS)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return getattr(module, name)(**kw)
+
+
+def test_functional_vgg16_names_shapes_and_fields():
+    data = _report(FUNCTIONAL, "--batch", "2")
+    rows = {r["name"]: r for r in data["layers"]}
+    assert [rows[f"pool{b}"]["module"] for b in range(1, 6)] == ["F.max_pool2d in VGGNet.forward"] * 5
+    assert {n: (rows[n]["receptive_field"], rows[n]["jump"]) for n in ref.VGG16_RF} == ref.VGG16_RF
+    assert rows["conv3_2"]["module"] == "blocks.2.1" and rows["fc6"]["module"] == "fc1"
+    assert data["warnings"] == []
+
+
+def test_functional_vgg16_against_flop_counter_and_torchinfo():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    model = _model("VGGNetAdaptive")
+    data = _report(ADAPTIVE, "--batch", "2", "--input", "64")
+    x = torch.empty(2, 3, 64, 64, device="meta")
+    meta = model.to_empty(device="meta")
+    with FlopCounterMode(display=False) as forward, torch.no_grad():
+        meta.eval()(x)
+    assert data["totals"]["flops"] == forward.get_total_flops()
+    with FlopCounterMode(display=False) as both:
+        meta.train()(x).sum().backward()
+    assert data["totals"]["train_flops"] == both.get_total_flops()
+    torchinfo = pytest.importorskip("torchinfo")
+    stats = torchinfo.summary(_model("VGGNetAdaptive"), input_size=(2, 3, 64, 64), device="meta", verbose=0)
+    assert data["totals"]["params"] == stats.total_params == ref.PARAMS["vgg16"] + 2 * 4096
+
+
+def test_functional_vgg16_saved_for_backward_equals_a_real_cpu_run():
+    model = _model("VGGNetAdaptive")
+    measured = saved_bytes(model, torch.rand(2, 3, 32, 32))
+    assert _report(ADAPTIVE, "--batch", "2", "--input", "32")["totals"]["training_saved_bytes"] == measured
+
+
+def test_hand_written_copy_equals_the_built_in():
+    """A retyped torchvision VGG16 from a file and the built-in give the same report, names aside."""
+    mine = _report(f"{MODELS}:TorchvisionCopy", "--input", "96", "--batch", "3")
+    built = json.loads(CliRunner().invoke(cli, ["summary", "vgg16", "--input", "96", "--batch", "3",
+                                                "--format", "json"]).output)  # fmt: skip
+    keep = ("name", "module")
+
+    def strip(rows):
+        return [{k: v for k, v in r.items() if k not in keep} for r in rows if r["kind"] != "flatten"]
+
+    assert strip(mine["layers"]) == strip(built["layers"])
+    assert mine["totals"] == built["totals"]
+
+
+def test_kwargs_and_factories():
+    data = _report(f"{MODELS}:make_small", "--kwargs", "num_classes=5", "--input", "32")
+    assert data["layers"][-1]["output_shape"] == [1, 5]
+    data = _report(f"{MODELS}:NeedsArgs", "--kwargs", "width=4", "--input", "16")
+    assert data["totals"]["params"] == 3 * 9 * 4 + 4
+
+
+def test_branches_are_named_not_counted():
+    data = _report(f"{MODELS}:Branches", "--input", "16")
+    added = [r for r in data["layers"] if r["type"] == "aten.add"]
+    assert added and added[0]["macs"] is None and added[0]["field_status"] == "unknown"
+    assert any("aten.add" in w and "not counted" in w for w in data["warnings"])
+
+
+@pytest.mark.parametrize("reference,args,code,message", [
+    ("tests/models/nope.py:VGG", [], 2, "tests/models/nope.py does not exist"),
+    (f"{MODELS}:VGGNett", [], 2, "has no 'VGGNett'; did you mean VGGNet"),
+    (f"{MODELS}:NeedsArgs", [], 2, "NeedsArgs(width): missing a required argument: 'width'"),
+    (f"{MODELS}:Broken", [], 1, f"functional_vgg.py:{BROKEN_LINE}): RuntimeError: the user's own mistake"),
+    (FUNCTIONAL, ["--input", "32"], 1, "at fc1"),
+    (FUNCTIONAL, ["--num-classes", "10"], 2, "--num-classes describes a built-in VGG; give your model's options"),
+    (FUNCTIONAL, ["--kwargs", "nonsense"], 2, "malformed --kwargs item 'nonsense'"),
+])  # fmt: skip
+def test_user_model_errors(reference, args, code, message):
+    res = CliRunner().invoke(cli, ["params", reference, *args])
+    assert res.exit_code == code and message in res.output, res.output
+    assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output
+
+
+def test_debug_prints_the_traceback():
+    res = CliRunner().invoke(cli, ["--debug", "params", f"{MODELS}:Broken"])
+    assert res.exit_code == 1 and "Traceback" in res.output and "the user's own mistake" in res.output
+
+
+def test_built_in_only_commands_say_so():
+    res = CliRunner().invoke(cli, ["receptive-field", "--model", FUNCTIONAL])
+    assert res.exit_code == 2 and "not available yet" in res.output

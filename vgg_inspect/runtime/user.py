@@ -1,0 +1,122 @@
+"""Your own model: ``path/to/file.py:Name`` or ``package.module:Name``, where Name is an nn.Module
+subclass, an instance, or a factory. Loading it imports and runs your code (only when you name it).
+Errors name the file, the name and your own line; ``--debug`` shows the whole traceback."""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from typing import Any
+
+from . import require
+
+require("torch", "analysing your own model")
+import torch  # noqa: E402
+
+from .. import errors  # noqa: E402
+from ..errors import AnalysisError, VggInspectError, did_you_mean  # noqa: E402
+
+
+def is_reference(text: str | None) -> bool:
+    return bool(text) and ":" in str(text) and not str(text).startswith("config:")
+
+
+def parse_kwargs(text: str | None) -> dict[str, Any]:
+    """``num_classes=10,batch_norm=true`` -> literal values (numbers, true/false, none, strings)."""
+    out: dict[str, Any] = {}
+    for part in [p for p in (text or "").split(",") if p.strip()]:
+        key, sep, value = part.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise VggInspectError(f"malformed {{param}} item '{part}': expected NAME=VALUE", param="kwargs")
+        raw = value.strip()
+        lowered = raw.lower()
+        if lowered in ("true", "false", "none"):
+            out[key.strip()] = {"true": True, "false": False, "none": None}[lowered]
+            continue
+        try:
+            out[key.strip()] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            out[key.strip()] = raw  # a bare word is a string
+    return out
+
+
+def _user_line(exc: BaseException, path: str | None) -> str:
+    """Where in the user's own code the exception arose: file:line, or the last frame."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    mine = [f for f in frames if path and os.path.abspath(f.filename) == os.path.abspath(path)]
+    chosen = mine or frames
+    return f"{chosen[-1].filename}:{chosen[-1].lineno}" if chosen else "?"
+
+
+def _fail(what: str, exc: BaseException, path: str | None) -> AnalysisError:
+    if errors.DEBUG:
+        traceback.print_exception(exc, file=sys.stderr)
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return AnalysisError(
+        f"{what} ({_user_line(exc, path)}): {type(exc).__name__}: {first}; --debug shows the traceback"
+    )
+
+
+def load(reference: str, kwargs_text: str | None = None) -> tuple[torch.nn.Module, str]:
+    """The nn.Module the reference names, and a label for it."""
+    source, _, name = reference.rpartition(":")
+    if not source or not name.isidentifier():
+        raise VggInspectError(f"malformed model '{reference}': expected path/to/file.py:Name or package.module:Name",
+                              param="model")  # fmt: skip
+    kwargs = parse_kwargs(kwargs_text)
+    path = None
+    if source.endswith(".py") or os.sep in source:
+        path = source
+        if not os.path.isfile(path):
+            raise VggInspectError(f"{path} does not exist (from '{reference}')", param="model")
+        spec = importlib.util.spec_from_file_location(f"vgg_inspect_user_{abs(hash(os.path.abspath(path)))}", path)
+        if spec is None or spec.loader is None:
+            raise VggInspectError(f"{path} is not a Python file that can be imported", param="model")
+        module = importlib.util.module_from_spec(spec)
+        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # its own imports, as `python file.py` would
+        try:
+            spec.loader.exec_module(module)
+        except Exception as exc:
+            raise _fail(f"importing {path} failed", exc, path) from None
+        finally:
+            sys.path.pop(0)
+    else:
+        try:
+            module = importlib.import_module(source)
+        except ModuleNotFoundError as exc:
+            raise VggInspectError(f"cannot import '{source}': {exc}", param="model") from None
+        except Exception as exc:
+            raise _fail(f"importing {source} failed", exc, getattr(sys.modules.get(source), "__file__", None)) from None
+        path = getattr(module, "__file__", None)
+    if not hasattr(module, name):
+        names = [n for n in dir(module) if not n.startswith("_")]
+        raise VggInspectError(f"{source} has no '{name}'{did_you_mean(name, names)}", param="model")
+    obj = getattr(module, name)
+    label = f"{os.path.basename(source) if path else source}:{name}"
+    if isinstance(obj, torch.nn.Module):
+        if kwargs:
+            raise VggInspectError(f"{label} is an instance: --kwargs apply to a class or a factory", param="kwargs")
+        return obj, label
+    if not callable(obj):
+        raise VggInspectError(f"{label} is a {type(obj).__name__}, not an nn.Module, a class or a factory",
+                              param="model")  # fmt: skip
+    try:
+        inspect.signature(obj).bind(**kwargs)
+    except TypeError as exc:
+        raise VggInspectError(f"{label}{inspect.signature(obj)}: {exc}; give them with --kwargs NAME=VALUE,...",
+                              param="kwargs") from None  # fmt: skip
+    except ValueError:
+        pass  # no signature to check (a builtin): let the call say
+    try:
+        with torch.device("meta"):  # built on meta: no weights are allocated or initialised
+            made = obj(**kwargs)
+    except Exception as exc:
+        raise _fail(f"building {label} failed", exc, path) from None
+    if not isinstance(made, torch.nn.Module):
+        raise VggInspectError(f"{label}(...) returned a {type(made).__name__}, not an nn.Module", param="model")
+    return made, label
