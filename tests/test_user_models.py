@@ -118,3 +118,45 @@ def test_debug_prints_the_traceback():
 def test_built_in_only_commands_say_so():
     res = CliRunner().invoke(cli, ["receptive-field", "--model", FUNCTIONAL])
     assert res.exit_code == 2 and "not available yet" in res.output
+
+
+def test_batchnorm1d_at_batch_one_falls_back_to_eval_and_says_so():
+    """Train mode refuses BatchNorm1d with one sample; the report still comes, from eval mode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    data = _report(FUNCTIONAL, "--batch", "1")
+    model = _model("VGGNet").to_empty(device="meta").eval()
+    with FlopCounterMode(display=False) as counter, torch.no_grad():
+        model(torch.empty(1, 3, 224, 224, device="meta"))
+    assert data["totals"]["flops"] == counter.get_total_flops()
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    assert any("refuses train mode" in w and "eval-mode" in w for w in data["warnings"]), data["warnings"]
+    assert _report(FUNCTIONAL, "--batch", "2")["warnings"] == []
+
+
+def test_a_module_that_returns_a_tuple_reports_its_first_output():
+    data = _report(f"{MODELS}:IndexedPool", "--input", "8", "--batch", "2")
+    model = _model("IndexedPool")
+    shapes = {}
+
+    def keep(name):
+        def hook(mod, args, out):
+            shapes[name] = out[0] if isinstance(out, tuple) else out  # returns None: the output is unchanged
+
+        return hook
+
+    for name, mod in model.named_children():
+        mod.register_forward_hook(keep(name))
+    model(torch.zeros(2, 3, 8, 8))
+    rows = {r["module"]: r for r in data["layers"]}
+    assert {n: rows[n]["output_shape"] for n in shapes} == {n: list(t.shape) for n, t in shapes.items()}
+
+
+def test_a_tied_weight_counts_once():
+    data = _report(f"{MODELS}:Tied", "--input", "8")
+    model = _model("Tied")
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())  # torch deduplicates shared ones
+    torchinfo = pytest.importorskip("torchinfo")
+    # torchinfo counts the tied weight once per layer that holds it: the difference is exactly that weight
+    theirs = torchinfo.summary(model, input_size=(1, 3, 8, 8), verbose=0).total_params
+    assert theirs - data["totals"]["params"] == model.back.weight.numel()

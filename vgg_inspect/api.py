@@ -204,7 +204,10 @@ def analyze_module(
     device: str | None = build.device_name(module)
     if as_built:  # built on meta only to be traced: report it as the closed-form analysis of CPU kernels
         device = None
-    traces = trace.trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device))
+    notes: list[str] = []
+    traces = trace.trace_module(
+        module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device), notes=notes
+    )
     info = ModelInfo(
         name or type(module).__name__,
         "module",
@@ -214,7 +217,7 @@ def analyze_module(
         shape[1],
         sum(t.op.kind in ("conv", "fc") for t in traces),
     )
-    return build_report(
+    report = build_report(
         info,
         shape,
         traces,
@@ -224,6 +227,8 @@ def analyze_module(
         include=include,
         optimizer=optimizer,
     )
+    report.warnings.extend(notes)
+    return report
 
 
 def compare_peers(req: Request, report: Report, only: Iterable[str] = ()) -> list[Peer]:

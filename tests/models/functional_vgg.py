@@ -108,3 +108,33 @@ class VGGNetAdaptive(VGGNet):
         x = F.dropout(F.relu(self.bn1(self.fc1(x))), 0.5, self.training)
         x = F.dropout(F.relu(self.fc2(x)), 0.5, self.training)
         return self.fc3(x)
+
+
+class IndexedPool(nn.Module):
+    """Pooling that returns its indices (for a later unpool): the module returns a tuple."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.pool = nn.MaxPool2d(2, return_indices=True)
+        self.fc = nn.Linear(8 * 4 * 4, 10)
+
+    def forward(self, x):
+        x, _ = self.pool(torch.relu(self.conv(x)))
+        return self.fc(torch.flatten(x, 1))
+
+
+class Tied(nn.Module):
+    """One weight used by two layers: its parameters count once, as model.parameters() yields them."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3, padding=1)
+        self.up = nn.Linear(4 * 8 * 8, 64)
+        self.down = nn.Linear(64, 4 * 8 * 8)
+        self.down.weight = nn.Parameter(self.up.weight.detach().t().contiguous())
+        self.back = nn.Linear(4 * 8 * 8, 64)
+        self.back.weight = self.up.weight
+
+    def forward(self, x):
+        return self.back(self.down(self.up(torch.flatten(self.conv(x), 1))))

@@ -144,8 +144,12 @@ def walkable(module: nn.Module) -> bool:
 _COUNT_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "buffer_bytes")
 
 
-def _counts(mod: nn.Module) -> dict[str, int]:
+def _counts(mod: nn.Module, seen: set[int] | None = None) -> dict[str, int]:
+    """Its own parameters and buffers; with ``seen``, a storage already counted (a tied weight) is not."""
     ps = list(mod.parameters(recurse=False))
+    if seen is not None:
+        ps = [p for p in ps if p.untyped_storage()._cdata not in seen]
+        seen.update(p.untyped_storage()._cdata for p in ps)
     bs = list(mod.buffers(recurse=False))
     return {
         "params": sum(p.numel() for p in ps),
@@ -163,6 +167,7 @@ def trace_module(
     dtype: str = "float32",
     execute: bool | None = None,
     convention: Convention = Convention.CPU,
+    notes: list[str] | None = None,
 ) -> list[LayerTrace]:
     """Every leaf call of ``module`` with its shapes and its real parameter and buffer counts.
 
@@ -174,12 +179,13 @@ def trace_module(
     """
     if execute is None:
         execute = not walkable(module)
-    return _execute(module, input_shape, dtype, convention) if execute else _walk(module, input_shape)
+    return _execute(module, input_shape, dtype, convention, notes) if execute else _walk(module, input_shape)
 
 
 def _walk(module: nn.Module, input_shape: tuple[int, ...]) -> list[LayerTrace]:
     traces: list[LayerTrace] = []
     shape = tuple(input_shape)
+    seen: set[int] = set()  # a weight tied between two layers is counted once
     for name, mod in leaves(module):
         op = op_from_module(mod)
         try:
@@ -189,7 +195,9 @@ def _walk(module: nn.Module, input_shape: tuple[int, ...]) -> list[LayerTrace]:
         if len(out) == 4 and any(v <= 0 for v in out[2:]):
             raise AnalysisError(f"the model cannot run on input {tuple(input_shape)}: {name} would output {out}")
         traces.append(
-            LayerTrace(module=name, type=type(mod).__name__, op=op, input_shape=shape, output_shape=out, **_counts(mod))
+            LayerTrace(
+                module=name, type=type(mod).__name__, op=op, input_shape=shape, output_shape=out, **_counts(mod, seen)
+            )
         )
         shape = out
     return traces
@@ -199,7 +207,35 @@ def _new_bytes(op: ops.Op, t_in: tuple[int, ...], t_out: tuple[int, ...], itemsi
     return sum(s.nbytes for s in op.saved(t_in, t_out, itemsize, conv) if s.what == "new")
 
 
-def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention) -> list[LayerTrace]:
+def _first_tensor(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (tuple, list)):
+        return next((t for t in (_first_tensor(v) for v in value) if t is not None), None)
+    return None
+
+
+def _execute(
+    module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention, notes: list[str] | None = None
+) -> list[LayerTrace]:
+    try:
+        return _run(module, input_shape, dtype, convention, train=True)
+    except _TrainRefused as refused:
+        if notes is not None:
+            notes.append(
+                f"the model refuses train mode at this batch ({refused}): shapes and counts come from an eval-mode "
+                "run, and saved-for-backward bytes follow each layer's rule, unmeasured"
+            )
+        return _run(module, input_shape, dtype, convention, train=False)
+
+
+class _TrainRefused(Exception):
+    """Train mode is refused at this batch (BatchNorm with one value per channel)."""
+
+
+def _run(
+    module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention, train: bool
+) -> list[LayerTrace]:
     meta_state = {
         k: torch.empty(v.shape, dtype=v.dtype, device="meta").requires_grad_(v.requires_grad)
         for k, v in list(module.named_parameters()) + list(module.named_buffers())
@@ -216,7 +252,8 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
     def pre(name: str) -> Callable[..., None]:
         def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
             active.append(len(calls))
-            calls.append([name, mod, tuple(args[0].shape), (), 0])
+            first = _first_tensor(args)
+            calls.append([name, mod, tuple(first.shape) if first is not None else (), (), 0])
 
         return hook
 
@@ -257,7 +294,9 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
             return out
 
     def post(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
-        calls[active.pop()][3] = tuple(out.shape)
+        result = _first_tensor(out)  # modules may return tuples (a pool with indices, an LSTM)
+        index = active.pop()
+        calls[index][3] = tuple(result.shape) if result is not None else ()
 
     def pack(t: torch.Tensor) -> int:
         storage = t.untyped_storage()
@@ -281,10 +320,14 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
     was_training = module.training
     x = torch.empty(input_shape, dtype=TORCH_DTYPES[dtype], device="meta")
     try:
-        module.train()
+        module.train(train)
         with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda _: None), Functional():
             torch.func.functional_call(module, meta_state, (x,))
-    except (RuntimeError, ValueError, IndexError, TypeError) as exc:
+    except ValueError as exc:
+        if train and "more than 1 value per channel" in str(exc):
+            raise _TrainRefused(str(exc).splitlines()[0]) from None
+        raise AnalysisError(f"the model cannot run on input {tuple(input_shape)}: {str(exc).splitlines()[0]}") from None
+    except (RuntimeError, IndexError, TypeError) as exc:
         where = calls[active[-1]][0] if active else (f"in {containers[-1]}.forward" if containers else "")
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise AnalysisError(
@@ -299,8 +342,10 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
     itemsize = torch.empty((), dtype=TORCH_DTYPES[dtype]).element_size()
     traces: list[LayerTrace] = []
     counted: set[int] = set()  # a module called twice has its parameters counted once
-    seen_weights: set[int] = set()  # parameters used by functional calls: counted once
+    seen_weights: set[int] = set()  # parameters (shared or tied ones too) are counted once
     for name, mod, shape_in, shape_out, saved, *rest in calls:
+        if not train:
+            saved = None
         if isinstance(mod, ops.Op):  # a functional call: its operator, and the parameters it reads
             fresh = [w for w in rest[0] if w.untyped_storage()._cdata not in seen_weights and w.requires_grad]
             seen_weights.update(w.untyped_storage()._cdata for w in rest[0])
@@ -311,7 +356,7 @@ def _execute(module: nn.Module, input_shape: tuple[int, ...], dtype: str, conven
                 LayerTrace(name, kind, mod, shape_in, shape_out, params, params, 0, nbytes, 0, saved_bytes=saved)
             )
             continue
-        counts = _counts(mod) if id(mod) not in counted else dict.fromkeys(_COUNT_KEYS, 0)
+        counts = _counts(mod, seen_weights) if id(mod) not in counted else dict.fromkeys(_COUNT_KEYS, 0)
         counted.add(id(mod))
         op = op_from_module(mod)
         if saved:  # from the meta kernels' layout (float32 BN statistics...) to the device's
