@@ -93,6 +93,11 @@ def test_branches_are_named_not_counted():
     added = [r for r in data["layers"] if r["type"] == "aten.add"]
     assert added and added[0]["macs"] is None and added[0]["field_status"] == "unknown"
     assert any("aten.add" in w and "not counted" in w for w in data["warnings"])
+    # b reads the input, not a's output: the chain algebra would give it a's 3 plus its own 5
+    rows = {r["module"]: r for r in data["layers"]}
+    assert rows["a"]["receptive_field"] == 3 and rows["a"]["field_status"] == "local"
+    assert rows["b"]["receptive_field"] is None and rows["b"]["field_status"] == "unknown"
+    assert any("not one chain: b" in w for w in data["warnings"])
 
 
 @pytest.mark.parametrize("reference,args,code,message", [

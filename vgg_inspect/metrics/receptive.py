@@ -230,17 +230,22 @@ class LayerField:
         return self.h.covers and self.w.covers
 
 
-def receptive_fields(layers: Sequence[tuple[Op, Shape, Shape]], input_hw: tuple[int, int]) -> list[LayerField]:
+def receptive_fields(
+    layers: Sequence[tuple[Op, Shape, Shape]], input_hw: tuple[int, int], chained: Sequence[bool] = ()
+) -> list[LayerField]:
     """The field of every layer's output units, in input coordinates. ``layers``: (op, input
-    shape, output shape) in execution order."""
+    shape, output shape) in execution order; ``chained[i]`` False: layer i does not read layer
+    i-1's output (a branch or a join), so the algebra of one chain no longer holds from there."""
     size_h, size_w = input_hw
     h = AxisState("local", INPUT_FIELD, size_h, ((0, size_h - 1),), covers=size_h == 1)
     w = AxisState("local", INPUT_FIELD, size_w, ((0, size_w - 1),), covers=size_w == 1)
     flattened = False
     out: list[LayerField] = []
-    for op, in_shape, out_shape in layers:
+    for index, (op, in_shape, out_shape) in enumerate(layers):
         geometry = op.geometry(in_shape)
-        if geometry == "flatten":
+        if index < len(chained) and not chained[index]:
+            h, w = _step(h, Axis.UNKNOWN, size_h, 0), _step(w, Axis.UNKNOWN, size_w, 0)
+        elif geometry == "flatten":
             flattened = True
         elif flattened:  # spatial axes merged: only a layer that sees everything stays exact
             mixes = geometry[0] is Axis.GLOBAL or geometry[1] is Axis.GLOBAL

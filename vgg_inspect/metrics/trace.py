@@ -25,6 +25,7 @@ class LayerTrace:
     param_bytes: int
     buffer_bytes: int
     saved_bytes: int | None = None  # measured by hooks; None: each op's rule gives it
+    chained: bool = True  # reads the previous row's output; False where the model branches or joins
 
 
 def analytical_traces(

@@ -55,7 +55,12 @@ def build_report(
     kinds = [t.op.kind for t in traces]
     names = paper_names(kinds, [t.module for t in traces])
     predicted = memory.saved_bytes_per_layer(traces, itemsize, convention)
-    fields = receptive_fields([(t.op, t.input_shape, t.output_shape) for t in traces], (input_shape[2], input_shape[3]))
+    fields = receptive_fields(
+        [(t.op, t.input_shape, t.output_shape) for t in traces],
+        (input_shape[2], input_shape[3]),
+        [t.chained for t in traces],
+    )
+    branch = next((t.module for t in traces if not t.chained), None)
     computes = layer_compute(traces, chosen)
 
     rows: list[LayerRow] = []
@@ -109,6 +114,11 @@ def build_report(
     else:
         conventions["training_saved_bytes"] += " (each layer type's rule for these kernels, untested against them)"
     warnings = []
+    if branch is not None:
+        warnings.append(
+            f"the model is not one chain: {branch} does not read the previous layer's output, "
+            "so receptive fields from there on are unknown"
+        )
     unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown)})
     if unknown:
         warnings.append(f"no formulas for {', '.join(unknown)}: their MACs, FLOPs and fields are not counted")

@@ -4,7 +4,7 @@ exact, or run it once on meta tensors with hooks (cost independent of input size
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict
 
 from . import require
 
@@ -141,10 +141,18 @@ def walkable(module: nn.Module) -> bool:
     return all(not isinstance(op_from_module(m), ops.Unknown) for _, m in leaves(module))
 
 
-_COUNT_KEYS = ("params", "trainable_params", "buffers", "param_bytes", "buffer_bytes")
+class Counts(TypedDict):
+    params: int
+    trainable_params: int
+    buffers: int
+    param_bytes: int
+    buffer_bytes: int
 
 
-def _counts(mod: nn.Module, seen: set[int] | None = None) -> dict[str, int]:
+NO_COUNTS = Counts(params=0, trainable_params=0, buffers=0, param_bytes=0, buffer_bytes=0)
+
+
+def _counts(mod: nn.Module, seen: set[int] | None = None) -> Counts:
     """Its own parameters and buffers; with ``seen``, a storage already counted (a tied weight) is not."""
     ps = list(mod.parameters(recurse=False))
     if seen is not None:
@@ -207,6 +215,10 @@ def _new_bytes(op: ops.Op, t_in: tuple[int, ...], t_out: tuple[int, ...], itemsi
     return sum(s.nbytes for s in op.saved(t_in, t_out, itemsize, conv) if s.what == "new")
 
 
+def _sid(t: Any) -> int | None:
+    return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
+
+
 def _first_tensor(value: Any) -> Any:
     if isinstance(value, torch.Tensor):
         return value
@@ -248,11 +260,14 @@ def _run(
 
     containers: list[str] = []  # the non-leaf modules whose forward is running, outermost first
     dropout: list[bool] = []  # inside a functional dropout (its mask is made, then applied)
+    links: dict[int, list[int | None]] = {}  # call -> [storage it reads, storage it writes]
+    mask: list[int | None] = []  # the storage of the dropout mask being made
 
     def pre(name: str) -> Callable[..., None]:
         def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
             active.append(len(calls))
             first = _first_tensor(args)
+            links[len(calls)] = [_sid(first), None]
             calls.append([name, mod, tuple(first.shape) if first is not None else (), (), 0])
 
         return hook
@@ -274,8 +289,9 @@ def _run(
             if active or name in FREE_OPS:
                 return out
             if dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
-                if name == "mul":
+                if name == "mul":  # x * mask: the dropout row's output
                     dropout.clear()
+                    links[len(calls) - 1] = [next((_sid(a) for a in args if _sid(a) != mask[0]), None), _sid(out)]
                 return out
             first = args[1] if name == "addmm" else next((a for a in args if isinstance(a, torch.Tensor)), None)
             result = out[0] if isinstance(out, (tuple, list)) else out
@@ -287,9 +303,12 @@ def _run(
                 op = ops.Unknown(f"aten.{name}")
             if name == "bernoulli_":
                 dropout.append(True)
+                mask[:] = [_sid(args[0])]
             weights = [a for a in args if isinstance(a, torch.Tensor) and a.untyped_storage()._cdata in excluded]
             shape_in = tuple(first.shape) if first is not None else ()
             shape_out = tuple(result.shape) if isinstance(result, torch.Tensor) else ()
+            reads = {_sid(a) for a in args if isinstance(a, torch.Tensor) and _sid(a) not in excluded}
+            links[len(calls)] = [reads.pop() if len(reads) == 1 else -1, _sid(result)]  # -1: reads two (a join)
             calls.append([f"F.{label} in {where}", op, shape_in, shape_out, 0, weights])
             return out
 
@@ -297,6 +316,7 @@ def _run(
         result = _first_tensor(out)  # modules may return tuples (a pool with indices, an LSTM)
         index = active.pop()
         calls[index][3] = tuple(result.shape) if result is not None else ()
+        links[index][1] = _sid(result)
 
     def pack(t: torch.Tensor) -> int:
         storage = t.untyped_storage()
@@ -343,7 +363,11 @@ def _run(
     traces: list[LayerTrace] = []
     counted: set[int] = set()  # a module called twice has its parameters counted once
     seen_weights: set[int] = set()  # parameters (shared or tied ones too) are counted once
-    for name, mod, shape_in, shape_out, saved, *rest in calls:
+    previous = _sid(x)
+    for index, (name, mod, shape_in, shape_out, saved, *rest) in enumerate(calls):
+        reads, writes = links.get(index, [None, None])
+        chained = reads == previous
+        previous = writes if writes is not None else previous
         if not train:
             saved = None
         if isinstance(mod, ops.Op):  # a functional call: its operator, and the parameters it reads
@@ -353,10 +377,23 @@ def _run(
             nbytes = sum(int(w.numel()) * w.element_size() for w in fresh)
             kind = mod.type_label if isinstance(mod, ops.Unknown) else type(mod).__name__
             traces.append(
-                LayerTrace(name, kind, mod, shape_in, shape_out, params, params, 0, nbytes, 0, saved_bytes=saved)
+                LayerTrace(
+                    name,
+                    kind,
+                    mod,
+                    shape_in,
+                    shape_out,
+                    params,
+                    params,
+                    0,
+                    nbytes,
+                    0,
+                    saved_bytes=saved,
+                    chained=chained,
+                )
             )
             continue
-        counts = _counts(mod, seen_weights) if id(mod) not in counted else dict.fromkeys(_COUNT_KEYS, 0)
+        counts = _counts(mod, seen_weights) if id(mod) not in counted else NO_COUNTS
         counted.add(id(mod))
         op = op_from_module(mod)
         if saved:  # from the meta kernels' layout (float32 BN statistics...) to the device's
@@ -370,6 +407,7 @@ def _run(
                 input_shape=shape_in,
                 output_shape=shape_out,
                 saved_bytes=saved,
+                chained=chained,
                 **counts,
             )
         )
