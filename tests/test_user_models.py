@@ -165,3 +165,25 @@ def test_a_tied_weight_counts_once():
     # torchinfo counts the tied weight once per layer that holds it: the difference is exactly that weight
     theirs = torchinfo.summary(model, input_size=(1, 3, 8, 8), verbose=0).total_params
     assert theirs - data["totals"]["params"] == model.back.weight.numel()
+
+
+def test_average_pooling_module_and_functional():
+    from torch.utils.flop_counter import FlopCounterMode
+
+    data = _report(f"{MODELS}:AvgPooled", "--input", "15", "--batch", "2")
+    rows = data["layers"]
+    assert data["warnings"] == []  # both pools have formulas: nothing is left uncounted
+    model = _model("AvgPooled")
+    out = model(torch.zeros(2, 3, 15, 15))
+    assert rows[2]["output_shape"] == list(model.pool1(torch.zeros(2, 8, 15, 15)).shape) == [2, 8, 7, 7]
+    assert rows[-1]["type"] == "AvgPool2d" and rows[-1]["output_shape"] == list(out.shape) == [2, 8, 4, 4]
+    # fields: conv3 -> 3; avg 2/2 -> 3 + 1 = 4, jump 2; conv3 -> 4 + 2*2 = 8; avg 3/2 -> 8 + 2*2 = 12, jump 4
+    assert [(r["receptive_field"], r["jump"]) for r in rows if r["type"] != "ReLU"] == [(3, 1), (4, 2), (8, 2), (12, 4)]
+    # an average of k*k values per output: k*k - 1 adds and a divide
+    assert rows[2]["extra_flops"]["pool"] == 2 * 8 * 7 * 7 * 2 * 2
+    assert rows[-1]["extra_flops"]["pool"] == 2 * 8 * 4 * 4 * 3 * 3
+    meta = model.to_empty(device="meta")
+    with FlopCounterMode(display=False) as both:
+        meta(torch.empty(2, 3, 15, 15, device="meta")).sum().backward()
+    assert data["totals"]["train_flops"] == both.get_total_flops()
+    assert data["totals"]["training_saved_bytes"] == saved_bytes(_model("AvgPooled"), torch.zeros(2, 3, 15, 15))

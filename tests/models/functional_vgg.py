@@ -138,3 +138,17 @@ class Tied(nn.Module):
 
     def forward(self, x):
         return self.back(self.down(self.up(torch.flatten(self.conv(x), 1))))
+
+
+class AvgPooled(nn.Module):
+    """Average pooling in both forms: a module, and F.avg_pool2d with padding and ceil_mode."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(3, 8, 3, padding=1)
+        self.pool1 = nn.AvgPool2d(2)
+        self.conv2 = nn.Conv2d(8, 8, 3, padding=1)
+
+    def forward(self, x):
+        x = self.pool1(F.relu(self.conv1(x)))
+        return F.avg_pool2d(F.relu(self.conv2(x)), 3, stride=2, padding=1, ceil_mode=True)

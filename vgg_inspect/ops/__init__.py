@@ -18,6 +18,7 @@ from .base import (
 from .layers import (
     REGISTRY,
     AdaptiveAvgPool2d,
+    AvgPool2d,
     BatchNorm2d,
     Conv2d,
     Dropout,
@@ -34,6 +35,7 @@ from .layers import (
 __all__ = [
     "REGISTRY",
     "AdaptiveAvgPool2d",
+    "AvgPool2d",
     "Axis",
     "AxisOp",
     "BatchNorm2d",

@@ -154,6 +154,19 @@ class Linear(WeightLayer):
         return (Axis.POINT, Axis.GLOBAL) if len(in_shape) == 4 else (Axis.GLOBAL, Axis.GLOBAL)
 
 
+def _pooled(op: Op, shape: Shape, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ceil_mode: bool) -> Shape:
+    """PyTorch's pooling output size (max and average pooling share it)."""
+    n, c, h, w = _expect_4d(op, shape)
+    out = []
+    for size, k, s, p, d in zip((h, w), kernel, stride, padding, dilation):
+        span = size + 2 * p - d * (k - 1) - 1
+        o = (-(-span // s) if ceil_mode else span // s) + 1
+        if ceil_mode and (o - 1) * s >= size + p:
+            o -= 1  # PyTorch: the last window must start inside the input
+        out.append(o)
+    return (n, c, out[0], out[1])
+
+
 @register
 @record(frozen=True)
 class MaxPool2d(Op):
@@ -166,15 +179,7 @@ class MaxPool2d(Op):
     ceil_mode: bool = False
 
     def output_shape(self, shape: Shape) -> Shape:
-        n, c, h, w = _expect_4d(self, shape)
-        out = []
-        for size, k, s, p, d in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation):
-            span = size + 2 * p - d * (k - 1) - 1
-            o = (-(-span // s) if self.ceil_mode else span // s) + 1
-            if self.ceil_mode and (o - 1) * s >= size + p:
-                o -= 1  # PyTorch: the last window must start inside the input
-            out.append(o)
-        return (n, c, out[0], out[1])
+        return _pooled(self, shape, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         kh, kw = self.kernel_size
@@ -188,6 +193,32 @@ class MaxPool2d(Op):
 
     def geometry(self, in_shape: Shape) -> Geometry:
         return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
+
+
+@register
+@record(frozen=True)
+class AvgPool2d(Op):
+    """Average pooling with a fixed window (a user's model; the paper's VGG has none)."""
+
+    kind: ClassVar[LayerKind] = LayerKind.POOL
+    type_name: ClassVar[str] = "AvgPool2d"
+    kernel_size: Pair = (2, 2)
+    stride: Pair = (2, 2)
+    padding: Pair = (0, 0)
+    ceil_mode: bool = False
+
+    def output_shape(self, shape: Shape) -> Shape:
+        return _pooled(self, shape, self.kernel_size, self.stride, self.padding, (1, 1), self.ceil_mode)
+
+    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        kh, kw = self.kernel_size
+        return {"pool": numel(out_shape) * kh * kw}  # window-size adds and a divide per output
+
+    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        return (Saved("input"),)
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        return _sliding(self.kernel_size, self.stride, self.padding, (1, 1))
 
 
 def adaptive_bounds(size: int, out: int) -> list[Pair]:

@@ -68,6 +68,9 @@ OP_FROM_ATEN: dict[str, Callable[[tuple[Any, ...]], ops.Op]] = {
     "mm": lambda a: ops.Linear(int(a[1].shape[0]), int(a[1].shape[1]), False),
     "max_pool2d_with_indices": _pool,
     "max_pool2d": _pool,
+    "avg_pool2d": lambda a: ops.AvgPool2d(
+        _pairs(a[1]), _pairs(_arg(a, 2, None), _pairs(a[1])), _pairs(_arg(a, 3, 0)), bool(_arg(a, 4, False))
+    ),
     "_adaptive_avg_pool2d": lambda a: ops.AdaptiveAvgPool2d(_pairs(a[1])),
     "relu": lambda a: ops.ReLU(False),
     "relu_": lambda a: ops.ReLU(True),
@@ -112,6 +115,9 @@ OP_FROM_MODULE: dict[type, Callable[[Any], ops.Op]] = {
         _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(m.padding), _pair(m.dilation), bool(m.ceil_mode)
     ),
     nn.AdaptiveAvgPool2d: lambda m: ops.AdaptiveAvgPool2d(_pair_opt(m.output_size)),
+    nn.AvgPool2d: lambda m: ops.AvgPool2d(
+        _pair(m.kernel_size), _pair(m.stride or m.kernel_size), _pair(m.padding), bool(m.ceil_mode)
+    ),
     nn.ReLU: lambda m: ops.ReLU(bool(m.inplace)),
     nn.Dropout: lambda m: ops.Dropout(float(m.p)),
     nn.BatchNorm2d: lambda m: ops.BatchNorm2d(m.num_features, bool(m.affine), bool(m.track_running_stats)),
