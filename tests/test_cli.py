@@ -45,6 +45,7 @@ def test_json_contract(run):
         "conventions",
         "options",
         "warnings",
+        "coverage",
     ]
     assert data["schema_version"] == 1 and data["tool"]["name"] == "vgg-inspect"
     assert data["model"] == {

@@ -98,6 +98,14 @@ def test_branches_are_named_not_counted():
     assert rows["a"]["receptive_field"] == 3 and rows["a"]["field_status"] == "local"
     assert rows["b"]["receptive_field"] is None and rows["b"]["field_status"] == "unknown"
     assert any("not one chain: b" in w for w in data["warnings"])
+    assert data["coverage"] == {
+        "status": {"params": "complete", "macs": "partial", "flops": "partial", "train_flops": "partial",
+                   "receptive_field": "partial"},
+        "not_counted": {"aten.add": 1},
+    }  # fmt: skip
+    # a model with formulas for everything is complete; so is every built-in
+    complete = dict.fromkeys(("params", "macs", "flops", "train_flops", "receptive_field"), "complete")
+    assert _report(FUNCTIONAL, "--batch", "2")["coverage"] == {"status": complete, "not_counted": {}}
 
 
 @pytest.mark.parametrize("reference,args,code,message", [

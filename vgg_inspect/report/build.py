@@ -11,7 +11,7 @@ from ..metrics.receptive import receptive_fields, row_values
 from ..metrics.trace import LayerTrace
 from ..ops import Convention, LayerKind
 from ..spec import ITEMSIZE, paper_names
-from .model import InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
+from .model import Coverage, InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
 
 SAVED_CONVENTION_TEXT = {
     Convention.CPU: "PyTorch's CPU kernels (Dropout mask and BatchNorm batch statistics in the input dtype)",
@@ -130,7 +130,19 @@ def build_report(
         conventions=conventions,
         options=Options(chosen, optimizer, convention.value),
         warnings=warnings,
+        coverage=_coverage(traces, rows),
     )
+
+
+def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
+    not_counted: dict[str, int] = {}
+    for t in traces:
+        if isinstance(t.op, ops.Unknown):
+            not_counted[t.type] = not_counted.get(t.type, 0) + 1
+    compute = "partial" if not_counted else "complete"
+    field = "partial" if any(r.field_status == "unknown" for r in rows) else "complete"
+    status = {"params": "complete", "macs": compute, "flops": compute, "train_flops": compute, "receptive_field": field}
+    return Coverage(status, not_counted)
 
 
 def _totals(rows: list[LayerRow], traces: Sequence[LayerTrace], itemsize: int, optimizer: str) -> Totals:

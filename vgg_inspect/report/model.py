@@ -49,6 +49,15 @@ class InputInfo:
 
 
 @record
+class Coverage:
+    """What each total covers. ``partial``: some operation has no formula (``not_counted``: its type and
+    how many calls), or a field is not one chain; params are always complete (read from the module tree)."""
+
+    status: dict[str, str] = field(default_factory=dict)  # params | macs | flops | train_flops | receptive_field
+    not_counted: dict[str, int] = field(default_factory=dict)
+
+
+@record
 class Options:
     include: list[str]  # --include categories added to FLOPs
     optimizer: str  # optimizer state in the training total
@@ -219,6 +228,7 @@ class Report:
     measured: Measured | None = None
     effective_receptive_field: EffectiveField | None = None
     weights: WeightsCheck | None = None
+    coverage: Coverage = field(default_factory=Coverage)
 
     def layer(self, key: str) -> LayerRow:
         """A layer by paper name (conv5_3) or module path (features.28)."""
