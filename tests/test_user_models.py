@@ -195,3 +195,17 @@ def test_average_pooling_module_and_functional():
         meta(torch.empty(2, 3, 15, 15, device="meta")).sum().backward()
     assert data["totals"]["train_flops"] == both.get_total_flops()
     assert data["totals"]["training_saved_bytes"] == saved_bytes(_model("AvgPooled"), torch.zeros(2, 3, 15, 15))
+
+
+def test_an_lstm_head_is_named_and_left_out_not_zero():
+    data = _report(f"{MODELS}:LstmHead", "--input", "8", "--batch", "2")
+    rows = {r["module"]: r for r in data["layers"]}
+    assert rows["lstm"]["type"] == "LSTM" and rows["lstm"]["macs"] is None  # unknown, not 0
+    assert rows["lstm"]["output_shape"] == [2, 8, 16]  # the first of its (output, (h, c)) tuple
+    assert data["totals"]["macs"] == 2 * 8 * 8 * 8 * (3 * 3 * 3) + 2 * 16 * 10  # conv and fc only, closed form
+    assert data["coverage"]["not_counted"] == {"LSTM": 1} and data["coverage"]["status"]["macs"] == "partial"
+    assert any("no formulas for LSTM" in w for w in data["warnings"])
+    model = _model("LstmHead")
+    assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
+    torchinfo = pytest.importorskip("torchinfo")
+    assert data["totals"]["params"] == torchinfo.summary(model, input_size=(2, 3, 8, 8), verbose=0).total_params

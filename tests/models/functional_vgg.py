@@ -152,3 +152,18 @@ class AvgPooled(nn.Module):
     def forward(self, x):
         x = self.pool1(F.relu(self.conv1(x)))
         return F.avg_pool2d(F.relu(self.conv2(x)), 3, stride=2, padding=1, ceil_mode=True)
+
+
+class LstmHead(nn.Module):
+    """Conv features read as a sequence by an LSTM: a module with no formulas and tuple outputs."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.lstm = nn.LSTM(8 * 8, 16, batch_first=True)
+        self.fc = nn.Linear(16, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv(x)).flatten(2)  # (N, 8 channels as steps, 64)
+        out, _ = self.lstm(x)
+        return self.fc(out[:, -1])
