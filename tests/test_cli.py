@@ -3,6 +3,7 @@
 import csv
 import io
 import json
+import pathlib
 
 import pytest
 from click.testing import CliRunner
@@ -287,6 +288,8 @@ def test_every_command_help_teaches(run, command, tmp_path, monkeypatch):
     cmd = group.get_command(None, command)
     assert all(p.help for p in cmd.params if isinstance(p, __import__("click").Option)), command
     monkeypatch.chdir(tmp_path)  # examples may write files
+    models = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
+    (tmp_path / "my_vgg.py").write_text(models.read_text() + "\nVGG16 = TorchvisionCopy\n")  # a user's file
     for example in examples:
         args = example.split()[1:]
         if ("--device" in args and "cuda" in args) or "--compare" in args or "--effective" in args:

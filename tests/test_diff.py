@@ -62,3 +62,25 @@ def test_model_options_apply_to_both():
 def test_usage_errors(args, message):
     res = CliRunner().invoke(cli, ["diff", *args])
     assert res.exit_code == 2 and message in res.output and len(res.output.strip().splitlines()) == 1
+
+
+def test_your_own_file_against_the_built_in():
+    """A hand-written copy matches vgg16 row for row; the functional VGG16 differs only by the
+    BatchNorm1d it adds, and vgg16's identity avgpool does not shift the alignment."""
+    import pathlib
+
+    pytest.importorskip("torch")
+    models = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
+    res = _diff(f"{models}:TorchvisionCopy", "vgg16")
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["diff"]["same"]
+    res = _diff(f"{models}:VGGNet", "vgg16")
+    assert res.exit_code == 1, res.output
+    rows = json.loads(res.output)["diff"]["rows"]
+    differing = [(r["a"], r["b"], r["fields"]["type"]) for r in rows if r["differs"]]
+    assert differing == [("bn6", None, ["BatchNorm1d", None])]
+    only_b = [r for r in rows if r["a"] is None]
+    assert "avgpool" in {r["b"] for r in only_b} and all(r["neutral"] for r in only_b)
+    VALIDATOR.validate(json.loads(res.output))
+    text = CliRunner().invoke(cli, ["diff", f"{models}:VGGNet", "vgg16"]).output
+    assert "(None)" not in text and "1 layer(s) differ" in text

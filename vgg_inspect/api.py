@@ -90,7 +90,7 @@ def _traces(spec: ModelSpec, shape: tuple[int, ...], dtype: str) -> list[LayerTr
 
 
 def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
-    if req.model is not None and ":" in str(req.model) and not str(req.model).startswith("config:"):
+    if _is_user(req):
         return _analyze_user(req, include=include, optimizer=optimizer)
     if req.kwargs:
         raise VggInspectError("{param} apply to your own model (file.py:Name), not to a built-in", param="kwargs")
@@ -189,6 +189,18 @@ def analyze_module(
     as_built: bool = False,
 ) -> Report:
     """Analyse any ``nn.Module`` instance by walking it, or running it once on meta tensors."""
+    return _module_report(module, input_shape, name, include, optimizer, execute, as_built)[0]
+
+
+def _module_report(
+    module: Any,
+    input_shape: Any,
+    name: str | None,
+    include: Iterable[str] | str,
+    optimizer: str,
+    execute: bool | None,
+    as_built: bool,
+) -> tuple[Report, list[LayerTrace]]:
     from .runtime import require
 
     torch = require("torch", "analysing an nn.Module")
@@ -228,7 +240,7 @@ def analyze_module(
         optimizer=optimizer,
     )
     report.warnings.extend(notes)
-    return report
+    return report, traces
 
 
 def compare_peers(req: Request, report: Report, only: Iterable[str] = ()) -> list[Peer]:
@@ -448,9 +460,12 @@ def diff(a: Request, b: Request) -> Any:
 
     sides = []
     for req in (a, b):
-        report = analyze_request(req)
-        spec = req.spec()
-        traces = _traces(spec, req.shape(spec), canonical_dtype(req.dtype))
+        if _is_user(req):  # its code runs: it was named
+            report, traces = _user_report(req, (), "momentum")
+        else:
+            report = analyze_request(req)
+            spec = req.spec()
+            traces = _traces(spec, req.shape(spec), canonical_dtype(req.dtype))
         rows = [(t, r) for t, r in zip(traces, report.layers)]
         sides.append((report, rows))
     (ra, rows_a), (rb, rows_b) = sides
@@ -462,29 +477,64 @@ def diff(a: Request, b: Request) -> Any:
 
     def neutral(pair: Any) -> bool:
         t, r = pair
-        identity = r.kind == "avgpool" and list(t.input_shape) == list(t.output_shape)
+        identity = r.kind in ("avgpool", "pool") and list(t.input_shape) == list(t.output_shape)  # AvgPool2d(1, 1)
         return r.kind in NEUTRAL_KINDS or identity or r.kind not in COMPARED_KINDS
 
-    matcher = difflib.SequenceMatcher(a=[key(p) for p in rows_a], b=[key(p) for p in rows_b], autojunk=False)
-    for _, i1, i2, j1, j2 in matcher.get_opcodes():
-        left, right = rows_a[i1:i2], rows_b[j1:j2]
-        for k in range(max(len(left), len(right))):
-            pa = left[k] if k < len(left) else None
-            pb = right[k] if k < len(right) else None
-            fa = _diff_fields(*pa) if pa else {}
-            fb = _diff_fields(*pb) if pb else {}
-            fields = {f: [fa.get(f), fb.get(f)] for f in dict.fromkeys([*fa, *fb])}
-            quiet = all(neutral(p) for p in (pa, pb) if p is not None)
-            differs = not quiet and (pa is None or pb is None or any(x != y for x, y in fields.values()))
-            kind = str((pa or pb)[1].kind)  # type: ignore[index]
-            out.append(DiffRow(pa[1].name if pa else None, pb[1].name if pb else None, kind, fields, differs, quiet))
+    def align(xs: list[int], ys: list[int]) -> list[tuple[int | None, int | None]]:
+        """Indices of rows_a and rows_b paired by kind in execution order (None: only on one side)."""
+        matcher = difflib.SequenceMatcher(
+            a=[key(rows_a[i]) for i in xs], b=[key(rows_b[j]) for j in ys], autojunk=False
+        )
+        out: list[tuple[int | None, int | None]] = []
+        for _, i1, i2, j1, j2 in matcher.get_opcodes():
+            left, right = xs[i1:i2], ys[j1:j2]
+            out.extend((left[k] if k < len(left) else None, right[k] if k < len(right) else None)
+                       for k in range(max(len(left), len(right))))  # fmt: skip
+        return out
+
+    # The layers that matter are aligned first; the neutral ones between them (ReLU, an identity
+    # pool, flatten...) are paired among themselves, so an extra no-op never shifts the alignment.
+    main = align(
+        [i for i, p in enumerate(rows_a) if not neutral(p)], [j for j, p in enumerate(rows_b) if not neutral(p)]
+    )
+    pairs: list[tuple[int | None, int | None]] = []
+    done = [0, 0]
+
+    def flush(upto_a: int, upto_b: int) -> None:
+        pairs.extend(align([i for i in range(done[0], upto_a) if neutral(rows_a[i])],
+                           [j for j in range(done[1], upto_b) if neutral(rows_b[j])]))  # fmt: skip
+        done[:] = [max(done[0], upto_a), max(done[1], upto_b)]
+
+    for i, j in main:
+        flush(i if i is not None else done[0], j if j is not None else done[1])
+        pairs.append((i, j))
+        done[:] = [i + 1 if i is not None else done[0], j + 1 if j is not None else done[1]]
+    flush(len(rows_a), len(rows_b))
+    for ia, ib in pairs:
+        pa = rows_a[ia] if ia is not None else None
+        pb = rows_b[ib] if ib is not None else None
+        fa = _diff_fields(*pa) if pa else {}
+        fb = _diff_fields(*pb) if pb else {}
+        fields = {f: [fa.get(f), fb.get(f)] for f in dict.fromkeys([*fa, *fb])}
+        quiet = all(neutral(p) for p in (pa, pb) if p is not None)
+        differs = not quiet and (pa is None or pb is None or any(x != y for x, y in fields.values()))
+        kind = str((pa or pb)[1].kind)  # type: ignore[index]
+        out.append(DiffRow(pa[1].name if pa else None, pb[1].name if pb else None, kind, fields, differs, quiet))
     totals = {"params": [ra.totals.params, rb.totals.params], "macs": [ra.totals.macs, rb.totals.macs]}
     same = not any(r.differs for r in out)
     return Diff(DiffSection(ra.model, rb.model, ra.input.shape, out, totals, same))
 
 
+def _is_user(req: Request) -> bool:
+    return req.model is not None and ":" in str(req.model) and not str(req.model).startswith("config:")
+
+
 def _analyze_user(req: Request, *, include: Iterable[str] | str, optimizer: str) -> Report:
     """A user's model: loaded (its code runs), built on meta, traced once at operator level."""
+    return _user_report(req, include, optimizer)[0]
+
+
+def _user_report(req: Request, include: Iterable[str] | str, optimizer: str) -> tuple[Report, list[LayerTrace]]:
     from .runtime import user
 
     for name, value, default in (("config", req.config, None), ("batch_norm", req.batch_norm, False),
@@ -500,4 +550,4 @@ def _analyze_user(req: Request, *, include: Iterable[str] | str, optimizer: str)
     from .runtime import build
 
     module = module.to(build.TORCH_DTYPES[dtype])
-    return analyze_module(module, shape, name=label, include=include, optimizer=optimizer, as_built=True)
+    return _module_report(module, shape, label, include, optimizer, None, True)

@@ -541,7 +541,8 @@ def diff_view(result: Any, all_layers: bool = False) -> View:
     t = d.totals
     changed = sum(r.differs for r in d.rows)
     notes = [
-        f"A: {d.a.name} ({d.a.layers}); B: {d.b.name} ({d.b.layers}); input {units.shape(d.input)}.",
+        f"A: {d.a.name}{f' ({d.a.layers})' if d.a.layers else ''}; B: {d.b.name}"
+        f"{f' ({d.b.layers})' if d.b.layers else ''}; input {units.shape(d.input)}.",
         f"Params: {_pair(t['params'])}; MACs: {_pair(t['macs'])}. "
         + ("Every aligned layer matches." if d.same else f"{changed} layer(s) differ (in red; a → b)."),
         "Layers are aligned in execution order by kind; ReLU, Dropout, flatten and pools that change nothing are "

@@ -12,7 +12,8 @@ from ..options import Output, emit, examples, model_options, request, views
 
 
 def _side(text: str, kw: dict[str, Any]) -> api.Request:
-    """A built-in name (the model options apply to it), or config:LAYERS for a custom list."""
+    """A built-in name (the model options apply to it), config:LAYERS for a custom list, or your own
+    model (file.py:Name or package.module:Name; --kwargs apply to it)."""
     if text.startswith("config:"):
         return request(dict(kw), model=None, config=text[len("config:") :])
     return request(dict(kw), model=text)
@@ -24,6 +25,7 @@ def _side(text: str, kw: dict[str, Any]) -> api.Request:
         "vgg-inspect diff vgg16 vgg16_c",
         "vgg-inspect diff vgg16 config:64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
         "vgg-inspect diff vgg11 vgg11_bn --input 32 --num-classes 10",
+        "vgg-inspect diff my_vgg.py:VGG16 vgg16",
     ),
 )
 @click.argument("a", metavar="A")
@@ -32,8 +34,9 @@ def _side(text: str, kw: dict[str, Any]) -> api.Request:
 def diff(out: Output, all_layers: bool, a: str, b: str, **kw: Any) -> None:
     """Align the weight and pooling layers of A and B in execution order and compare their type,
     kernel, stride, padding, channels, output shape, parameters and MACs. A and B are built-in
-    names or config:LAYERS lists; the model options apply to both. Exit 0 when every aligned
-    layer matches, 1 when any differs, 2 on usage errors. (Your own model files: not yet.)"""
+    names, config:LAYERS lists, or your own models (file.py:Name, package.module:Name: their code
+    runs); the model options apply to both. Exit 0 when every aligned layer matches, 1 when any
+    differs, 2 on usage errors."""
     if kw.get("config"):
         from ...errors import VggInspectError
 
