@@ -6,6 +6,8 @@ import pathlib
 
 import pytest
 from click.testing import CliRunner
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from vgg_inspect.cli import cli
 
@@ -209,3 +211,116 @@ def test_an_lstm_head_is_named_and_left_out_not_zero():
     assert data["totals"]["params"] == sum(p.numel() for p in model.parameters())
     torchinfo = pytest.importorskip("torchinfo")
     assert data["totals"]["params"] == torchinfo.summary(model, input_size=(2, 3, 8, 8), verbose=0).total_params
+
+
+def _meta(*shape, dtype=None):
+    return torch.empty(shape, device="meta", dtype=dtype or torch.float32)
+
+
+SHORTCUT_CASES = [
+    ("relu", (_meta(2, 8, 5, 5),)),
+    ("relu_", (_meta(2, 8, 5, 5),)),
+    ("sigmoid", (_meta(3, 7, dtype=torch.float16),)),
+    ("hardtanh", (_meta(3, 7),)),
+    ("bernoulli_", (_meta(4, 16), 0.5)),
+    ("div_", (_meta(4, 16), 0.5)),
+    ("mul", (_meta(4, 16), _meta(4, 16))),
+    ("div_", (_meta(4, 16), _meta(16))),
+    ("empty_like", (_meta(4, 16),)),
+    ("mm", (_meta(3, 5), _meta(5, 7))),
+    ("addmm", (_meta(7), _meta(3, 5), _meta(5, 7))),
+    ("addmm", (_meta(3, 7), _meta(3, 5), _meta(5, 7))),
+    ("native_batch_norm", (_meta(2, 8, 4, 4), _meta(8), _meta(8), _meta(8), _meta(8), True, 0.1, 1e-5)),
+    ("native_batch_norm", (_meta(2, 8), _meta(8), _meta(8), _meta(8), _meta(8), False, 0.1, 1e-5)),
+    (
+        "native_batch_norm",
+        (_meta(2, 8, 4, 4, dtype=torch.float16), *[_meta(8, dtype=torch.float16)] * 4, True, 0.1, 1e-5),
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "args"), SHORTCUT_CASES, ids=[c[0] for c in SHORTCUT_CASES])
+def test_meta_shortcuts_equal_torchs_own_meta_kernels(name, args):
+    """The results made without a kernel (to spare the import of torch._dynamo) are exactly what
+    the op's own meta kernel gives: shapes, dtypes, strides, and in-place ops return their input."""
+    from vgg_inspect.runtime.trace import _meta_shortcut
+
+    mine = _meta_shortcut(name, args, None)
+    theirs = getattr(torch.ops.aten, name)(*args)
+    assert mine is not None
+    mine, theirs = (v if isinstance(v, tuple) else (v,) for v in (mine, theirs))
+    assert [(t.shape, t.dtype, t.stride()) for t in mine] == [(t.shape, t.dtype, t.stride()) for t in theirs]
+    if name.endswith("_"):
+        assert mine[0] is args[0]
+
+
+@pytest.mark.parametrize(
+    ("name", "args"),
+    [("mm", (_meta(3, 5), _meta(4, 7))), ("addmm", (_meta(6), _meta(3, 5), _meta(5, 7))),
+     ("native_batch_norm", (_meta(2, 8), _meta(9), None, None, None, True, 0.1, 1e-5)),
+     ("relu", (torch.empty(3),)), ("relu", (_meta(2, 8, 5, 5).permute(0, 2, 3, 1),)),
+     ("mul", (_meta(3), _meta(3, dtype=torch.float64))), ("mul", (_meta(4, 1, 3), _meta(5, 1))),
+     ("div_", (_meta(4, 16), _meta(4, 1, 16))), ("addmm", (_meta(2, 7), _meta(3, 5), _meta(5, 7)))],
+)  # fmt: skip
+def test_meta_shortcuts_leave_what_does_not_fit_to_the_kernel(name, args):
+    from vgg_inspect.runtime.trace import _meta_shortcut
+
+    assert _meta_shortcut(name, args, None) is None
+
+
+WINDOWS = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.integers(1, 2))
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    op=st.sampled_from(["convolution", "max_pool2d_with_indices", "max_pool2d", "avg_pool2d", "_adaptive_avg_pool2d"]),
+    size=st.tuples(st.integers(1, 12), st.integers(1, 12)),
+    window=WINDOWS,
+    ceil=st.booleans(),
+    groups=st.sampled_from([1, 2]),
+    bias=st.booleans(),
+    out=st.tuples(st.integers(1, 5), st.integers(1, 5)),
+)
+def test_windowed_shortcuts_equal_torchs_meta_kernels_or_step_aside(op, size, window, ceil, groups, bias, out):
+    """Over random geometry, a convolution's or pool's shortcut gives exactly what the meta kernel
+    gives, and where the kernel refuses the arguments, the shortcut steps aside (None)."""
+    from vgg_inspect.runtime.trace import _meta_shortcut
+
+    k, s, p, d = window
+    x = _meta(2, 4, *size)
+    args = {
+        "convolution": (x, _meta(6, 4 // groups, k, k + 1), _meta(6) if bias else None, [s, s], [p, p], [d, d], False,
+                        [0, 0], groups),
+        "max_pool2d_with_indices": (x, [k, k], [s, s], [p, p], [d, d], ceil),
+        "max_pool2d": (x, [k, k], [s, s], [p, p], [d, d], ceil),
+        "avg_pool2d": (x, [k, k], [s, s], [p, p], ceil, True),
+        "_adaptive_avg_pool2d": (x, list(out)),
+    }[op]  # fmt: skip
+    mine = _meta_shortcut(op, args, None)
+    try:
+        theirs = getattr(torch.ops.aten, op)(*args)
+    except RuntimeError:
+        assert mine is None
+        return
+    if mine is None:  # a case left to the kernel is allowed, but none of the ordinary ones
+        assert op != "convolution" and p > k // 2  # torch's own rule for pools: padding at most half the window
+        return
+    mine, theirs = (v if isinstance(v, tuple) else (v,) for v in (mine, theirs))
+    assert [(t.shape, t.dtype, t.stride()) for t in mine] == [(t.shape, t.dtype, t.stride()) for t in theirs]
+
+
+def test_a_user_model_analysis_never_imports_dynamo():
+    """torch._dynamo (0.7 s) and sympy (0.25 s) cost more to import than the analysis; nothing here
+    compiles or reasons about symbolic shapes."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from vgg_inspect.cli import cli; "
+        # batch 1: BatchNorm1d refuses train mode (an eval run); batch 2: train mode, dropout and all
+        f"cli(['summary', {str(MODELS) + ':VGGNet'!r}, '--format', 'json'], standalone_mode=False); "
+        f"cli(['summary', {str(MODELS) + ':VGGNet'!r}, '--batch', '2', '--format', 'json'], standalone_mode=False); "
+        "assert not {'torch._dynamo', 'sympy'} & set(sys.modules), 'torch._dynamo or sympy was imported'"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]

@@ -19,6 +19,92 @@ from ..metrics.trace import LayerTrace  # noqa: E402
 from ..ops import Convention  # noqa: E402
 from .build import TORCH_DTYPES, VGG  # noqa: E402
 
+# Activations and in-place ops whose output is shaped like the input (in place when the name ends in _).
+SAME_SHAPE = frozenset({
+    "relu", "relu_", "leaky_relu", "leaky_relu_", "hardtanh", "hardtanh_", "elu", "elu_", "gelu", "silu",
+    "silu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "bernoulli_", "div_", "mul_", "empty_like",
+})  # fmt: skip
+
+
+def _meta_shortcut(name: str, args: tuple[Any, ...], kwargs: Any) -> Any:
+    """The meta result of a common op, made directly; None: let the op's own meta kernel run.
+
+    Several of those kernels are Python refs wrapped in dynamo.disable, whose first call imports
+    torch._dynamo (0.7 s, most of a user-model analysis); these ops' results need no kernel."""
+    tensors = [a for a in args if isinstance(a, torch.Tensor)]
+    if kwargs or not tensors or any(not t.is_meta or t.dtype != tensors[0].dtype for t in tensors):
+        return None
+    x = tensors[0]
+    if name in SAME_SHAPE and name.endswith("_"):  # in place: the other operands must broadcast to x
+        return x if all(_broadcasts(t.shape, x.shape) for t in tensors[1:]) else None
+    if name in SAME_SHAPE and x.is_contiguous():
+        return x.new_empty(x.shape)  # (empty_like is a Python ref too)
+    # A shape that does not fit is left to the kernel, whose error names it.
+    if name == "mm" and len(tensors) == 2 and x.dim() == 2 == tensors[1].dim() and x.shape[1] == tensors[1].shape[0]:
+        return x.new_empty((x.shape[0], tensors[1].shape[1]))
+    if name == "addmm" and len(args) == len(tensors) == 3:
+        bias, a, b = tensors
+        if a.dim() == 2 == b.dim() and a.shape[1] == b.shape[0] and bias.dim() <= 2:
+            out = (a.shape[0], b.shape[1])
+            if _broadcasts(bias.shape, out):
+                return x.new_empty(out)
+        return None
+    per_channel = all(t.shape == (x.shape[1],) for t in tensors[1:]) if x.dim() >= 2 else False
+    if name == "native_batch_norm" and x.is_contiguous() and per_channel:
+        # (output, save_mean, save_rstd) as the meta kernel gives them
+        stats = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
+        return x.new_empty(x.shape), *(x.new_empty((x.shape[1],), dtype=stats) for _ in range(2))
+    if name == "mul" and len(tensors) == 2 == len(args) and x.shape == tensors[1].shape and x.is_contiguous():
+        return x.new_empty(x.shape)  # the dropout's x * mask
+    if name in WINDOWED and x.dim() == 4 and x.is_contiguous() and _fits(name, args):
+        # Their meta kernels call torch._check, which imports sympy (0.25 s): the formulas give the shape.
+        shape = OP_FROM_ATEN[name](args).output_shape(tuple(x.shape))
+        if min(shape) < 1:
+            return None
+        out = x.new_empty(shape)
+        return (out, x.new_empty(shape, dtype=torch.int64)) if name == "max_pool2d_with_indices" else out
+    return None
+
+
+def _broadcasts(shape: Any, to: Any) -> bool:
+    return len(shape) <= len(to) and all(n in (1, m) for n, m in zip(reversed(shape), reversed(to)))
+
+
+WINDOWED = frozenset({"convolution", "max_pool2d_with_indices", "max_pool2d", "avg_pool2d", "_adaptive_avg_pool2d"})
+
+
+def _fits(name: str, args: tuple[Any, ...]) -> bool:
+    """The arguments are ones torch accepts and the formulas read (anything else: the kernel decides)."""
+    x = args[0]
+    if name == "_adaptive_avg_pool2d":
+        return len(args) == 2 and all(isinstance(o, int) and o > 0 for o in _pairs(args[1]))
+    if name == "convolution":
+        w, b = args[1], args[2]
+        if len(args) != 9 or args[6] or not isinstance(args[8], int) or args[8] < 1 or w.dim() != 4:
+            return False
+        groups = args[8]
+        channels = x.shape[1] == w.shape[1] * groups and w.shape[0] % groups == 0
+        windows = [*_ints(args[3], 1), *_ints(args[4], 0), *_ints(args[5], 1)]
+        return channels and (b is None or b.shape == (w.shape[0],)) and len(windows) == 6
+    kernel = _ints(args[1], 1)
+    stride = _ints(_arg(args, 2, None) or args[1], 1)
+    padding = _ints(_arg(args, 3, 0), 0)
+    dilation = _ints(_arg(args, 4, 1), 1) if name.startswith("max") else [1, 1]
+    if len(kernel) != 2 or len(stride) != 2 or len(padding) != 2 or len(dilation) != 2:
+        return False
+    if name == "avg_pool2d" and _arg(args, 6, None) is not None:
+        return False  # divisor_override: the shape is the same, but leave the odd case to the kernel
+    return all(p <= k // 2 for p, k in zip(padding, kernel))
+
+
+def _ints(v: Any, least: int) -> list[int]:
+    """Two ints, each at least ``least``, from an int or a list of one or two; [] when it is not that."""
+    items = [v] if isinstance(v, int) else list(v) if isinstance(v, (list, tuple)) else []
+    if not 1 <= len(items) <= 2 or not all(type(i) is int and i >= least for i in items):
+        return []
+    return items * (3 - len(items)) if len(items) == 1 else items
+
+
 # Operations that compute nothing: views, reshapes, transposes, bare allocations.
 FREE_OPS = frozenset({
     "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "squeeze",
@@ -289,9 +375,17 @@ def _run(
         leaf module: each becomes a row, with formulas where the operation has them (OP_FROM_ATEN) and
         named as not counted where it has none, so that nothing it does is silently zero."""
 
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            # Torch's documented opt-out: this mode never runs under torch.compile, and wrapping it
+            # in dynamo.disable imports torch._dynamo on the first op (0.7 s of a 1 s analysis).
+            return False
+
         def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-            out = func(*args, **(kwargs or {}))
             name = func.overloadpacket.__name__
+            out = _meta_shortcut(name, args, kwargs)
+            if out is None:
+                out = func(*args, **(kwargs or {}))
             if active or name in FREE_OPS:
                 return out
             if dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
