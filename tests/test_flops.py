@@ -147,11 +147,10 @@ def test_peers_reproduced_exactly_vgg16_224(torch):
 
 @pytest.mark.parametrize("name,size,batch", [("vgg16_bn", 64, 2), ("vgg11_lrn", 40, 1), ("vgg13", 37, 3)])
 def test_peers_reproduced_on_other_variants(torch, name, size, batch):
-    from vgg_inspect.runtime import peers
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect import api
 
-    report = vgg_inspect.analyze(name, input_size=size, batch=batch)
-    results = peers.compare(report, model_spec(name), on_meta=False)
+    req = api.Request(name, input_size=size, batch=batch)
+    results = api.compare_peers(req, api.analyze_request(req))
     assert [p.status for p in results] == ["agrees"] * 3, results
     assert all(p.value == p.reproduced for p in results)
 

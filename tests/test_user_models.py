@@ -324,3 +324,153 @@ def test_a_user_model_analysis_never_imports_dynamo():
     )
     res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+PEER_CASES = [("VGGNetAdaptive", 64, 2), ("TorchvisionCopy", 32, 1), ("AvgPooled", 16, 2), ("Tied", 8, 2),
+              ("IndexedPool", 8, 2), ("Branches", 16, 2), ("FunctionalLayers", 16, 2)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), PEER_CASES)
+def test_peers_run_on_your_model_and_agree_with_its_layers(name, size, batch):
+    """FlopCounterMode, fvcore and torchinfo, run for real on the user's own module, each give the
+    number reproduced from the operator-level rows (torchinfo without the functional calls it cannot see)."""
+    args = ["--input", str(size), "--batch", str(batch), "--compare", "--format", "json"]
+    res = CliRunner().invoke(cli, ["flops", f"{MODELS}:{name}", *args])
+    assert res.exit_code == 0, res.output
+    peers = json.loads(res.output)["peers"]
+    assert [(p["status"], p["value"]) for p in peers] == [("agrees", p["reproduced"]) for p in peers], peers
+
+
+def test_torchinfo_misses_functional_layers_and_the_explanation_says_how_much():
+    data = _report(f"{MODELS}:FunctionalLayers", "--input", "16", "--batch", "2")
+    rows = {r["module"]: r for r in data["layers"]}
+    # Closed forms: the functional 3x3 conv 3->8 at 16x16 and the functional linear 256->10, batch 2.
+    conv_macs, fc_macs = 2 * 16 * 16 * 8 * 3 * 9, 2 * 256 * 10
+    assert rows["F.conv2d in FunctionalLayers.forward"]["macs"] == conv_macs
+    assert rows["F.linear in FunctionalLayers.forward"]["macs"] == fc_macs
+    res = CliRunner().invoke(cli, ["flops", f"{MODELS}:FunctionalLayers", "--input", "16", "--batch", "2",
+                                   "--peer", "torchinfo", "--format", "json"])  # fmt: skip
+    (peer,) = json.loads(res.output)["peers"]
+    assert f"the {conv_macs + fc_macs:,} MACs of functional calls are invisible to it" in peer["difference_explained"]
+    assert data["totals"]["params"] == sum(p.numel() for p in _model("FunctionalLayers").parameters())
+
+
+def test_a_peer_that_counts_what_has_no_formula_differs_and_says_why():
+    res = CliRunner().invoke(cli, ["flops", f"{MODELS}:LstmHead", "--input", "8", "--batch", "2", "--compare",
+                                   "--format", "json"])  # fmt: skip
+    peers = {p["tool"].split()[0]: p for p in json.loads(res.output)["peers"]}
+    assert peers["torchinfo"]["status"] == "differs"
+    assert "no formulas for LSTM (x1)" in peers["torchinfo"]["reason"]
+    assert peers["fvcore"]["status"] == "agrees"  # fvcore skips the LSTM too
+
+
+def test_an_input_sweep_runs_on_your_model():
+    res = CliRunner().invoke(cli, ["flops", ADAPTIVE, "--input", "224,32", "--format", "json"])
+    assert res.exit_code == 0, res.output
+    first, second = json.loads(res.output)["sweep"]
+    # VGGNetAdaptive is VGG16 (+ 8,192 BatchNorm1d params, no MACs): the published counts at both sizes.
+    assert (first["input"], first["macs"]) == ([1, 3, 224, 224], ref.MACS_224["D"])
+    assert (second["input"], second["macs"]) == ([1, 3, 32, 32], ref.MACS_32["D"])
+
+
+def test_weights_are_checked_against_your_own_module(tmp_path):
+    """Missing and unexpected keys as torch's own load_state_dict reports them; a mis-shaped key as
+    torch refuses it; `check` exits 1 on a misfit and 0 on the model's own state dict."""
+    reference = f"{MODELS}:AvgPooled"
+    good = tmp_path / "good.pt"
+    torch.save(_model("AvgPooled").state_dict(), good)
+    state = _model("AvgPooled").state_dict()
+    del state["conv1.bias"]
+    state["head.weight"] = torch.zeros(3)
+    loose = tmp_path / "loose.pt"
+    torch.save(state, loose)
+    keys = _model("AvgPooled").load_state_dict(state, strict=False)
+    data = _report(reference, "--input", "16", "--weights", str(loose))
+    assert (data["weights"]["missing"], data["weights"]["unexpected"]) == (keys.missing_keys, keys.unexpected_keys)
+    state = _model("AvgPooled").state_dict()
+    state["conv2.weight"] = torch.zeros(4, 8, 3, 3)
+    with pytest.raises(RuntimeError, match=r"size mismatch for conv2\.weight"):
+        _model("AvgPooled").load_state_dict(state)
+    bad = tmp_path / "bad.pt"
+    torch.save(state, bad)
+    data = _report(reference, "--input", "16", "--weights", str(bad))
+    assert data["weights"]["misshaped"] == ["conv2.weight: expected 8x8x3x3, got 4x8x3x3"]
+    assert data["weights"]["params"] == sum(v.numel() for v in state.values())  # no BatchNorm here
+    runner = CliRunner()
+    assert runner.invoke(cli, ["check", reference, "--input", "16", "--weights", str(bad)]).exit_code == 1
+    assert runner.invoke(cli, ["check", reference, "--input", "16", "--weights", str(good)]).exit_code == 0
+
+
+class _FunctionalChain(torch.nn.Module):
+    """A forward written with F.conv2d, F.max_pool2d and F.avg_pool2d (no layer modules): in probe
+    mode the weights are positive and max-pools average over the same windows, so that every
+    structural dependence carries gradient."""
+
+    def __init__(self, layers, channels=2):
+        super().__init__()
+        self.layers, self.probe = layers, False
+        self.weights = torch.nn.ParameterList()
+        for kind, k, *_ in layers:
+            if kind == "conv":
+                self.weights.append(torch.nn.Parameter(torch.full((3, channels, k, k), 1.0 / (channels * k * k))))
+                channels = 3
+
+    def forward(self, x):
+        F, weights = torch.nn.functional, iter(self.weights)
+        for kind, k, s, p, d, ceil in self.layers:
+            if kind == "conv":
+                x = F.relu(F.conv2d(x, next(weights), stride=s, padding=p, dilation=d))
+            elif kind == "max" and not self.probe:
+                x = F.max_pool2d(x, k, s, p, ceil_mode=ceil)
+            else:
+                x = F.avg_pool2d(x, k, s, p, ceil_mode=ceil)
+        return x
+
+
+functional_layer_st = st.tuples(
+    st.sampled_from(["conv", "max", "avg"]), st.integers(1, 4), st.integers(1, 3), st.integers(0, 2),
+    st.integers(1, 2), st.booleans(),
+).map(lambda t: (t[0], t[1], t[2], min(t[3], t[1] // 2) if t[0] != "conv" else t[3], t[4] if t[0] == "conv" else 1,
+                 t[5] and t[0] != "conv"))  # fmt: skip
+
+
+@settings(max_examples=60, deadline=None)
+@given(layers=st.lists(functional_layer_st, min_size=1, max_size=5), h=st.integers(16, 64), w=st.integers(16, 64))
+def test_functional_fields_equal_gradient_supports(layers, h, w):
+    """The receptive field of a forward written with functional calls, traced at operator level,
+    against the input-gradient support of the centre unit of a real CPU run (float64)."""
+    import math
+
+    from hypothesis import assume
+
+    import vgg_inspect
+
+    model = _FunctionalChain(layers).double()
+    try:
+        with torch.no_grad():
+            model(torch.ones(1, 2, h, w, dtype=torch.float64))
+    except RuntimeError:
+        assume(False)  # torch refuses this input: nothing to compare
+    last = vgg_inspect.analyze_module(model, (1, 2, h, w)).layers[-1]
+    assert last.field_status == "local"
+    model.probe = True
+    x = torch.ones((1, 2, h, w), dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
+    out[0, :, uy, ux].sum().backward()
+    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
+    rf, jump, start = ([v, v] if not isinstance(v, list) else v for v in (last.receptive_field, last.jump, last.start))
+    box = []
+    for c, r in ((start[0] + uy * jump[0], rf[0]), (start[1] + ux * jump[1], rf[1])):
+        box += [math.ceil(c - (r - 1) / 2), math.floor(c + (r - 1) / 2)]
+    inside = box[0] >= 0 and box[2] >= 0 and box[1] < h and box[3] < w
+    if ys.numel() == 0:  # the unit's whole field lies in the padding or in a dilated kernel's holes
+        assert not inside
+        return
+    support = [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
+    if inside:
+        assert support == box
+    else:
+        clipped = [max(0, box[0]), min(h - 1, box[1]), max(0, box[2]), min(w - 1, box[3])]
+        assert clipped[0] <= support[0] <= support[1] <= clipped[1]
+        assert clipped[2] <= support[2] <= support[3] <= clipped[3]

@@ -96,16 +96,19 @@ def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimize
         raise VggInspectError("{param} apply to your own model (file.py:Name), not to a built-in", param="kwargs")
     report = _analyze_request(req, include=include, optimizer=optimizer)
     if req.weights is not None:
-        from .runtime import checkpoint
-
-        report.weights = checkpoint.check_weights(req.weights, req.spec())
-        if not report.weights.matches:
-            w = report.weights
-            report.warnings.append(
-                f"{w.path} does not fit this architecture: {len(w.missing)} missing, {len(w.unexpected)} unexpected, "
-                f"{len(w.misshaped)} mis-shaped key(s)"
-            )
+        _check_weights(report, req.weights, req.spec())
     return report
+
+
+def _check_weights(report: Report, path: str, model: Any) -> None:
+    from .runtime import checkpoint
+
+    report.weights = w = checkpoint.check_weights(path, model)
+    if not w.matches:
+        report.warnings.append(
+            f"{w.path} does not fit this architecture: {len(w.missing)} missing, {len(w.unexpected)} unexpected, "
+            f"{len(w.misshaped)} mis-shaped key(s)"
+        )
 
 
 def _analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
@@ -246,17 +249,28 @@ def _module_report(
 def compare_peers(req: Request, report: Report, only: Iterable[str] = ()) -> list[Peer]:
     """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report;
     ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo)."""
-    from .runtime import peers
+    from .runtime import build, peers
 
-    return peers.compare(report, req.spec(), on_meta=req.device == "meta", only=tuple(only))
+    dtype = report.input.dtype
+    if _is_user(req):
+        from .runtime import user
+
+        meta = user.load(str(req.model), req.kwargs)[0].to(build.TORCH_DTYPES[dtype])  # its code runs: it was named
+        import copy
+
+        cpu_copy = lambda: copy.deepcopy(meta).to_empty(device="cpu")
+        return peers.compare(report, meta, cpu_copy, on_meta=False, only=tuple(only))
+    spec = req.spec()
+    meta = build.instantiate(spec, device="meta", dtype=dtype)
+    cpu = lambda: build.instantiate(spec, device="cpu", dtype=dtype)
+    return peers.compare(report, meta, cpu, on_meta=req.device == "meta", only=tuple(only))
 
 
 def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:
     points = []
     for size in sizes:
-        t = analyze_request(req.replace(input_size=size, device=None, init=False), include=include).totals
-        r_shape = list(req.shape(req.spec())[:2]) + list(size)
-        points.append(SweepPoint(r_shape, t.macs, t.flops, t.macs_by_kind))
+        r = analyze_request(req.replace(input_size=size, device=None, init=False), include=include)
+        points.append(SweepPoint(list(r.input.shape), r.totals.macs, r.totals.flops, r.totals.macs_by_kind))
     return points
 
 
@@ -539,7 +553,7 @@ def _user_report(req: Request, include: Iterable[str] | str, optimizer: str) -> 
 
     for name, value, default in (("config", req.config, None), ("batch_norm", req.batch_norm, False),
                                  ("num_classes", req.num_classes, 1000), ("head", req.head, "fc"),
-                                 ("weights", req.weights, None), ("init", req.init, False)):  # fmt: skip
+                                 ("init", req.init, False)):  # fmt: skip
         if value != default:
             raise VggInspectError("{param} describes a built-in VGG; give your model's options with --kwargs",
                                   param=name)  # fmt: skip
@@ -550,4 +564,7 @@ def _user_report(req: Request, include: Iterable[str] | str, optimizer: str) -> 
     from .runtime import build
 
     module = module.to(build.TORCH_DTYPES[dtype])
-    return _module_report(module, shape, label, include, optimizer, None, True)
+    report, traces = _module_report(module, shape, label, include, optimizer, None, True)
+    if req.weights is not None:
+        _check_weights(report, req.weights, module)
+    return report, traces

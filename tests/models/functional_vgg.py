@@ -167,3 +167,21 @@ class LstmHead(nn.Module):
         x = F.relu(self.conv(x)).flatten(2)  # (N, 8 channels as steps, 64)
         out, _ = self.lstm(x)
         return self.fc(out[:, -1])
+
+
+class FunctionalLayers(nn.Module):
+    """Weights held as bare parameters and applied with F.conv2d and F.linear in forward: hook-based
+    tools (torchinfo) see no layer there; an operator-level trace does."""
+
+    def __init__(self):
+        super().__init__()
+        self.w1 = nn.Parameter(torch.randn(8, 3, 3, 3))
+        self.b1 = nn.Parameter(torch.zeros(8))
+        self.bn = nn.BatchNorm2d(8)
+        self.conv2 = nn.Conv2d(8, 16, 3, padding=1)
+        self.w3 = nn.Parameter(torch.randn(10, 16 * 4 * 4))
+
+    def forward(self, x):
+        x = F.max_pool2d(F.relu(self.bn(F.conv2d(x, self.w1, self.b1, padding=1))), 2)
+        x = F.max_pool2d(F.relu(self.conv2(x)), 2)
+        return F.linear(torch.flatten(x, 1), self.w3)

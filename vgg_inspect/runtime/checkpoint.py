@@ -55,10 +55,12 @@ def _params(state: dict[str, Any]) -> int:
     return sum(int(v.numel()) for k, v in state.items() if not k.endswith(STATS))
 
 
-def check_weights(path: str, spec: ModelSpec) -> WeightsCheck:
-    """Missing, unexpected and mis-shaped keys of the file against the architecture."""
+def check_weights(path: str, model: ModelSpec | torch.nn.Module) -> WeightsCheck:
+    """Missing, unexpected and mis-shaped keys of the file against the architecture (a built-in's
+    spec, or any module: only its state dict's names and shapes are read)."""
     state, notes = load_state(path)
-    expected = {k: tuple(v.shape) for k, v in VGG(spec).state_dict().items()}
+    module = VGG(model) if isinstance(model, ModelSpec) else model
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
     found = {k: tuple(v.shape) for k, v in state.items()}
     missing = [k for k in expected if k not in found]
     unexpected = [k for k in found if k not in expected]

@@ -20,11 +20,11 @@ from . import require
 
 require("torch", "comparing with peer tools")
 import torch  # noqa: E402
+from torch import nn  # noqa: E402
 
 from ..ops import numel  # noqa: E402
 from ..report.model import Peer, Report  # noqa: E402
-from ..spec import ModelSpec  # noqa: E402
-from .build import TORCH_DTYPES, available_bytes, instantiate  # noqa: E402
+from .build import TORCH_DTYPES, available_bytes  # noqa: E402
 
 FVCORE_LIMIT_FLOPS = 200 * 10**9  # fvcore runs a real forward on CPU: skip beyond this
 FLOP_COUNTER = "torch.utils.flop_counter.FlopCounterMode"
@@ -35,11 +35,15 @@ TORCHINFO = "torchinfo total_mult_adds"
 def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
     rows = report.layers
     macs = report.totals.macs
-    bias = sum(r.extra_flops.get("bias", 0) for r in rows)
-    avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.kind == "avgpool")
-    bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type == "BatchNorm2d")
-    bn_params = sum(r.params for r in rows if r.type == "BatchNorm2d")
     batch = report.input.shape[0]
+    # torchinfo sees modules only: what a forward computes itself (F.conv2d...) is invisible to it.
+    modules = [r for r in rows if not (r.module or "").startswith("F.")]
+    module_macs = sum(r.macs or 0 for r in modules if r.kind in ("conv", "fc"))
+    bias = sum(r.extra_flops.get("bias", 0) for r in modules)
+    avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.type == "AdaptiveAvgPool2d")
+    bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm"))
+    bn_params = sum(r.params for r in modules if r.type.startswith("BatchNorm"))
+    functional = f" of module layers (the {macs - module_macs:,} MACs of functional calls are invisible to it)"
     return {
         FLOP_COUNTER: (
             2 * macs,
@@ -47,13 +51,15 @@ def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
         ),
         FVCORE: (
             macs + avgpool_in + bn_norm,
-            f"MACs (called 'flops') {macs:,} + {avgpool_in:,} for adaptive_avg_pool2d (1 per input element)"
+            f"MACs (called 'flops') {macs:,}"
+            + (f" + {avgpool_in:,} for adaptive_avg_pool2d (1 per input element)" if avgpool_in else "")
             + (f" + {bn_norm:,} for batch_norm (2 per element)" if bn_norm else "")
-            + "; max-pool and LRN skipped as unsupported",
+            + "; max-pool, avg_pool2d and LRN skipped as unsupported",
         ),
         TORCHINFO: (
-            macs + bias + batch * bn_params,
-            f"MACs {macs:,} + {bias:,} bias adds (1 per output element of a biased conv/linear)"
+            module_macs + bias + batch * bn_params,
+            f"MACs {module_macs:,}{functional if module_macs != macs else ''} + {bias:,} bias adds (1 per output "
+            "element of a biased conv/linear)"
             + (f" + {batch * bn_params:,} for BatchNorm (batch x its {bn_params:,} parameters)" if bn_params else ""),
         ),
     }
@@ -62,13 +68,20 @@ def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
 SHORT = {"flopcounter": FLOP_COUNTER, "fvcore": FVCORE, "torchinfo": TORCHINFO}
 
 
-def compare(report: Report, spec: ModelSpec, *, on_meta: bool, only: tuple[str, ...] = ()) -> list[Peer]:
+def compare(
+    report: Report,
+    meta_model: nn.Module,
+    cpu_model: Callable[[], nn.Module],
+    *,
+    on_meta: bool,
+    only: tuple[str, ...] = (),
+) -> list[Peer]:
     """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
-    fvcore needs real tensors: it runs on CPU unless ``on_meta``, within the memory available."""
+    ``meta_model`` is the model on meta; fvcore needs real tensors: it runs ``cpu_model()`` (its
+    weights uninitialised) unless ``on_meta``, within the memory available."""
     rules = _rule_values(report)
     shape = tuple(report.input.shape)
     dtype = report.input.dtype
-    meta_model = instantiate(spec, device="meta", dtype=dtype)
     results: list[Peer] = []
 
     wanted = {SHORT[name] for name in only}
@@ -82,6 +95,9 @@ def compare(report: Report, spec: ModelSpec, *, on_meta: bool, only: tuple[str, 
             try:
                 peer.value = int(run())
                 peer.status = "agrees" if peer.value == reproduced else "differs"
+                if peer.status == "differs" and report.coverage.not_counted:
+                    left_out = ", ".join(f"{n} (x{k})" for n, k in report.coverage.not_counted.items())
+                    peer.reason = f"vgg-inspect has no formulas for {left_out}, which this peer may count"
             except Exception as exc:  # a peer failing is reported, not fatal
                 peer.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         results.append(peer)
@@ -95,7 +111,7 @@ def compare(report: Report, spec: ModelSpec, *, on_meta: bool, only: tuple[str, 
 
     def fvcore() -> int:
         nn_fvcore = require("fvcore.nn", "the fvcore comparison")
-        model = instantiate(spec, device="cpu", dtype=dtype).eval()
+        model = cpu_model().eval()
         logging.getLogger("fvcore").setLevel(logging.ERROR)
         with warnings.catch_warnings(), torch.no_grad():
             warnings.simplefilter("ignore")
