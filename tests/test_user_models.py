@@ -69,11 +69,14 @@ def test_functional_vgg16_saved_for_backward_equals_a_real_cpu_run():
     assert _report(ADAPTIVE, "--batch", "2", "--input", "32")["totals"]["training_saved_bytes"] == measured
 
 
-def test_hand_written_copy_equals_the_built_in():
-    """A retyped torchvision VGG16 from a file and the built-in give the same report, names aside."""
-    mine = _report(f"{MODELS}:TorchvisionCopy", "--input", "96", "--batch", "3")
-    built = json.loads(CliRunner().invoke(cli, ["summary", "vgg16", "--input", "96", "--batch", "3",
+@pytest.mark.parametrize("device", [[], ["--device", "cpu"], ["--device", "meta"], ["--device", "cpu", "--init"]])
+def test_hand_written_copy_equals_the_built_in(device):
+    """A retyped torchvision VGG16 from a file and the built-in give the same report, names aside,
+    analytically and instantiated on a device alike."""
+    mine = _report(f"{MODELS}:TorchvisionCopy", "--input", "96", "--batch", "3", *device)
+    built = json.loads(CliRunner().invoke(cli, ["summary", "vgg16", "--input", "96", "--batch", "3", *device,
                                                 "--format", "json"]).output)  # fmt: skip
+    assert mine["input"] == built["input"] and mine["options"] == built["options"]
     keep = ("name", "module")
 
     def strip(rows):
@@ -130,9 +133,15 @@ def test_debug_prints_the_traceback():
     assert res.exit_code == 1 and "Traceback" in res.output and "the user's own mistake" in res.output
 
 
-def test_built_in_only_commands_say_so():
-    res = CliRunner().invoke(cli, ["receptive-field", "--model", FUNCTIONAL])
-    assert res.exit_code == 2 and "not available yet" in res.output
+def test_block_comparison_of_your_model_is_the_paper_s():
+    """`receptive-field --model FILE`: VGGNetAdaptive's blocks are VGG16's (functional pools and
+    ReLUs included); block 5 against closed forms: three 3x3 convs vs one 7x7, 512 channels."""
+    mine = json.loads(CliRunner().invoke(cli, ["receptive-field", "--model", ADAPTIVE, "--format", "json"]).output)
+    built = json.loads(CliRunner().invoke(cli, ["receptive-field", "--model", "vgg16", "--format", "json"]).output)
+    assert mine["blocks"] == built["blocks"]
+    five = mine["blocks"][-1]
+    assert (five["stack_params"], five["single_params"]) == (3 * (9 * 512 * 512 + 512), 49 * 512 * 512 + 512)
+    assert five["stack_nonlinearities"] == 3
 
 
 def test_batchnorm1d_at_batch_one_falls_back_to_eval_and_says_so():
@@ -165,6 +174,16 @@ def test_a_module_that_returns_a_tuple_reports_its_first_output():
     model(torch.zeros(2, 3, 8, 8))
     rows = {r["module"]: r for r in data["layers"]}
     assert {n: rows[n]["output_shape"] for n in shapes} == {n: list(t.shape) for n, t in shapes.items()}
+
+
+def test_a_tied_weight_stays_tied_on_a_device():
+    """Storage given on a device keeps a shared parameter shared: torch's own count agrees."""
+    from vgg_inspect.runtime import build, user
+
+    module = build.place(user.load(f"{MODELS}:Tied")[0], "cpu")
+    assert module.back.weight is module.up.weight and module.up.weight.device.type == "cpu"
+    expected = sum(p.numel() for p in _model("Tied").parameters())  # parameters() yields a tied one once
+    assert _report(f"{MODELS}:Tied", "--input", "8", "--device", "cpu")["totals"]["params"] == expected
 
 
 def test_a_tied_weight_counts_once():
@@ -474,3 +493,81 @@ def test_functional_fields_equal_gradient_supports(layers, h, w):
         clipped = [max(0, box[0]), min(h - 1, box[1]), max(0, box[2]), min(w - 1, box[3])]
         assert clipped[0] <= support[0] <= support[1] <= clipped[1]
         assert clipped[2] <= support[2] <= support[3] <= clipped[3]
+
+
+@pytest.mark.parametrize("init", [[], ["--init"]])
+def test_a_device_that_cannot_hold_your_model_is_refused_before_allocating(monkeypatch, init):
+    from vgg_inspect.runtime import build
+
+    monkeypatch.setattr(build, "available_bytes", lambda device: 1000)
+    allocations = []
+    monkeypatch.setattr(build, "_allocate", lambda *a: allocations.append(a))
+    res = CliRunner().invoke(cli, ["params", f"{MODELS}:AvgPooled", "--input", "16", "--device", "cpu", *init])
+    assert res.exit_code == 1 and "3,232 B" in res.output and "1,000 B" in res.output, res.output
+    assert allocations == []
+
+
+def test_user_model_device_errors():
+    runner = CliRunner()
+    res = runner.invoke(cli, ["params", f"{MODELS}:AvgPooled", "--init"])
+    assert res.exit_code == 2 and "give a device too" in res.output
+    res = runner.invoke(cli, ["params", f"{MODELS}:AvgPooled", "--device", "tpu"])
+    assert res.exit_code == 2 and "unknown device 'tpu'" in res.output
+
+
+def _field(*args):
+    res = CliRunner().invoke(cli, ["receptive-field", *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)["effective_receptive_field"]
+
+
+@pytest.mark.parametrize("model", ["TorchvisionCopy", "VGGNetAdaptive"])
+@pytest.mark.parametrize("layer", ["conv3_2", "conv5_3"])
+def test_support_of_your_model_equals_the_built_in_s(model, layer):
+    """Your model's field is run whole on CPU (modules hooked, F.max_pool2d averaged for the
+    support run); the built-in runs a crop with its own rules: the gradients agree pixel for pixel."""
+    args = ["--effective", "--mode", "support", "--layer", layer, "--input", "64"]
+    mine, built = _field(f"{MODELS}:{model}", *args), _field("vgg16", *args)
+    assert {k: v for k, v in mine.items() if k != "module"} == {k: v for k, v in built.items() if k != "module"}
+    assert mine["support_box"] == mine["theoretical_box"]
+
+
+def test_effective_field_of_your_model_is_seeded_and_inside_its_field():
+    args = [ADAPTIVE, "--effective", "--input", "48", "--samples", "2"]
+    first, again, other = _field(*args), _field(*args), _field(*args, "--seed", "1")
+    assert first == again and first["heatmap"] != other["heatmap"]
+    assert first["layer"] == "conv5_3"  # the last conv that is a module
+    side = first["theoretical_box"][1] - first["theoretical_box"][0] + 1
+    assert first["mass_squares"]["50"] <= first["mass_squares"]["90"] <= first["mass_squares"]["99"] <= side
+
+
+def test_effective_field_errors_for_your_model(monkeypatch):
+    runner = CliRunner()
+    res = runner.invoke(cli, ["receptive-field", ADAPTIVE, "--effective", "--layer", "pool3", "--input", "64"])
+    assert res.exit_code == 2 and "pool3 is a functional call (F.max_pool2d in VGGNetAdaptive.forward)" in res.output
+    assert "pick a module layer: conv5_1, conv5_2, conv5_3" in res.output
+    from vgg_inspect.runtime import build
+
+    monkeypatch.setattr(build, "available_bytes", lambda device: 1000)
+    res = runner.invoke(cli, ["receptive-field", ADAPTIVE, "--effective", "--input", "64"])
+    assert res.exit_code == 1 and "empirical field of your model" in res.output and "Traceback" not in res.output
+
+
+def test_measure_builds_your_model_on_the_device_with_its_own_init(monkeypatch):
+    """No GPU here: the real CUDA run is replaced; what reaches it is your model, initialised by
+    your code on the device asked for, at the report's dtype."""
+    from vgg_inspect import api
+    from vgg_inspect.runtime import measure
+
+    seen = {}
+
+    def fake(model, shape, *, train):
+        seen.update(type=type(model).__name__, device=str(next(model.parameters()).device), shape=shape,
+                    dtype=next(model.parameters()).dtype, nonzero=bool(model.conv1.weight.abs().sum() > 0))  # fmt: skip
+        return {"resident_bytes": 1, "max_memory_allocated": 2}
+
+    monkeypatch.setattr(measure, "measure_cuda", fake)
+    req = api.Request(f"{MODELS}:AvgPooled", input_size=16, batch=2, device="cpu", dtype="bfloat16")
+    api.measure(req, api.analyze_request(req), train=False)
+    assert seen == {"type": "AvgPooled", "device": "cpu", "shape": (2, 3, 16, 16), "dtype": torch.bfloat16,
+                    "nonzero": True}  # fmt: skip

@@ -302,7 +302,16 @@ def measure(req: Request, report: Report, train: bool) -> Measured:
     from .runtime import build
     from .runtime import measure as m
 
-    model = build.instantiate(req.spec(), device=req.device or "cpu", dtype=report.input.dtype, init=True)
+    if _is_user(req):  # its code runs, with its own initialisation, on the device: it was named
+        from .runtime import user
+
+        dtype = build.TORCH_DTYPES[report.input.dtype]
+        device = build.check_device(req.device or "cpu")
+        meta = user.load(str(req.model), req.kwargs)[0].to(dtype)
+        build.ensure_fits(build.state_bytes(meta), device, f"{report.model.name}'s weights and buffers")
+        model = user.load(str(req.model), req.kwargs, device=str(device))[0].to(dtype)
+    else:
+        model = build.instantiate(req.spec(), device=req.device or "cpu", dtype=report.input.dtype, init=True)
     got = m.measure_cuda(model, tuple(report.input.shape), train=train)
     t = report.totals
     # One forward + backward allocates no optimizer state: the training total without it.
@@ -328,6 +337,15 @@ def effective_field(
 ) -> EffectiveField:
     from .runtime import effective
 
+    if _is_user(req):  # its code runs, on CPU with its own initialisation: it was named
+        from .runtime import user
+
+        def build() -> Any:
+            return user.load(str(req.model), req.kwargs, device="cpu")[0].float()
+
+        return effective.module_effective_field(
+            build, report, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step
+        )
     return effective.effective_field(
         req.spec(), report, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step
     )
@@ -343,10 +361,12 @@ def pick_layer(report: Report, layer: str | None) -> None:
 def block_comparison(req: Request) -> Any:
     from .report.documents import BlockComparison
 
-    spec = req.spec()
-    dtype = canonical_dtype(req.dtype)
-    report = analyze_request(req.replace(device=None, init=False))
-    traces = _traces(spec, req.shape(spec), dtype)
+    if _is_user(req):  # its code runs: it was named
+        report, traces = _user_report(req.replace(device=None, init=False), (), "momentum")
+    else:
+        spec = req.spec()
+        report = analyze_request(req.replace(device=None, init=False))
+        traces = _traces(spec, req.shape(spec), canonical_dtype(req.dtype))
     return BlockComparison(report.model, report.input, kernels.block_table(traces))
 
 
@@ -552,19 +572,37 @@ def _user_report(req: Request, include: Iterable[str] | str, optimizer: str) -> 
     from .runtime import user
 
     for name, value, default in (("config", req.config, None), ("batch_norm", req.batch_norm, False),
-                                 ("num_classes", req.num_classes, 1000), ("head", req.head, "fc"),
-                                 ("init", req.init, False)):  # fmt: skip
+                                 ("num_classes", req.num_classes, 1000), ("head", req.head, "fc")):  # fmt: skip
         if value != default:
             raise VggInspectError("{param} describes a built-in VGG; give your model's options with --kwargs",
                                   param=name)  # fmt: skip
-    module, label = user.load(str(req.model), req.kwargs)
+    if not isinstance(req.init, bool):
+        raise VggInspectError(f"{{param}} must be True or False, got {req.init!r}", param="init")
+    if req.init and req.device is None:
+        raise VggInspectError("{param} applies to an instantiated model: give a device too", param="init")
     h, w = validate.input_size(req.input_size)
     shape = (validate.count(req.batch, "batch"), validate.count(req.in_channels, "in_channels"), h, w)
     dtype = canonical_dtype(req.dtype)
     from .runtime import build
 
+    device = str(build.check_device(req.device)) if req.device is not None else None
+    module, label = user.load(str(req.model), req.kwargs)
     module = module.to(build.TORCH_DTYPES[dtype])
-    report, traces = _module_report(module, shape, label, include, optimizer, None, True)
+    if device is not None and device != "meta":
+        if req.init:  # your own initialisation runs on the device, once its size is known to fit
+            build.ensure_fits(build.state_bytes(module), build.check_device(device), f"{label}'s weights and buffers")
+            module = user.load(str(req.model), req.kwargs, device=device)[0].to(build.TORCH_DTYPES[dtype])
+        else:
+            module = build.place(module, device)
+    elif req.init:
+        raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")
+    report, traces = _module_report(module, shape, label, include, optimizer, None, device is None)
+    if device is not None:
+        for problem in build.unsupported_kernels(module, device, dtype):
+            report.warnings.append(
+                f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
+                "the figures are the closed-form rules"
+            )
     if req.weights is not None:
         _check_weights(report, req.weights, module)
     return report, traces

@@ -185,14 +185,39 @@ def instantiate(spec: ModelSpec, *, device: str = "cpu", dtype: str = "float32",
 
 def _allocate(model: nn.Module, device: torch.device) -> None:
     """``to_empty`` without its cost: ``torch.empty`` straight on the device (``to_empty`` goes
-    through ``empty_like``'s Python reference, whose first call imports a large part of torch)."""
+    through ``empty_like``'s Python reference, whose first call imports a large part of torch).
+    A tensor registered twice (a tied weight) stays one tensor."""
+    made: dict[int, torch.Tensor] = {}
+
+    def empty(t: torch.Tensor) -> torch.Tensor:
+        if id(t) not in made:
+            new = torch.empty(t.shape, dtype=t.dtype, device=device)
+            made[id(t)] = nn.Parameter(new, t.requires_grad) if isinstance(t, nn.Parameter) else new
+        return made[id(t)]
+
     for m in model.modules():
         for k, p in m._parameters.items():
             if p is not None:
-                m._parameters[k] = nn.Parameter(torch.empty(p.shape, dtype=p.dtype, device=device), p.requires_grad)
+                m._parameters[k] = empty(p)
         for k, b in m._buffers.items():
             if b is not None:
-                m._buffers[k] = torch.empty(b.shape, dtype=b.dtype, device=device)
+                m._buffers[k] = empty(b)
+
+
+def place(module: nn.Module, device: str) -> nn.Module:
+    """A module built on meta, given uninitialised storage on ``device`` (checked to fit first)."""
+    dev = check_device(device)
+    if dev.type == "meta":
+        return module
+    ensure_fits(state_bytes(module), dev, "the model's weights and buffers")
+    try:
+        _allocate(module, dev)
+    except (RuntimeError, TypeError) as exc:
+        raise AnalysisError(f"cannot allocate the model on {device}: {exc}".splitlines()[0]) from None
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats:
+            m.reset_running_stats()  # buffers must hold real statistics, even uninitialised weights need not
+    return module
 
 
 def device_name(module: nn.Module) -> str:

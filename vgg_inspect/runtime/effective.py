@@ -24,16 +24,24 @@ from torch import nn  # noqa: E402
 from ..errors import VggInspectError, did_you_mean  # noqa: E402
 from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
 from ..spec import ModelSpec, layer_defs  # noqa: E402
-from .build import init_weights, instantiate  # noqa: E402
+from .build import ensure_fits, init_weights, instantiate  # noqa: E402
 
 MASS_LEVELS = (50, 90, 99)
 MAX_SAMPLES = 1000
 HEATMAP_CELLS = 32
 
 
+def _traceable(report: Report, row: LayerRow) -> bool:
+    """A layer whose output can be read: a built-in's feature layer, or a module of your own model
+    (a functional call has no module to hook)."""
+    if report.model.config == "module":
+        return not row.module.startswith("F.")
+    return row.module.startswith("features.")
+
+
 def pick_layer(report: Report, layer: str | None) -> LayerRow:
     if layer is None:
-        convs = [r for r in report.layers if r.kind == "conv" and r.module.startswith("features.")]
+        convs = [r for r in report.layers if r.kind == "conv" and _traceable(report, r) and r.field_status == "local"]
         if not convs:
             raise VggInspectError("the model has no conv layer to trace; name a pool layer with {param}", param="layer")
         return convs[-1]
@@ -42,9 +50,16 @@ def pick_layer(report: Report, layer: str | None) -> LayerRow:
     except KeyError:
         names = [r.name for r in report.layers]
         raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}", param="layer") from None
-    if not row.module.startswith("features.") or row.field_status != "local":
+    if row.field_status != "local" or (report.model.config != "module" and not _traceable(report, row)):
         raise VggInspectError(
             f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
+        )
+    if not _traceable(report, row):
+        modules = [r.name for r in report.layers if _traceable(report, r) and r.field_status == "local"]
+        raise VggInspectError(
+            f"{row.name} is a functional call ({row.module}), with no module whose output can be read; "
+            f"pick a module layer{': ' + ', '.join(modules[-3:]) if modules else ''}",
+            param="layer",
         )
     return row
 
@@ -100,22 +115,13 @@ def effective_field(
     samples: int = 4,
     on_step: Callable[[str], None] | None = None,
 ) -> EffectiveField:
-    if mode not in ("effective", "support"):
-        raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
-    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-        raise VggInspectError(f"{{param}} must be an integer from 1 to {MAX_SAMPLES}, got {samples!r}", param="samples")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise VggInspectError(f"{{param}} must be an integer from 0 to 2^63-1, got {seed!r}", param="seed")
+    _check_args(mode, seed, samples)
     row = pick_layer(report, layer)
     step = on_step or (lambda _: None)
     stop = int(row.module.split(".")[1])
     _, channels, h, w = report.input.shape
-    rf, jump, start = (_axes(getattr(row, k)) for k in ("receptive_field", "jump", "start"))
-    unit = ((row.output_shape[2] - 1) // 2, (row.output_shape[3] - 1) // 2)  # the centre unit
-    centre = tuple(s + u * j for s, u, j in zip(start, unit, jump))
-    theoretical: list[int] = []
-    for c, r, size in zip(centre, rf, (h, w)):
-        theoretical += [max(0, math.ceil(c - (r - 1) / 2)), min(size - 1, math.floor(c + (r - 1) / 2))]
+    unit, centre, theoretical = _geometry(row, (h, w))
+    jump = _axes(row.jump)
     # Only the unit's field can carry gradient: run on a crop that holds it, its origin a multiple of
     # the jump so that every layer's grid lines up with the full image's (the result is exact), and
     # the cost no longer depends on the input size.
@@ -145,6 +151,41 @@ def effective_field(
         grad_sum += x.grad[0].abs().sum(0).double()
         step(f"sample {i + 1}/{samples}")
 
+    return _result(row, mode, seed, samples, unit, centre, theoretical, grad_sum, origin)
+
+
+def _check_args(mode: str, seed: int, samples: int) -> None:
+    if mode not in ("effective", "support"):
+        raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+        raise VggInspectError(f"{{param}} must be an integer from 1 to {MAX_SAMPLES}, got {samples!r}", param="samples")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise VggInspectError(f"{{param}} must be an integer from 0 to 2^63-1, got {seed!r}", param="seed")
+
+
+def _geometry(row: LayerRow, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[Any, ...], list[int]]:
+    """The centre unit, its field's centre in the input, and the field clipped to the image."""
+    rf, jump, start = (_axes(getattr(row, k)) for k in ("receptive_field", "jump", "start"))
+    unit = ((row.output_shape[2] - 1) // 2, (row.output_shape[3] - 1) // 2)
+    centre = tuple(s + u * j for s, u, j in zip(start, unit, jump))
+    theoretical: list[int] = []
+    for c, r, n in zip(centre, rf, size):
+        theoretical += [max(0, math.ceil(c - (r - 1) / 2)), min(n - 1, math.floor(c + (r - 1) / 2))]
+    return unit, centre, theoretical
+
+
+def _result(
+    row: LayerRow,
+    mode: str,
+    seed: int,
+    samples: int,
+    unit: tuple[int, int],
+    centre: tuple[Any, ...],
+    theoretical: list[int],
+    grad_sum: torch.Tensor,
+    origin: list[int],
+) -> EffectiveField:
+    rf = _axes(row.receptive_field)
     box = _box(grad_sum > 0)
     support = None if box is None else [box[0] + origin[0], box[1] + origin[0], box[2] + origin[1], box[3] + origin[1]]
     local_centre = (centre[0] - origin[0], centre[1] - origin[1])
@@ -169,6 +210,123 @@ def effective_field(
         mass_squares={str(p): _mass_square(grad_sum, local_centre, p / 100) for p in MASS_LEVELS},
         heatmap=[[round(float(v) / peak, 4) for v in r] for r in pooled],
     )
+
+
+class _Reached(Exception):
+    """Raised by the traced layer's hook: the rest of the model is never run."""
+
+    def __init__(self, output: torch.Tensor) -> None:
+        self.output = output
+
+
+def module_effective_field(
+    build: Callable[[], nn.Module],
+    report: Report,
+    *,
+    layer: str | None = None,
+    mode: str = "effective",
+    seed: int = 0,
+    samples: int = 4,
+    on_step: Callable[[str], None] | None = None,
+) -> EffectiveField:
+    """The empirical field of a layer of your own model, from ``build()`` on CPU (your code, your
+    initialisation, seeded). The whole image is run up to the layer (your forward cannot be cut
+    into a crop); ``support`` mode makes weights positive and max-pools average over the same
+    windows (F.max_pool2d and nn.MaxPool2d alike, for the run only)."""
+    _check_args(mode, seed, samples)
+    row = pick_layer(report, layer)
+    step = on_step or (lambda _: None)
+    _, channels, h, w = report.input.shape
+    unit, centre, theoretical = _geometry(row, (h, w))
+    # What one image keeps for its backward and produces, at the run's precision, and the weights.
+    t, batch = report.totals, report.input.shape[0]
+    scale = (8 if mode == "support" else 4) / _dtype_size(report.input.dtype)
+    need = int((t.training_saved_bytes + t.activation_bytes) / batch * scale) + 2 * t.weight_bytes
+    ensure_fits(need, torch.device("cpu"), "the empirical field of your model (the whole image, up to the layer)")
+    torch.manual_seed(seed)
+    model = build().eval()
+    if mode == "support":
+        model = _positive(model).double()
+        samples = 1
+    model.requires_grad_(False)
+    target = dict(model.named_modules()).get(row.module)
+    if target is None:
+        raise VggInspectError(f"{row.name}: no module '{row.module}' in the model", param="layer")
+
+    def reached(_: nn.Module, __: Any, out: Any) -> None:
+        raise _Reached(out[0] if isinstance(out, tuple) else out)
+
+    handle = target.register_forward_hook(reached)
+    step("model built")
+    grad_sum = torch.zeros(h, w, dtype=torch.float64)
+    generator = torch.Generator().manual_seed(seed)
+    dtype = torch.float64 if mode == "support" else torch.float32
+    try:
+        for i in range(samples):
+            shape = (1, channels, h, w)
+            x = torch.ones(shape, dtype=dtype) if mode == "support" else torch.randn(shape, generator=generator)
+            x.requires_grad_(True)
+            try:
+                with _average_pools(mode == "support"):
+                    model(x)
+                raise VggInspectError(f"{row.name} ({row.module}) was not reached by the forward", param="layer")
+            except _Reached as got:
+                got.output[0, :, unit[0], unit[1]].sum().backward()
+            assert x.grad is not None
+            grad_sum += x.grad[0].abs().sum(0).double()
+            step(f"sample {i + 1}/{samples}")
+    finally:
+        handle.remove()
+    return _result(row, mode, seed, samples, unit, centre, theoretical, grad_sum, [0, 0])
+
+
+def _dtype_size(dtype: str) -> int:
+    return {"float32": 4, "float16": 2, "bfloat16": 2}.get(dtype, 4)
+
+
+def _positive(model: nn.Module) -> nn.Module:
+    """Every weight 1/fan-in, biases zero, norms the identity at their reset statistics: with a
+    positive input, every ReLU passes and every structural dependence carries gradient."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if name.endswith("bias"):
+                p.zero_()
+            elif p.dim() >= 2:
+                p.fill_(1.0 / p[0].numel())
+            else:
+                p.fill_(1.0)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats:
+            m.reset_running_stats()
+    return model
+
+
+class _average_pools:
+    """For the support run only: max-pools average over the same windows (a max-pool passes
+    gradient to one element per window, so its support is the argmax pattern, not the field)."""
+
+    def __init__(self, active: bool) -> None:
+        self.active = active
+        self.saved: Any = None
+
+    def __enter__(self) -> None:
+        if not self.active:
+            return
+        functional = torch.nn.functional
+        self.saved = functional.max_pool2d
+
+        def as_average(x: torch.Tensor, kernel_size: Any, stride: Any = None, padding: Any = 0, dilation: Any = 1,
+                       ceil_mode: bool = False, return_indices: bool = False) -> Any:  # fmt: skip
+            if dilation not in (1, (1, 1), [1, 1]):
+                raise VggInspectError("--mode support cannot average a dilated max-pool; use --mode effective")
+            out = functional.avg_pool2d(x, kernel_size, stride, padding, ceil_mode, count_include_pad=True)
+            return (out, torch.zeros(out.shape, dtype=torch.int64)) if return_indices else out
+
+        functional.max_pool2d = as_average
+
+    def __exit__(self, *exc: object) -> None:
+        if self.saved is not None:
+            torch.nn.functional.max_pool2d = self.saved
 
 
 def _crop_length(ops: list[Any], axis: int, origin: int, last: int, size: int, unit: int, jump: int, c: int) -> int:

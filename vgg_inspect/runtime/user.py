@@ -62,8 +62,9 @@ def _fail(what: str, exc: BaseException, path: str | None) -> AnalysisError:
     )
 
 
-def load(reference: str, kwargs_text: str | None = None) -> tuple[torch.nn.Module, str]:
-    """The nn.Module the reference names, and a label for it."""
+def load(reference: str, kwargs_text: str | None = None, device: str = "meta") -> tuple[torch.nn.Module, str]:
+    """The nn.Module the reference names, and a label for it; a class or factory is called under
+    ``device`` (meta by default: no weights are allocated or initialised)."""
     source, _, name = reference.rpartition(":")
     if not source or not name.isidentifier():
         raise VggInspectError(f"malformed model '{reference}': expected path/to/file.py:Name or package.module:Name",
@@ -113,7 +114,7 @@ def load(reference: str, kwargs_text: str | None = None) -> tuple[torch.nn.Modul
     except ValueError:
         pass  # no signature to check (a builtin): let the call say
     try:
-        with torch.device("meta"):  # built on meta: no weights are allocated or initialised
+        with torch.device(device):
             made = obj(**kwargs)
     except Exception as exc:
         raise _fail(f"building {label} failed", exc, path) from None
