@@ -1,8 +1,10 @@
 """Nothing a user types crashes: generated command lines end in exit 0, or in a one-line error and a
 non-zero exit; never a traceback, never a runaway allocation."""
 
+import pathlib
 import resource
 
+import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -107,9 +109,71 @@ def test_cli_never_crashes(argv):
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
     assert res.exception is None or isinstance(res.exception, SystemExit), (argv, repr(res.exception))
     assert "Traceback" not in res.output, argv
-    if res.exit_code != 0:
+    # check and diff exit 1 with their verdict when expectations fail or the models differ
+    verdict = res.exit_code == 1 and argv[0] in ("check", "diff")
+    if res.exit_code != 0 and not (verdict and ("expectations hold" in res.output or "layer(s) differ" in res.output)):
         errors = [line for line in res.output.splitlines() if line.startswith("Error:")]
         assert len(errors) == 1, (argv, res.output)
         if res.exit_code == 2:  # a usage error is the only line
             assert res.output.strip() == errors[0], (argv, res.output)
     assert grown < 2**30, (argv, grown)
+
+
+# Your own models: small ones (a fuzzed --effective runs the whole image), and every way a
+# reference goes wrong. "CKPT" stands for a real checkpoint of AvgPooled, written by the fixture.
+USER_FILE = str(pathlib.Path(__file__).parent / "models" / "functional_vgg.py")
+USER_MODELS = st.sampled_from(
+    [f"{USER_FILE}:{name}" for name in ("AvgPooled", "Tied", "IndexedPool", "FunctionalLayers", "Branches",
+                                        "LstmHead", "NeedsArgs", "Broken", "make_small", "Nope", "1bad")]
+    + ["tests/models/nothing.py:VGG", "tests.models.functional_vgg:AvgPooled", "no.such.module:X", ":X", "a.py:",
+       "/dev/null:X", "tests/models/__init__.py:X", "vgg16"]
+)  # fmt: skip
+USER_OPTIONS = {
+    "--kwargs": st.one_of(st.sampled_from(["width=4", "num_classes=3", "width=", "=4", "width=4,width=5",
+                                           "width=[1", "num_classes=-1"]), texts),
+    "--weights": st.sampled_from(["CKPT", "/nonexistent.pt", "/dev/null", "/proc/version", ""]),
+    "--input": st.sampled_from(["8", "16", "32", "7", "1", "16x8", "0", "100000"]),
+    "--batch": st.sampled_from(["1", "2", "3", "0", "1000000000"]),
+    "--in-channels": st.sampled_from(["3", "1", "4"]),
+    "--device": st.sampled_from(["cpu", "meta", "gpu"]),
+    "--dtype": st.sampled_from(["float32", "float16", "bfloat16", "fp8"]),
+    "--init": None, "--num-classes": st.sampled_from(["10"]), "--format": st.sampled_from(["json", "table", "csv"]),
+}  # fmt: skip
+USER_COMMANDS = {
+    "params": {}, "summary": {}, "memory": {"--budget": st.sampled_from(["1GiB", "1KB", "x"])},
+    "flops": {"--compare": None, "--peer": st.sampled_from(["torchinfo", "fvcore", "x"]), "--train": None},
+    "check": {"--expect": st.sampled_from(["params=808", "params=1", "macs=2%", "x"])},
+    "receptive-field": {"--effective": None, "--layer": st.sampled_from(["conv1", "pool1", "conv", "fc"]),
+                        "--mode": st.sampled_from(["support", "effective"]), "--samples": st.just("1")},
+    "diff": {},
+}  # fmt: skip
+
+
+@st.composite
+def user_command_lines(draw):
+    command = draw(st.sampled_from(sorted(USER_COMMANDS)))
+    args = [command, draw(USER_MODELS)]
+    if command == "diff":
+        args.append(draw(st.one_of(USER_MODELS, st.sampled_from(["vgg11", "config:8,M"]))))
+    options = {**USER_OPTIONS, **USER_COMMANDS[command]}
+    for name in draw(st.lists(st.sampled_from(sorted(options)), max_size=4, unique=True)):
+        args.append(name)
+        if options[name] is not None:
+            args.append(draw(options[name]))
+    return args
+
+
+@pytest.fixture(scope="session")
+def checkpoint(tmp_path_factory):
+    torch = pytest.importorskip("torch")
+    from tests.models.functional_vgg import AvgPooled
+
+    path = tmp_path_factory.mktemp("fuzz") / "avg.pt"
+    torch.save(AvgPooled().state_dict(), path)
+    return str(path)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(argv=user_command_lines())
+def test_cli_never_crashes_on_your_models(checkpoint, argv):
+    test_cli_never_crashes.hypothesis.inner_test([checkpoint if a == "CKPT" else a for a in argv])

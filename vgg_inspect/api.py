@@ -45,8 +45,7 @@ class Request:
     def spec(self) -> ModelSpec:
         if self.model is not None and ":" in str(self.model) and not str(self.model).startswith("config:"):
             raise VggInspectError(
-                f"this works on the built-in variants and config lists; for your own model '{self.model}' it is "
-                "not available yet",
+                f"'{self.model}' is your own model, not a built-in variant or a config list: it has no layer spec",
                 param="model",
             )
         return model_spec(
