@@ -571,3 +571,31 @@ def test_measure_builds_your_model_on_the_device_with_its_own_init(monkeypatch):
     api.measure(req, api.analyze_request(req), train=False)
     assert seen == {"type": "AvgPooled", "device": "cpu", "shape": (2, 3, 16, 16), "dtype": torch.bfloat16,
                     "nonzero": True}  # fmt: skip
+
+
+class _ViewFlatten(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.fc = torch.nn.Conv2d(3, 4, 3), torch.nn.Linear(4 * 6 * 6, 2)
+
+    def forward(self, x):
+        x = self.conv(x)
+        x = x.view(x.size(0), 4, 36)  # (N, C, H*W): a reshape, not a flatten per sample: no row
+        return self.fc(x.view(x.size(0), -1))
+
+
+def test_a_flatten_in_forward_is_a_row_as_nn_flatten_is():
+    """torch.flatten(x, 1) and x.view(n, -1) before the classifier get the row nn.Flatten gets:
+    the built-in layout has one, so a hand-written copy lines up with it row for row."""
+    import vgg_inspect
+
+    rows = _report(FUNCTIONAL, "--batch", "2")["layers"]
+    (flat,) = [r for r in rows if r["kind"] == "flatten"]
+    assert (flat["module"], flat["output_shape"], flat["receptive_field"]) == (
+        "F.flatten in VGGNet.forward",
+        [2, 512 * 7 * 7],
+        212,
+    )
+    rows = vgg_inspect.analyze_module(_ViewFlatten(), (3, 3, 8, 8)).layers
+    assert [(r.type, r.output_shape) for r in rows] == [("Conv2d", [3, 4, 6, 6]), ("Flatten", [3, 144]),
+                                                        ("Linear", [3, 2])]  # fmt: skip

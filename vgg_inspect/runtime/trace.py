@@ -113,6 +113,21 @@ FREE_OPS = frozenset({
 })  # fmt: skip
 
 
+RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "flatten"})
+
+
+def _flattens(x: Any, out: Any, excluded: set[int]) -> bool:
+    """A feature map (not a parameter) flattened per sample: (N, C, H, W) or (N, C, L) -> (N, features)."""
+    return (
+        isinstance(x, torch.Tensor)
+        and isinstance(out, torch.Tensor)
+        and x.dim() >= 3
+        and out.dim() == 2
+        and out.shape[0] == x.shape[0]
+        and x.untyped_storage()._cdata not in excluded
+    )
+
+
 def _pairs(v: Any, default: Any = None) -> tuple[int, int]:
     if v is None or (isinstance(v, (list, tuple)) and not v):
         v = default
@@ -386,7 +401,8 @@ def _run(
             out = _meta_shortcut(name, args, kwargs)
             if out is None:
                 out = func(*args, **(kwargs or {}))
-            if active or name in FREE_OPS:
+            flat = name in RESHAPES and not active and _flattens(args[0], out, excluded)
+            if active or (name in FREE_OPS and not flat):
                 return out
             if dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
                 if name == "mul":  # x * mask: the dropout row's output
@@ -396,11 +412,13 @@ def _run(
             first = args[1] if name == "addmm" else next((a for a in args if isinstance(a, torch.Tensor)), None)
             result = out[0] if isinstance(out, (tuple, list)) else out
             where = f"{containers[-1]}.forward" if containers else "forward"
-            label = FUNCTIONAL_NAMES.get(name, name)
+            label = "flatten" if flat else FUNCTIONAL_NAMES.get(name, name)
             try:
                 op = OP_FROM_ATEN[name](args) if name in OP_FROM_ATEN else ops.Unknown(f"aten.{name}")
             except (IndexError, TypeError, ValueError):
                 op = ops.Unknown(f"aten.{name}")
+            if flat:  # torch.flatten(x, 1) or x.view(n, -1) before the classifier: a row, as nn.Flatten gets
+                op = ops.Flatten(1)
             if name == "bernoulli_":
                 dropout.append(True)
                 mask[:] = [_sid(args[0])]
