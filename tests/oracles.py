@@ -5,9 +5,14 @@
 * ``inference_bytes``: a real CPU forward without autograd under the profiler; the allocator's
   memory events give the peak beside the weights, buffers and input held before the call.
 * ``gradient_supports``: which input pixels each output unit depends on, from input gradients.
+* ``assert_centre_field``: a row's receptive field against the gradient support of its centre unit.
 """
 
 from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Any
 
 import torch
 
@@ -72,3 +77,32 @@ def gradient_supports(model: torch.nn.Module, shape: tuple[int, ...]) -> tuple[t
     eye = torch.eye(flat.numel(), dtype=flat.dtype)
     (grads,) = torch.autograd.grad(flat, x, grad_outputs=eye, is_grads_batched=True)
     return grads[:, 0].abs().sum(1) > 0, out
+
+
+def assert_centre_field(row: Any, probe: Callable[[torch.Tensor], torch.Tensor], shape: tuple[int, ...]) -> None:
+    """The field the report gives ``row`` (size, jump, start) against the input-gradient support
+    of the centre unit of ``probe`` (the same geometry, positive weights, average pools) in float64."""
+    h, w = shape[2], shape[3]
+    x = torch.ones(shape, dtype=torch.float64, requires_grad=True)
+    out = probe(x)
+    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
+    out[0, :, uy, ux].sum().backward()
+    assert x.grad is not None
+    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
+    rf, jump, start = ([v, v] if not isinstance(v, list) else v for v in (row.receptive_field, row.jump, row.start))
+    box: list[int] = []
+    for c, r in ((start[0] + uy * jump[0], rf[0]), (start[1] + ux * jump[1], rf[1])):
+        box += [math.ceil(c - (r - 1) / 2), math.floor(c + (r - 1) / 2)]
+    inside = box[0] >= 0 and box[2] >= 0 and box[1] < h and box[3] < w
+    if ys.numel() == 0:
+        # An empty support is legitimate: a unit whose whole field lies in the padding (or in the
+        # holes of a dilated/strided stack) sees no pixel. Its span then cannot be inside the image.
+        assert not inside
+        return
+    support = [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
+    if inside:  # the field's span: its extreme taps always reach the input
+        assert support == box
+    else:  # clipped: a dilated or strided kernel's holes may leave the clipped edge unseen
+        clipped = [max(0, box[0]), min(h - 1, box[1]), max(0, box[2]), min(w - 1, box[3])]
+        assert clipped[0] <= support[0] <= support[1] <= clipped[1]
+        assert clipped[2] <= support[2] <= support[3] <= clipped[3]

@@ -81,34 +81,12 @@ def _fits(torch, modules, shape):
 # Once found by hypothesis: the centre unit's support is empty (its field lies in the padding).
 @example(layers=[("conv", 1, 3, 0, 1), ("conv", 1, 3, 0, 1), ("pool", 2, 2, 0, 1), ("conv", 2, 1, 1, 2)], h=24, w=24)
 def test_recurrence_equals_gradient_support(torch, layers, h, w):
-    from .oracles import positive_probe
+    from .oracles import assert_centre_field, positive_probe
 
     modules = _modules(torch, layers)
     assume(_fits(torch, modules, (1, 2, h, w)))  # torch refuses the input: nothing to compare
     last = vgg_inspect.analyze_module(torch.nn.Sequential(*modules).double(), (1, 2, h, w)).layers[-1]
-    probe = positive_probe(modules)
-    x = torch.ones((1, 2, h, w), dtype=torch.float64, requires_grad=True)
-    out = probe(x)
-    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
-    out[0, :, uy, ux].sum().backward()
-    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
-    rf, jump, start = ([v, v] if not isinstance(v, list) else v for v in (last.receptive_field, last.jump, last.start))
-    box = []
-    for c, r in ((start[0] + uy * jump[0], rf[0]), (start[1] + ux * jump[1], rf[1])):
-        box += [math.ceil(c - (r - 1) / 2), math.floor(c + (r - 1) / 2)]
-    inside = box[0] >= 0 and box[2] >= 0 and box[1] < h and box[3] < w
-    if ys.numel() == 0:
-        # An empty support is legitimate: a unit whose whole field lies in the padding (or in the
-        # holes of a dilated/strided stack) sees no pixel. Its span then cannot be inside the image.
-        assert not inside
-        return
-    support = [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
-    if inside:  # the field's span: its extreme taps always reach the input
-        assert support == box
-    else:  # clipped: a dilated or strided kernel's holes may leave the clipped edge unseen
-        clipped = [max(0, box[0]), min(h - 1, box[1]), max(0, box[2]), min(w - 1, box[3])]
-        assert clipped[0] <= support[0] <= support[1] <= clipped[1]
-        assert clipped[2] <= support[2] <= support[3] <= clipped[3]
+    assert_centre_field(last, positive_probe(modules), (1, 2, h, w))
 
 
 def _covers_truth(torch, modules, shape, head=None):

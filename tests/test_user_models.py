@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from vgg_inspect.cli import cli
 
 from . import reference as ref
-from .oracles import saved_bytes
+from .oracles import assert_centre_field, saved_bytes
 
 torch = pytest.importorskip("torch")
 MODELS = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
@@ -458,8 +458,6 @@ functional_layer_st = st.tuples(
 def test_functional_fields_equal_gradient_supports(layers, h, w):
     """The receptive field of a forward written with functional calls, traced at operator level,
     against the input-gradient support of the centre unit of a real CPU run (float64)."""
-    import math
-
     from hypothesis import assume
 
     import vgg_inspect
@@ -473,26 +471,7 @@ def test_functional_fields_equal_gradient_supports(layers, h, w):
     last = vgg_inspect.analyze_module(model, (1, 2, h, w)).layers[-1]
     assert last.field_status == "local"
     model.probe = True
-    x = torch.ones((1, 2, h, w), dtype=torch.float64, requires_grad=True)
-    out = model(x)
-    uy, ux = (out.shape[2] - 1) // 2, (out.shape[3] - 1) // 2
-    out[0, :, uy, ux].sum().backward()
-    ys, xs = torch.nonzero(x.grad[0].sum(0), as_tuple=True)
-    rf, jump, start = ([v, v] if not isinstance(v, list) else v for v in (last.receptive_field, last.jump, last.start))
-    box = []
-    for c, r in ((start[0] + uy * jump[0], rf[0]), (start[1] + ux * jump[1], rf[1])):
-        box += [math.ceil(c - (r - 1) / 2), math.floor(c + (r - 1) / 2)]
-    inside = box[0] >= 0 and box[2] >= 0 and box[1] < h and box[3] < w
-    if ys.numel() == 0:  # the unit's whole field lies in the padding or in a dilated kernel's holes
-        assert not inside
-        return
-    support = [int(ys.min()), int(ys.max()), int(xs.min()), int(xs.max())]
-    if inside:
-        assert support == box
-    else:
-        clipped = [max(0, box[0]), min(h - 1, box[1]), max(0, box[2]), min(w - 1, box[3])]
-        assert clipped[0] <= support[0] <= support[1] <= clipped[1]
-        assert clipped[2] <= support[2] <= support[3] <= clipped[3]
+    assert_centre_field(last, model, (1, 2, h, w))
 
 
 @pytest.mark.parametrize("init", [[], ["--init"]])
