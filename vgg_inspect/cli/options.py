@@ -190,7 +190,11 @@ def model_options(
                 help="Instantiate the model on cpu, cuda, cuda:N, mps or meta and analyse the "
                 "module itself (default: closed-form analysis, no torch).",
             ),
-            click.option("--init", is_flag=True, help="With --device: apply torchvision's weight initialisation."),
+            click.option(
+                "--init",
+                is_flag=True,
+                help="With --device: initialise the weights (torchvision's scheme; your own code for your model).",
+            ),
             click.option(
                 "--head",
                 type=click.Choice(["fc", "conv"]),
