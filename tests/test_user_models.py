@@ -118,7 +118,7 @@ def test_branches_are_named_not_counted():
     (f"{MODELS}:VGGNett", [], 2, "has no 'VGGNett'; did you mean VGGNet"),
     (f"{MODELS}:NeedsArgs", [], 2, "NeedsArgs(width): missing a required argument: 'width'"),
     (f"{MODELS}:Broken", [], 1, f"functional_vgg.py:{BROKEN_LINE}): RuntimeError: the user's own mistake"),
-    (FUNCTIONAL, ["--input", "32"], 1, "at fc1"),
+    (FUNCTIONAL, ["--input", "32"], 1, "at fc6 (module fc1): it expects 25,088 input features and 512 arrive"),
     (FUNCTIONAL, ["--num-classes", "10"], 2, "--num-classes describes a built-in VGG; give your model's options"),
     (FUNCTIONAL, ["--kwargs", "nonsense"], 2, "malformed --kwargs item 'nonsense'"),
 ])  # fmt: skip
@@ -131,6 +131,8 @@ def test_user_model_errors(reference, args, code, message):
 def test_debug_prints_the_traceback():
     res = CliRunner().invoke(cli, ["--debug", "params", f"{MODELS}:Broken"])
     assert res.exit_code == 1 and "Traceback" in res.output and "the user's own mistake" in res.output
+    res = CliRunner().invoke(cli, ["params", f"{MODELS}:Broken"])  # the next run, in the same process
+    assert res.exit_code == 1 and "Traceback" not in res.output and "--debug shows the traceback" in res.output
 
 
 def test_block_comparison_of_your_model_is_the_paper_s():

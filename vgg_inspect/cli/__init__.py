@@ -13,10 +13,9 @@ from .options import Group
 
 
 def _debug(value: bool) -> None:
-    if value:
-        from .. import errors
+    from .. import errors
 
-        errors.DEBUG = True
+    errors.DEBUG = value  # set on every call: one run's --debug must not outlive it (CliRunner, the API)
 
 
 def _version(ctx: click.Context, _: click.Parameter, value: bool) -> None:

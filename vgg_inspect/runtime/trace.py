@@ -17,6 +17,7 @@ from .. import ops  # noqa: E402
 from ..errors import AnalysisError  # noqa: E402
 from ..metrics.trace import LayerTrace  # noqa: E402
 from ..ops import Convention  # noqa: E402
+from ..spec import paper_names  # noqa: E402
 from .build import TORCH_DTYPES, VGG  # noqa: E402
 
 # Activations and in-place ops whose output is shaped like the input (in place when the name ends in _).
@@ -348,6 +349,21 @@ def _execute(
         return _run(module, input_shape, dtype, convention, train=False)
 
 
+def _failing_layer(calls: list[list[Any]], index: int) -> tuple[str, str | None]:
+    """The layer a failure happened in, by its paper name where it has one (fc6 (module fc1)), and
+    what went wrong there in plain words where it can be told."""
+    kinds = [(c[1] if isinstance(c[1], ops.Op) else op_from_module(c[1])).kind for c in calls[: index + 1]]
+    name = paper_names(kinds, [c[0] for c in calls[: index + 1]])[index]
+    where = name if name == calls[index][0] else f"{name} (module {calls[index][0]})"
+    mod, shape = calls[index][1], calls[index][2]
+    if isinstance(mod, nn.Linear) and shape and shape[-1] != mod.in_features:
+        return where, (
+            f"it expects {mod.in_features:,} input features and {shape[-1]:,} arrive at this input size; give the "
+            "input size the model was written for, or put an adaptive pool before the classifier"
+        )
+    return where, None
+
+
 class _TrainRefused(Exception):
     """Train mode is refused at this batch (BatchNorm with one value per channel)."""
 
@@ -466,8 +482,9 @@ def _run(
             raise _TrainRefused(str(exc).splitlines()[0]) from None
         raise AnalysisError(f"the model cannot run on input {tuple(input_shape)}: {str(exc).splitlines()[0]}") from None
     except (RuntimeError, IndexError, TypeError) as exc:
-        where = calls[active[-1]][0] if active else (f"in {containers[-1]}.forward" if containers else "")
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        outside = f"in {containers[-1]}.forward" if containers else ""
+        where, plain = _failing_layer(calls, active[-1]) if active else (outside, None)
+        first = plain or (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
         raise AnalysisError(
             f"the model cannot run on input {tuple(input_shape)}" + (f" at {where}" if where else "") + f": {first}"
         ) from None
