@@ -580,3 +580,60 @@ def test_a_flatten_in_forward_is_a_row_as_nn_flatten_is():
     rows = vgg_inspect.analyze_module(_ViewFlatten(), (3, 3, 8, 8)).layers
     assert [(r.type, r.output_shape) for r in rows] == [("Conv2d", [3, 4, 6, 6]), ("Flatten", [3, 144]),
                                                         ("Linear", [3, 2])]  # fmt: skip
+
+
+ORACLE_CASES = [
+    ("TorchvisionCopy", 32, 2), ("AvgPooled", 16, 2), ("Tied", 8, 2), ("IndexedPool", 8, 2),
+    ("FunctionalLayers", 16, 2), ("make_small", 32, 2), ("Branches", 16, 2), ("VGGNet", 224, 1),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "size", "batch"), ORACLE_CASES)
+def test_every_hand_written_model_against_independent_counters(name, size, batch):
+    """Each model in tests/models against FlopCounterMode (forward, and forward + backward in train
+    mode), torch's own parameter count, and the bytes autograd really saves in a CPU run."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    data = _report(f"{MODELS}:{name}", "--input", str(size), "--batch", str(batch))
+    totals = data["totals"]
+    shape = (batch, 3, size, size)
+    model = _model(name)
+    assert totals["params"] == sum(p.numel() for p in model.parameters())  # a tied weight is yielded once
+    meta = _model(name).to_empty(device="meta")
+    with FlopCounterMode(display=False) as forward, torch.no_grad():
+        meta.eval()(torch.empty(shape, device="meta"))
+    assert totals["flops"] == forward.get_total_flops()
+    if any("refuses train mode" in w for w in data["warnings"]):  # BatchNorm1d at batch 1: an eval run
+        return
+    with FlopCounterMode(display=False) as both:
+        out = meta.train()(torch.empty(shape, device="meta"))
+        (out[0] if isinstance(out, tuple) else out).sum().backward()
+    assert totals["train_flops"] == both.get_total_flops()
+    assert totals["training_saved_bytes"] == saved_bytes(model, torch.rand(shape))
+
+
+class _FunctionalNorm(torch.nn.Module):
+    """Batch norm called as F.batch_norm with the model's own statistics."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(3, 8, 3, padding=1)
+        self.weight, self.bias = torch.nn.Parameter(torch.ones(8)), torch.nn.Parameter(torch.zeros(8))
+        self.register_buffer("mean", torch.zeros(8))
+        self.register_buffer("var", torch.ones(8))
+
+    def forward(self, x):
+        x = torch.nn.functional.batch_norm(self.conv(x), self.mean, self.var, self.weight, self.bias, self.training)
+        return torch.nn.functional.relu(x)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_functional_batch_norm_saves_what_a_cpu_run_saves(dtype):
+    """CPU keeps batch-norm statistics in the input's dtype (meta kernels use float32): the
+    functional row is corrected to CPU's layout as a module row is."""
+    import vgg_inspect
+
+    model = _FunctionalNorm().to(dtype)
+    report = vgg_inspect.analyze_module(model, (2, 3, 8, 8))  # a CPU module: CPU's layout
+    assert report.options.saved_convention == "cpu"
+    assert report.totals.training_saved_bytes == saved_bytes(model, torch.rand(2, 3, 8, 8, dtype=dtype))

@@ -52,8 +52,10 @@ def layer_compute(traces: Sequence[LayerTrace], include: list[str]) -> list[Laye
         else:
             extra = t.op.extra_flops(t.input_shape, t.output_shape)
             flops = 2 * macs + sum(v for k, v in extra.items() if k in include)
-            # Nothing upstream of the first weight layer needs a gradient w.r.t. its input.
-            train = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, seen_weights)
+            # Nothing upstream of the first weight layer needs a gradient w.r.t. its input; a trace
+            # knows exactly (a branch that reads the image directly needs none either).
+            needs = seen_weights if t.input_requires_grad is None else t.input_requires_grad
+            train = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, needs)
             out.append(LayerCompute(macs, flops, train, extra))
         seen_weights = seen_weights or t.trainable_params > 0
     return out

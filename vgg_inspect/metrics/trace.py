@@ -26,6 +26,7 @@ class LayerTrace:
     buffer_bytes: int
     saved_bytes: int | None = None  # measured by hooks; None: each op's rule gives it
     chained: bool = True  # reads the previous row's output; False where the model branches or joins
+    input_requires_grad: bool | None = None  # measured by a trace; None: true after the first weight layer
 
 
 def analytical_traces(

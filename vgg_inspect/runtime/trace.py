@@ -385,13 +385,17 @@ def _run(
     dropout: list[bool] = []  # inside a functional dropout (its mask is made, then applied)
     links: dict[int, list[int | None]] = {}  # call -> [storage it reads, storage it writes]
     mask: list[int | None] = []  # the storage of the dropout mask being made
+    pending: list[int] = []  # bytes saved for an op whose row is not made yet (its inputs)
+    grad_in: dict[int, bool] = {}  # call -> whether its input requires grad (something upstream trains)
+    last_outputs: set[int | None] = set()  # the storages the last functional row wrote
 
     def pre(name: str) -> Callable[..., None]:
         def hook(mod: nn.Module, args: tuple[Any, ...]) -> None:
             active.append(len(calls))
             first = _first_tensor(args)
             links[len(calls)] = [_sid(first), None]
-            calls.append([name, mod, tuple(first.shape) if first is not None else (), (), 0])
+            grad_in[len(calls)] = bool(getattr(first, "requires_grad", False))
+            calls.append([name, mod, tuple(first.shape) if first is not None else (), (), take_pending()])
 
         return hook
 
@@ -443,7 +447,10 @@ def _run(
             shape_out = tuple(result.shape) if isinstance(result, torch.Tensor) else ()
             reads = {_sid(a) for a in args if isinstance(a, torch.Tensor) and _sid(a) not in excluded}
             links[len(calls)] = [reads.pop() if len(reads) == 1 else -1, _sid(result)]  # -1: reads two (a join)
-            calls.append([f"F.{label} in {where}", op, shape_in, shape_out, 0, weights])
+            grad_in[len(calls)] = bool(getattr(first, "requires_grad", False))
+            calls.append([f"F.{label} in {where}", op, shape_in, shape_out, take_pending(), weights])
+            last_outputs.clear()
+            last_outputs.update(_sid(o) for o in (out if isinstance(out, (tuple, list)) else (out,)))
             return out
 
     def post(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
@@ -455,12 +462,25 @@ def _run(
     def pack(t: torch.Tensor) -> int:
         storage = t.untyped_storage()
         sid = storage._cdata
-        owner = active[-1] if active else (len(calls) - 1 if calls and isinstance(calls[-1][1], ops.Op) else None)
-        if owner is not None and sid not in excluded and sid not in claimed:
-            claimed.add(sid)
-            held.append(storage)
-            calls[owner][4] += storage.nbytes()
+        if sid in excluded or sid in claimed:
+            return 0
+        claimed.add(sid)
+        held.append(storage)
+        # Autograd saves an op's inputs before the op runs and its outputs after: outside a module,
+        # an output of the last functional row (or the dropout being applied) is that row's; anything
+        # else is an input of the op about to run, whose row takes it when it is made.
+        if active:
+            calls[active[-1]][4] += storage.nbytes()
+        elif calls and isinstance(calls[-1][1], ops.Op) and (dropout or sid in last_outputs):
+            calls[-1][4] += storage.nbytes()
+        else:
+            pending.append(storage.nbytes())
         return 0  # never the tensor itself: that would make an uncollectable reference cycle
+
+    def take_pending() -> int:
+        taken = sum(pending)
+        pending.clear()
+        return taken
 
     handles = []
     for name, m in leaves(module):
@@ -493,6 +513,8 @@ def _run(
         held.clear()
         for h in handles:
             h.remove()
+    if calls:  # saved for an op that made no row (a view, an unknown op's own pieces): the last row's
+        calls[-1][4] += take_pending()
 
     itemsize = torch.empty((), dtype=TORCH_DTYPES[dtype]).element_size()
     traces: list[LayerTrace] = []
@@ -505,12 +527,16 @@ def _run(
         previous = writes if writes is not None else previous
         if not train:
             saved = None
+        grads = grad_in.get(index) if train else None  # an eval run tracks no gradients
         if isinstance(mod, ops.Op):  # a functional call: its operator, and the parameters it reads
             fresh = [w for w in rest[0] if w.untyped_storage()._cdata not in seen_weights and w.requires_grad]
             seen_weights.update(w.untyped_storage()._cdata for w in rest[0])
             params = sum(int(w.numel()) for w in fresh)
             nbytes = sum(int(w.numel()) * w.element_size() for w in fresh)
             kind = mod.type_label if isinstance(mod, ops.Unknown) else type(mod).__name__
+            if saved:  # from the meta kernels' layout to the device's, as for a module below
+                saved += _new_bytes(mod, shape_in, shape_out, itemsize, convention)
+                saved -= _new_bytes(mod, shape_in, shape_out, itemsize, Convention.META)
             traces.append(
                 LayerTrace(
                     name,
@@ -525,6 +551,7 @@ def _run(
                     0,
                     saved_bytes=saved,
                     chained=chained,
+                    input_requires_grad=grads,
                 )
             )
             continue
@@ -543,6 +570,7 @@ def _run(
                 output_shape=shape_out,
                 saved_bytes=saved,
                 chained=chained,
+                input_requires_grad=grads,
                 **counts,
             )
         )
