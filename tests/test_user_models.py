@@ -637,3 +637,13 @@ def test_functional_batch_norm_saves_what_a_cpu_run_saves(dtype):
     report = vgg_inspect.analyze_module(model, (2, 3, 8, 8))  # a CPU module: CPU's layout
     assert report.options.saved_convention == "cpu"
     assert report.totals.training_saved_bytes == saved_bytes(model, torch.rand(2, 3, 8, 8, dtype=dtype))
+
+
+def test_functional_rows_carry_what_they_save_as_the_built_in_rows_do():
+    """Saved-for-backward bytes per row: F.relu keeps its result, F.max_pool2d its input and indices,
+    F.adaptive_avg_pool2d its input (saved before it runs, so easily given to the row before)."""
+    mine = {r["name"]: r for r in _report(ADAPTIVE, "--batch", "2", "--input", "64")["layers"]}
+    built = {r["name"]: r for r in _report("vgg16", "--batch", "2", "--input", "64")["layers"]}
+    assert set(mine) - set(built) == {"bn6"}  # the BatchNorm1d VGGNet adds
+    assert {n: mine[n]["saved_bytes"] for n in built} == {n: r["saved_bytes"] for n, r in built.items()}
+    assert mine["avgpool"]["saved_bytes"] == 2 * 512 * 2 * 2 * 4  # pool5's output, 2x2 at 64 pixels

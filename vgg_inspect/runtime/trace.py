@@ -20,6 +20,10 @@ from ..ops import Convention  # noqa: E402
 from ..spec import paper_names  # noqa: E402
 from .build import TORCH_DTYPES, VGG  # noqa: E402
 
+# Ops whose backward reads their own result (saved after they run); any other op's result that is
+# saved was saved by the next op, as its input.
+SAVES_RESULT = frozenset({"relu", "relu_", "sigmoid", "sigmoid_", "tanh", "tanh_", "elu", "elu_", "bernoulli_"})
+
 # Activations and in-place ops whose output is shaped like the input (in place when the name ends in _).
 SAME_SHAPE = frozenset({
     "relu", "relu_", "leaky_relu", "leaky_relu_", "hardtanh", "hardtanh_", "elu", "elu_", "gelu", "silu",
@@ -449,8 +453,9 @@ def _run(
             links[len(calls)] = [reads.pop() if len(reads) == 1 else -1, _sid(result)]  # -1: reads two (a join)
             grad_in[len(calls)] = bool(getattr(first, "requires_grad", False))
             calls.append([f"F.{label} in {where}", op, shape_in, shape_out, take_pending(), weights])
-            last_outputs.clear()
-            last_outputs.update(_sid(o) for o in (out if isinstance(out, (tuple, list)) else (out,)))
+            last_outputs.clear()  # what this op may save after it runs: its indices, statistics, mask...
+            outputs = list(out) if isinstance(out, (tuple, list)) else [out]
+            last_outputs.update(_sid(o) for o in (outputs if name in SAVES_RESULT else outputs[1:]))
             return out
 
     def post(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
