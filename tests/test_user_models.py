@@ -103,6 +103,8 @@ def test_branches_are_named_not_counted():
     assert rows["a"]["receptive_field"] == 3 and rows["a"]["field_status"] == "local"
     assert rows["b"]["receptive_field"] is None and rows["b"]["field_status"] == "unknown"
     assert any("not one chain: b" in w for w in data["warnings"])
+    # two parallel convs are not conv1_1 and conv1_2: a model that is not VGG-shaped keeps its paths
+    assert [r["name"] for r in data["layers"]] == [r["module"] for r in data["layers"]]
     assert data["coverage"] == {
         "status": {"params": "complete", "macs": "partial", "flops": "partial", "train_flops": "partial",
                    "receptive_field": "partial"},

@@ -10,7 +10,7 @@ from ..metrics.compute import check_include, layer_compute
 from ..metrics.receptive import receptive_fields, row_values
 from ..metrics.trace import LayerTrace
 from ..ops import Convention, LayerKind
-from ..spec import ITEMSIZE, paper_names
+from ..spec import ITEMSIZE, layer_names
 from .model import Coverage, InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
 
 SAVED_CONVENTION_TEXT = {
@@ -53,7 +53,8 @@ def build_report(
     optimizer = validate.choice(optimizer, "optimizer", tuple(memory.OPTIMIZER_STATES))
     convention = Convention.for_device(device)
     kinds = [t.op.kind for t in traces]
-    names = paper_names(kinds, [t.module for t in traces])
+    shaped = all(t.chained for t in traces) and not any(isinstance(t.op, ops.Unknown) for t in traces)
+    names = layer_names(kinds, [t.module for t in traces], shaped)
     predicted = memory.saved_bytes_per_layer(traces, itemsize, convention)
     fields = receptive_fields(
         [(t.op, t.input_shape, t.output_shape) for t in traces],

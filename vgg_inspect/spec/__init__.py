@@ -3,7 +3,7 @@ their layout as torchvision lays it out (ModelSpec -> layer list with paper name
 
 from .config import VARIANTS, Conv, Lrn, Pool, Token, Variant, format_config, parse_config, resolve_model
 from .dtypes import ITEMSIZE, canonical_dtype
-from .layout import LayerDef, ModelSpec, layer_defs, minimum_input, model_spec, paper_names
+from .layout import LayerDef, ModelSpec, layer_defs, layer_names, minimum_input, model_spec, paper_names
 
 __all__ = [
     "ITEMSIZE",
@@ -18,6 +18,7 @@ __all__ = [
     "canonical_dtype",
     "format_config",
     "layer_defs",
+    "layer_names",
     "minimum_input",
     "model_spec",
     "paper_names",

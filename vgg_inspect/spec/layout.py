@@ -143,6 +143,12 @@ def minimum_input(defs: list[LayerDef]) -> int:
     return need
 
 
+def layer_names(kinds: list[LayerKind], modules: list[str], vgg_shaped: bool) -> list[str]:
+    """The paper's names for a network shaped like VGG (one chain of known layers), module paths
+    for any other (two parallel convs are not conv1_1 and conv1_2)."""
+    return paper_names(kinds, modules) if vgg_shaped else _unique(list(modules))
+
+
 def paper_names(kinds: list[LayerKind], modules: list[str]) -> list[str]:
     """The paper's layer names (conv3_2, pool3, lrn1, fc6...) from the sequence of layer kinds.
 
