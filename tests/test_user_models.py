@@ -107,11 +107,12 @@ def test_branches_are_named_not_counted():
     assert [r["name"] for r in data["layers"]] == [r["module"] for r in data["layers"]]
     assert data["coverage"] == {
         "status": {"params": "complete", "macs": "partial", "flops": "partial", "train_flops": "partial",
-                   "receptive_field": "partial"},
+                   "receptive_field": "partial", "saved_bytes": "complete", "inference_memory": "partial"},
         "not_counted": {"aten.add": 1},
     }  # fmt: skip
     # a model with formulas for everything is complete; so is every built-in
-    complete = dict.fromkeys(("params", "macs", "flops", "train_flops", "receptive_field"), "complete")
+    metrics = ("params", "macs", "flops", "train_flops", "receptive_field", "saved_bytes", "inference_memory")
+    complete = dict.fromkeys(metrics, "complete")
     assert _report(FUNCTIONAL, "--batch", "2")["coverage"] == {"status": complete, "not_counted": {}}
 
 
@@ -649,3 +650,28 @@ def test_functional_rows_carry_what_they_save_as_the_built_in_rows_do():
     assert set(mine) - set(built) == {"bn6"}  # the BatchNorm1d VGGNet adds
     assert {n: mine[n]["saved_bytes"] for n in built} == {n: r["saved_bytes"] for n, r in built.items()}
     assert mine["avgpool"]["saved_bytes"] == 2 * 512 * 2 * 2 * 4  # pool5's output, 2x2 at 64 pixels
+
+
+class _CatHead(torch.nn.Module):
+    """An op without formulas (torch.cat) behind a BatchNorm1d: at batch 1 only an eval run is possible."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.fc = torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm1d(64), torch.nn.Linear(128, 2)
+
+    def forward(self, x):
+        x = self.bn(torch.flatten(self.conv(x), 1))
+        return self.fc(torch.cat([x, x], 1))
+
+
+def test_saved_bytes_coverage_follows_how_they_were_found():
+    """Measured in a train-mode trace, saved bytes count every op, formulas or not (a real CPU run
+    agrees); from the rules of an eval-only run they miss the op without formulas, and say so."""
+    import vgg_inspect
+
+    measured = vgg_inspect.analyze_module(_CatHead(), (2, 3, 6, 6))
+    assert measured.coverage.status["saved_bytes"] == "complete"
+    assert measured.coverage.status["inference_memory"] == "partial"
+    assert measured.totals.training_saved_bytes == saved_bytes(_CatHead(), torch.rand(2, 3, 6, 6))
+    ruled = vgg_inspect.analyze_module(_CatHead(), (1, 3, 6, 6))
+    assert ruled.coverage.status["saved_bytes"] == "partial" and ruled.coverage.not_counted == {"aten.cat": 1}

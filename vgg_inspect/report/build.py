@@ -142,7 +142,18 @@ def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
             not_counted[t.type] = not_counted.get(t.type, 0) + 1
     compute = "partial" if not_counted else "complete"
     field = "partial" if any(r.field_status == "unknown" for r in rows) else "complete"
-    status = {"params": "complete", "macs": compute, "flops": compute, "train_flops": compute, "receptive_field": field}
+    # Saved bytes measured by a train-mode trace count every op's tensors, known or not; the rules
+    # (closed form, or an eval-only run) know nothing of an op without formulas.
+    ruled = any(isinstance(t.op, ops.Unknown) and t.saved_bytes is None for t in traces)
+    status = {
+        "params": "complete",
+        "macs": compute,
+        "flops": compute,
+        "train_flops": compute,
+        "receptive_field": field,
+        "saved_bytes": "partial" if ruled else "complete",
+        "inference_memory": compute,  # outputs are known; the workspace of an op without formulas is not
+    }
     return Coverage(status, not_counted)
 
 

@@ -53,7 +53,8 @@ class Coverage:
     """What each total covers. ``partial``: some operation has no formula (``not_counted``: its type and
     how many calls), or a field is not one chain; params are always complete (read from the module tree)."""
 
-    status: dict[str, str] = field(default_factory=dict)  # params | macs | flops | train_flops | receptive_field
+    status: dict[str, str] = field(default_factory=dict)  # params, macs, flops, train_flops, receptive_field,
+    # saved_bytes, inference_memory
     not_counted: dict[str, int] = field(default_factory=dict)
 
 
