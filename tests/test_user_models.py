@@ -675,3 +675,12 @@ def test_saved_bytes_coverage_follows_how_they_were_found():
     assert measured.totals.training_saved_bytes == saved_bytes(_CatHead(), torch.rand(2, 3, 6, 6))
     ruled = vgg_inspect.analyze_module(_CatHead(), (1, 3, 6, 6))
     assert ruled.coverage.status["saved_bytes"] == "partial" and ruled.coverage.not_counted == {"aten.cat": 1}
+
+
+@pytest.mark.parametrize("command", ["flops", "summary"])
+def test_a_partial_total_says_so_beside_the_number(command):
+    res = CliRunner().invoke(cli, [command, f"{MODELS}:Branches", "--input", "16"], env={"COLUMNS": "120"})
+    line = next(x for x in res.output.splitlines() if "MACs: " in x and "208,896" in x)
+    assert line.endswith("PARTIAL: not counted: aten.add (x1)")
+    res = CliRunner().invoke(cli, [command, "vgg11"], env={"COLUMNS": "120"})
+    assert "PARTIAL" not in res.output

@@ -77,6 +77,14 @@ def params_views(report: Report, all_layers: bool = False) -> list[View]:
     return [View(_title(report, "Parameters"), cols, visible(report, all_layers), _warned(report, notes), _style)]
 
 
+def _partial(report: Report, metric: str) -> str:
+    """A total that leaves something out says so beside the number, not only in a warning."""
+    left_out = report.coverage.not_counted
+    if report.coverage.status.get(metric) != "partial" or not left_out:
+        return ""
+    return "  PARTIAL: not counted: " + ", ".join(f"{name} (x{n})" for name, n in left_out.items())
+
+
 def summary_views(report: Report, all_layers: bool = False) -> list[View]:
     t = report.totals
     cols = _name_columns() + [
@@ -88,7 +96,7 @@ def summary_views(report: Report, all_layers: bool = False) -> list[View]:
     ]
     notes = [
         f"Params: {units.count(t.params)}   MACs: {units.count(t.macs)} ({units.si(t.macs)})"
-        f"   FLOPs: {units.count(t.flops)} ({report.conventions['flops']})",
+        f"   FLOPs: {units.count(t.flops)} ({report.conventions['flops']}){_partial(report, 'macs')}",
         f"MACs: {report.conventions['macs']}.",
         f"Activation column: output of each layer ({report.input.dtype}, batch {report.input.shape[0]}); "
         f"total {units.bytes_full(t.activation_bytes)} ({report.conventions['activation_bytes']}).",
@@ -157,7 +165,8 @@ def flops_views(report: Report, all_layers: bool = False, train: bool = False) -
     by = t.macs_by_kind
     include = report.options.include
     notes = [
-        f"MACs: {units.count(t.macs)} ({units.si(t.macs)})  conv {units.count(by.conv)}  fc {units.count(by.fc)}",
+        f"MACs: {units.count(t.macs)} ({units.si(t.macs)})  conv {units.count(by.conv)}  fc {units.count(by.fc)}"
+        + _partial(report, "macs"),
         f"FLOPs: {units.count(t.flops)} ({units.si(t.flops)})"
         + (f"   forward + backward: {units.count(t.train_flops)} ({units.si(t.train_flops)})" if train else ""),
         f"Convention: MACs = {report.conventions['macs']}; FLOPs = {report.conventions['flops']}. "
