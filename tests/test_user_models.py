@@ -680,7 +680,7 @@ def test_saved_bytes_coverage_follows_how_they_were_found():
 @pytest.mark.parametrize("command", ["flops", "summary"])
 def test_a_partial_total_says_so_beside_the_number(command):
     res = CliRunner().invoke(cli, [command, f"{MODELS}:Branches", "--input", "16"], env={"COLUMNS": "120"})
-    line = next(x for x in res.output.splitlines() if "MACs: " in x and "208,896" in x)
-    assert line.endswith("PARTIAL: not counted: aten.add (x1)")
+    text = " ".join(res.output.split())  # notes wrap at the terminal's width
+    assert "MACs: 208,896" in text and "PARTIAL: not counted: aten.add (x1)" in text
     res = CliRunner().invoke(cli, [command, "vgg11"], env={"COLUMNS": "120"})
     assert "PARTIAL" not in res.output
