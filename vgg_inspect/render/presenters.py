@@ -23,7 +23,10 @@ def visible(report: Report, all_layers: bool) -> list[LayerRow]:
 def _title(report: Report, what: str) -> str:
     m, i = report.model, report.input
     where = f"instantiated on {i.device}" if i.analysis == "instantiated" else "analytical"
-    return f"{what}: {m.name} (config {m.config}), input {units.shape(i.shape)}, {i.dtype}, {where}"
+    if m.config == "module" and i.analysis != "instantiated":
+        where = "traced on meta"
+    kind = "a module" if m.config == "module" else f"config {m.config}"
+    return f"{what}: {m.name} ({kind}), input {units.shape(i.shape)}, {i.dtype}, {where}"
 
 
 def _warned(report: Report, notes: list[str]) -> list[str]:
