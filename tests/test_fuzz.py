@@ -123,8 +123,8 @@ def test_cli_never_crashes(argv):
 # reference goes wrong. "CKPT" stands for a real checkpoint of AvgPooled, written by the fixture.
 USER_FILE = str(pathlib.Path(__file__).parent / "models" / "functional_vgg.py")
 USER_MODELS = st.sampled_from(
-    [f"{USER_FILE}:{name}" for name in ("AvgPooled", "Tied", "IndexedPool", "FunctionalLayers", "Branches",
-                                        "LstmHead", "NeedsArgs", "Broken", "make_small", "Nope", "1bad")]
+    [f"{USER_FILE}:{name}" for name in ("AvgPooled", "Tied", "IndexedPool", "FunctionalLayers", "Branches", "LstmHead",
+                                        "NeedsArgs", "Broken", "ForwardRaises", "make_small", "Nope", "1bad")]
     + ["tests/models/nothing.py:VGG", "tests.models.functional_vgg:AvgPooled", "no.such.module:X", ":X", "a.py:",
        "/dev/null:X", "tests/models/__init__.py:X", "vgg16"]
 )  # fmt: skip

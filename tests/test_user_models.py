@@ -18,6 +18,8 @@ torch = pytest.importorskip("torch")
 MODELS = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
 FUNCTIONAL = f"{MODELS}:VGGNet"
 ADAPTIVE = f"{MODELS}:VGGNetAdaptive"
+FC6_LINE = next(i for i, line in enumerate(MODELS.read_text().splitlines(), 1) if "self.bn1(self.fc1(x))" in line)
+FORWARD_LINE = next(i for i, line in enumerate(MODELS.read_text().splitlines(), 1) if "forward's own mistake" in line)
 BROKEN_LINE = next(i for i, line in enumerate(MODELS.read_text().splitlines(), 1) if "own mistake" in line)
 
 
@@ -121,7 +123,11 @@ def test_branches_are_named_not_counted():
     (f"{MODELS}:VGGNett", [], 2, "has no 'VGGNett'; did you mean VGGNet"),
     (f"{MODELS}:NeedsArgs", [], 2, "NeedsArgs(width): missing a required argument: 'width'"),
     (f"{MODELS}:Broken", [], 1, f"functional_vgg.py:{BROKEN_LINE}): RuntimeError: the user's own mistake"),
-    (FUNCTIONAL, ["--input", "32"], 1, "at fc6 (module fc1): it expects 25,088 input features and 512 arrive"),
+    (FUNCTIONAL, ["--input", "32"], 1,
+     f"at fc6 (module fc1) (functional_vgg.py:{FC6_LINE}): it expects 25,088 input features and 512 arrive"),
+    (f"{MODELS}:ForwardRaises", ["--input", "8"], 1,
+     f"in ForwardRaises.forward (functional_vgg.py:{FORWARD_LINE}): AttributeError: 'ForwardRaises' object has no "
+     "attribute 'heads'; --debug shows the traceback"),
     (FUNCTIONAL, ["--num-classes", "10"], 2, "--num-classes describes a built-in VGG; give your model's options"),
     (FUNCTIONAL, ["--kwargs", "nonsense"], 2, "malformed --kwargs item 'nonsense'"),
 ])  # fmt: skip
@@ -134,6 +140,8 @@ def test_user_model_errors(reference, args, code, message):
 def test_debug_prints_the_traceback():
     res = CliRunner().invoke(cli, ["--debug", "params", f"{MODELS}:Broken"])
     assert res.exit_code == 1 and "Traceback" in res.output and "the user's own mistake" in res.output
+    res = CliRunner().invoke(cli, ["--debug", "params", f"{MODELS}:ForwardRaises", "--input", "8"])
+    assert res.exit_code == 1 and "Traceback" in res.output and "forward's own mistake" in res.output
     res = CliRunner().invoke(cli, ["params", f"{MODELS}:Broken"])  # the next run, in the same process
     assert res.exit_code == 1 and "Traceback" not in res.output and "--debug shows the traceback" in res.output
 

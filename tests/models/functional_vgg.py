@@ -185,3 +185,14 @@ class FunctionalLayers(nn.Module):
         x = F.max_pool2d(F.relu(self.bn(F.conv2d(x, self.w1, self.b1, padding=1))), 2)
         x = F.max_pool2d(F.relu(self.conv2(x)), 2)
         return F.linear(torch.flatten(x, 1), self.w3)
+
+
+class ForwardRaises(nn.Module):
+    """A forward that fails in the user's own code, with an error torch never raises."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+
+    def forward(self, x):
+        return self.heads[x.shape[1]](self.conv(x))  # the forward's own mistake: no such attribute

@@ -3,6 +3,9 @@ exact, or run it once on meta tensors with hooks (cost independent of input size
 
 from __future__ import annotations
 
+import os
+import sys
+import traceback
 from collections.abc import Callable
 from typing import Any, TypedDict
 
@@ -13,8 +16,8 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
-from .. import ops  # noqa: E402
-from ..errors import AnalysisError  # noqa: E402
+from .. import errors, ops  # noqa: E402
+from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..metrics.trace import LayerTrace  # noqa: E402
 from ..ops import Convention  # noqa: E402
 from ..spec import paper_names  # noqa: E402
@@ -353,6 +356,13 @@ def _execute(
         return _run(module, input_shape, dtype, convention, train=False)
 
 
+def _own_line(exc: BaseException) -> str:
+    """(file.py:21): the last frame of the traceback in the model's own code, not torch's or ours."""
+    mine = (os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(__file__)))
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(mine)]
+    return f" ({os.path.basename(frames[-1].filename)}:{frames[-1].lineno})" if frames else ""
+
+
 def _failing_layer(calls: list[list[Any]], index: int) -> tuple[str, str | None]:
     """The layer a failure happened in, by its paper name where it has one (fc6 (module fc1)), and
     what went wrong there in plain words where it can be told."""
@@ -502,16 +512,23 @@ def _run(
         module.train(train)
         with torch.enable_grad(), torch.autograd.graph.saved_tensors_hooks(pack, lambda _: None), Functional():
             torch.func.functional_call(module, meta_state, (x,))
-    except ValueError as exc:
-        if train and "more than 1 value per channel" in str(exc):
+    except VggInspectError:
+        raise
+    except Exception as exc:  # anything the model's own code raises: one line, its place, its line
+        if train and isinstance(exc, ValueError) and "more than 1 value per channel" in str(exc):
             raise _TrainRefused(str(exc).splitlines()[0]) from None
-        raise AnalysisError(f"the model cannot run on input {tuple(input_shape)}: {str(exc).splitlines()[0]}") from None
-    except (RuntimeError, IndexError, TypeError) as exc:
-        outside = f"in {containers[-1]}.forward" if containers else ""
-        where, plain = _failing_layer(calls, active[-1]) if active else (outside, None)
-        first = plain or (str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__)
+        if errors.DEBUG:
+            traceback.print_exception(exc, file=sys.stderr)
+        where, plain = _failing_layer(calls, active[-1]) if active else ("", None)
+        place = f" at {where}" if where else (f" in {containers[-1]}.forward" if containers else "")
+        text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        if not isinstance(exc, (RuntimeError, ValueError, IndexError, TypeError)):
+            text = f"{type(exc).__name__}: {text}".rstrip(": ")  # torch's own errors read without a type
+        if "meta" in text:
+            text += " (the forward runs once on meta tensors, which have shapes and no data)"
         raise AnalysisError(
-            f"the model cannot run on input {tuple(input_shape)}" + (f" at {where}" if where else "") + f": {first}"
+            f"the model cannot run on input {tuple(input_shape)}{place}{_own_line(exc)}: "
+            f"{plain or text or type(exc).__name__}; --debug shows the traceback"
         ) from None
     finally:
         module.train(was_training)
