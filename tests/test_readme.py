@@ -45,8 +45,11 @@ def test_readme_params_example_is_the_real_output():
     assert res.output.strip() == block.strip()
 
 
-def test_readme_python_api_example_runs():
+def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     code = README.split("## Python API\n\n```python\n")[1].split("```")[0]
     torch = pytest.importorskip("torch")
     namespace = {"my_module": torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())}
+    models = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"  # a VGG16 as people write it
+    (tmp_path / "my_vgg.py").write_text(models.read_text() + "\nVGG16 = VGGNetAdaptive\n")
+    monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), namespace)

@@ -170,7 +170,8 @@ def analyze(
     include: Iterable[str] | str = (),
     optimizer: str = "momentum",
 ) -> Report:
-    """Analyse a VGG variant (default vgg16) or a custom ``config`` layer list.
+    """Analyse a VGG variant (default vgg16), a custom ``config`` layer list, or your own model
+    (``"path/to/file.py:Name"`` or ``"package.module:Name"``: its code runs, traced on meta).
 
     With ``device`` None the closed-form path runs (no torch). With a device (``cpu``, ``cuda``,
     ``cuda:N``, ``mps``, ``meta``) the model is instantiated there without initialisation (unless
