@@ -88,6 +88,17 @@ def test_hand_written_copy_equals_the_built_in(device):
     assert mine["totals"] == built["totals"]
 
 
+def test_kwargs_from_the_python_api():
+    import vgg_inspect
+
+    report = vgg_inspect.analyze(f"{MODELS}:make_small", kwargs={"num_classes": 5}, input_size=32)
+    assert report.layers[-1].output_shape == [1, 5]
+    assert vgg_inspect.analyze(f"{MODELS}:NeedsArgs", kwargs="width=4", input_size=16).totals.params == 3 * 9 * 4 + 4
+    for bad, message in ((3, "kwargs must be a dict"), ({"not a name": 1}, "kwargs keys must be argument names")):
+        with pytest.raises(vgg_inspect.VggInspectError, match=message):
+            vgg_inspect.analyze(f"{MODELS}:make_small", kwargs=bad)
+
+
 def test_kwargs_and_factories():
     data = _report(f"{MODELS}:make_small", "--kwargs", "num_classes=5", "--input", "32")
     assert data["layers"][-1]["output_shape"] == [1, 5]

@@ -37,7 +37,7 @@ class Request:
     init: bool = False
     head: str = "fc"
     weights: str | None = None  # a checkpoint to check against the architecture
-    kwargs: str | None = None  # for a user's model: NAME=VALUE,... given to its class or factory
+    kwargs: Any = None  # for a user's model: NAME=VALUE,... text or a dict, given to its class or factory
 
     def replace(self, **changes: Any) -> Request:
         return replace(self, **changes)
@@ -169,15 +169,18 @@ def analyze(
     head: str = "fc",
     include: Iterable[str] | str = (),
     optimizer: str = "momentum",
+    kwargs: dict[str, Any] | str | None = None,
 ) -> Report:
     """Analyse a VGG variant (default vgg16), a custom ``config`` layer list, or your own model
     (``"path/to/file.py:Name"`` or ``"package.module:Name"``: its code runs, traced on meta).
 
     With ``device`` None the closed-form path runs (no torch). With a device (``cpu``, ``cuda``,
     ``cuda:N``, ``mps``, ``meta``) the model is instantiated there without initialisation (unless
-    ``init``) and the report is taken from the module itself.
+    ``init``) and the report is taken from the module itself. ``kwargs`` go to your model's class
+    or factory (a dict, or ``"num_classes=10,batch_norm=true"``).
     """
-    req = Request(model, config, batch_norm, num_classes, in_channels, input_size, batch, dtype, device, init, head)
+    req = Request(model, config, batch_norm, num_classes, in_channels, input_size, batch, dtype, device, init, head,
+                  kwargs=kwargs)  # fmt: skip
     return analyze_request(req, include=include, optimizer=optimizer)
 
 

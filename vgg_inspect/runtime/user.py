@@ -62,14 +62,22 @@ def _fail(what: str, exc: BaseException, path: str | None) -> AnalysisError:
     )
 
 
-def load(reference: str, kwargs_text: str | None = None, device: str = "meta") -> tuple[torch.nn.Module, str]:
+def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple[torch.nn.Module, str]:
     """The nn.Module the reference names, and a label for it; a class or factory is called under
     ``device`` (meta by default: no weights are allocated or initialised)."""
     source, _, name = reference.rpartition(":")
     if not source or not name.isidentifier():
         raise VggInspectError(f"malformed model '{reference}': expected path/to/file.py:Name or package.module:Name",
                               param="model")  # fmt: skip
-    kwargs = parse_kwargs(kwargs_text)
+    if isinstance(kwargs_text, dict):  # from the Python API: the arguments themselves
+        if not all(isinstance(k, str) and k.isidentifier() for k in kwargs_text):
+            raise VggInspectError("{param} keys must be argument names", param="kwargs")
+        kwargs = dict(kwargs_text)
+    elif kwargs_text is None or isinstance(kwargs_text, str):
+        kwargs = parse_kwargs(kwargs_text)
+    else:
+        raise VggInspectError(f"{{param}} must be a dict or NAME=VALUE,... text, got {type(kwargs_text).__name__}",
+                              param="kwargs")  # fmt: skip
     path = None
     if source.endswith(".py") or os.sep in source:
         path = source
