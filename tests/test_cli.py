@@ -289,7 +289,7 @@ def test_every_command_help_teaches(run, command, tmp_path, monkeypatch):
     assert all(p.help for p in cmd.params if isinstance(p, __import__("click").Option)), command
     monkeypatch.chdir(tmp_path)  # examples may write files
     models = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
-    (tmp_path / "my_vgg.py").write_text(models.read_text() + "\nVGG16 = TorchvisionCopy\n")  # a user's file
+    (tmp_path / "my_vgg.py").write_text(models.read_text() + "\nVGG16 = TorchvisionCopy\nCifarVGG = make_small\n")
     for example in examples:
         args = example.split()[1:]
         if ("--device" in args and "cuda" in args) or "--compare" in args or "--effective" in args:

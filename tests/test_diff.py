@@ -84,3 +84,23 @@ def test_your_own_file_against_the_built_in():
     VALIDATOR.validate(json.loads(res.output))
     text = CliRunner().invoke(cli, ["diff", f"{models}:VGGNet", "vgg16"]).output
     assert "(None)" not in text and "1 layer(s) differ" in text
+
+
+def test_model_options_go_to_the_side_they_describe():
+    """A CIFAR model of your own against vgg11 --num-classes 10: the class count goes to the built-in,
+    --kwargs to your model; an option that fits neither side is still refused."""
+    import pathlib
+
+    pytest.importorskip("torch")
+    small = f"{pathlib.Path(__file__).parent / 'models' / 'functional_vgg.py'}:make_small"
+    res = CliRunner().invoke(cli, ["diff", small, "vgg11", "--num-classes", "10", "--kwargs", "num_classes=10",
+                                   "--input", "32", "--format", "json"])  # fmt: skip
+    assert res.exit_code == 1, res.output  # they differ, but both were built as asked
+    diff = json.loads(res.output)["diff"]
+    assert (diff["a"]["num_classes"], diff["b"]["num_classes"]) == (None, 10)
+    shapes = [r["fields"]["output_shape"] for r in diff["rows"] if r["kind"] == "fc"]
+    assert next(a for a, _ in shapes if a) == [1, 10] and shapes[-1][1] == [1, 10]  # each side built as asked
+    res = CliRunner().invoke(cli, ["diff", small, small, "--num-classes", "10"])
+    assert res.exit_code == 2 and "--num-classes describes a built-in VGG" in res.output
+    res = CliRunner().invoke(cli, ["diff", "vgg11", "vgg13", "--kwargs", "a=1"])
+    assert res.exit_code == 2 and "--kwargs apply to your own model" in res.output

@@ -10,13 +10,27 @@ import click
 from ... import api
 from ..options import Output, emit, examples, model_options, request, views
 
+# Options that describe a built-in network, with their defaults: with your own model on one side and
+# a built-in on the other, they apply to the built-in only (vgg16 --num-classes 10 against a CIFAR
+# model), as --kwargs apply to your model only. On no side they fit, they are refused as usual.
+BUILT_IN_ONLY = {"batch_norm": False, "num_classes": 1000, "head": "fc"}
 
-def _side(text: str, kw: dict[str, Any]) -> api.Request:
+
+def _is_user(text: str) -> bool:
+    return ":" in text and not text.startswith("config:")
+
+
+def _side(text: str, kw: dict[str, Any], other: str) -> api.Request:
     """A built-in name (the model options apply to it), config:LAYERS for a custom list, or your own
     model (file.py:Name or package.module:Name; --kwargs apply to it)."""
+    mine = dict(kw)
+    if _is_user(text) and not _is_user(other):
+        mine.update(BUILT_IN_ONLY)
+    if not _is_user(text) and _is_user(other):
+        mine["kwargs"] = None
     if text.startswith("config:"):
-        return request(dict(kw), model=None, config=text[len("config:") :])
-    return request(dict(kw), model=text)
+        return request(mine, model=None, config=text[len("config:") :])
+    return request(mine, model=text)
 
 
 @click.command(
@@ -24,8 +38,8 @@ def _side(text: str, kw: dict[str, Any]) -> api.Request:
     epilog=examples(
         "vgg-inspect diff vgg16 vgg16_c",
         "vgg-inspect diff vgg16 config:64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
-        "vgg-inspect diff vgg11 vgg11_bn --input 32 --num-classes 10",
         "vgg-inspect diff my_vgg.py:VGG16 vgg16",
+        "vgg-inspect diff my_vgg.py:CifarVGG vgg11 --num-classes 10 --input 32",
     ),
 )
 @click.argument("a", metavar="A")
@@ -35,14 +49,15 @@ def diff(out: Output, all_layers: bool, a: str, b: str, **kw: Any) -> None:
     """Align the weight and pooling layers of A and B in execution order and compare their type,
     kernel, stride, padding, channels, output shape, parameters and MACs. A and B are built-in
     names, config:LAYERS lists, or your own models (file.py:Name, package.module:Name: their code
-    runs); the model options apply to both. Exit 0 when every aligned layer matches, 1 when any
-    differs, 2 on usage errors."""
+    runs); the model options apply to both, except that --num-classes, --batch-norm and --head go to
+    the built-in side and --kwargs to your model's when the sides are one of each. Exit 0 when every
+    aligned layer matches, 1 when any differs, 2 on usage errors."""
     if kw.get("config"):
         from ...errors import VggInspectError
 
         raise VggInspectError("give custom layer lists as config:LAYERS in place of A or B, not with --config")
     kw.pop("config", None)
-    result = api.diff(_side(a, kw), _side(b, kw))
+    result = api.diff(_side(a, kw, b), _side(b, kw, a))
     emit(out, result, views("diff_view", result, all_layers))
     if not result.diff.same:
         sys.exit(1)
