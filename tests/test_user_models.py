@@ -131,6 +131,9 @@ def test_branches_are_named_not_counted():
 
 @pytest.mark.parametrize("reference,args,code,message", [
     ("tests/models/nope.py:VGG", [], 2, "tests/models/nope.py does not exist"),
+    (str(MODELS), [], 2, f"{MODELS} is a file: name the model in it, e.g. {MODELS}:VGGNet (nn.Module classes there: "
+                         "VGGNet, NeedsArgs"),
+    ("nope.py", [], 2, "nope.py does not exist; your own model is given as path/to/file.py:Name"),
     (f"{MODELS}:VGGNett", [], 2, "has no 'VGGNett'; did you mean VGGNet"),
     (f"{MODELS}:NeedsArgs", [], 2, "NeedsArgs(width): missing a required argument: 'width'"),
     (f"{MODELS}:Broken", [], 1, f"functional_vgg.py:{BROKEN_LINE}): RuntimeError: the user's own mistake"),

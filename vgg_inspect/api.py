@@ -48,6 +48,8 @@ class Request:
                 f"'{self.model}' is your own model, not a built-in variant or a config list: it has no layer spec",
                 param="model",
             )
+        if isinstance(self.model, str) and self.model.strip().endswith(".py"):
+            raise VggInspectError(_name_the_model(self.model.strip()), param="model")
         return model_spec(
             self.model,
             config=self.config,
@@ -560,6 +562,23 @@ def diff(a: Request, b: Request) -> Any:
     totals = {"params": [ra.totals.params, rb.totals.params], "macs": [ra.totals.macs, rb.totals.macs]}
     same = not any(r.differs for r in out)
     return Diff(DiffSection(ra.model, rb.model, ra.input.shape, out, totals, same))
+
+
+def _name_the_model(path: str) -> str:
+    """A file given without :Name: which names it holds, read without running it."""
+    import ast
+    import os
+
+    if not os.path.isfile(path):
+        return f"{path} does not exist; your own model is given as path/to/file.py:Name"
+    try:
+        tree = ast.parse(open(path, encoding="utf-8").read())
+    except (SyntaxError, UnicodeDecodeError, OSError) as exc:
+        return f"{path} cannot be read as Python ({type(exc).__name__}); give your model as file.py:Name"
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)
+               and any("Module" in ast.unparse(b) for b in n.bases)]  # fmt: skip
+    found = f" (nn.Module classes there: {', '.join(classes[:6])})" if classes else ""
+    return f"{path} is a file: name the model in it, e.g. {path}:{classes[0] if classes else 'Name'}{found}"
 
 
 def _is_user(req: Request) -> bool:
