@@ -706,3 +706,14 @@ def test_a_partial_total_says_so_beside_the_number(command):
     assert "MACs: 208,896" in text and "PARTIAL: not counted: aten.add (x1)" in text
     res = CliRunner().invoke(cli, [command, "vgg11"], env={"COLUMNS": "120"})
     assert "PARTIAL" not in res.output
+
+
+def test_explain_recognises_your_vgg16():
+    """A hand-written VGG16 with VGG16's exact parameters and MACs gets the circulating figures
+    checked against it, with the same verdicts as the built-in; another model does not."""
+    mine = json.loads(CliRunner().invoke(cli, ["explain", f"{MODELS}:TorchvisionCopy", "--format", "json"]).output)
+    built = json.loads(CliRunner().invoke(cli, ["explain", "vgg16", "--format", "json"]).output)
+    assert mine["claims"] == built["claims"] and mine["claims"]
+    assert any("has VGG16's 138,357,544 parameters" in w for w in mine["warnings"])
+    other = json.loads(CliRunner().invoke(cli, ["explain", ADAPTIVE, "--format", "json"]).output)  # + BatchNorm1d
+    assert other["claims"] is None

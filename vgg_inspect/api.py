@@ -457,6 +457,12 @@ def explain(req: Request, figures: list[str] | tuple[str, ...] = ()) -> Any:
         [1, 3, 224, 224],
     )
     warnings = list(report.warnings)
+    if m.config == "module" and report.input.shape == [1, 3, 224, 224]:  # your model: is it VGG16?
+        vgg16 = analyze("vgg16").totals
+        if (report.totals.params, report.totals.macs) == (vgg16.params, vgg16.macs):
+            standard = True
+            warnings.append(f"{m.name} has VGG16's {vgg16.params:,} parameters and {vgg16.macs:,} MACs: "
+                            "the figures in circulation about VGG16 apply to it")  # fmt: skip
     if not standard and not figures:
         warnings.append("the figures in circulation are about VGG16 (config D, 1000 classes, 224x224 RGB, batch 1); "
                         "give figures to trace them in this model")  # fmt: skip
