@@ -215,7 +215,7 @@ def place(module: nn.Module, device: str) -> nn.Module:
     except (RuntimeError, TypeError) as exc:
         raise AnalysisError(f"cannot allocate the model on {device}: {exc}".splitlines()[0]) from None
     for m in module.modules():
-        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats:
+        if getattr(m, "track_running_stats", False) and hasattr(m, "reset_running_stats"):  # any BatchNorm
             m.reset_running_stats()  # buffers must hold real statistics, even uninitialised weights need not
     return module
 

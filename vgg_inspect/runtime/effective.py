@@ -296,7 +296,7 @@ def _positive(model: nn.Module) -> nn.Module:
             else:
                 p.fill_(1.0)
     for m in model.modules():
-        if isinstance(m, nn.modules.batchnorm._NormBase) and m.track_running_stats:
+        if getattr(m, "track_running_stats", False) and hasattr(m, "reset_running_stats"):  # any BatchNorm
             m.reset_running_stats()
     return model
 
