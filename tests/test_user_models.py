@@ -717,3 +717,24 @@ def test_explain_recognises_your_vgg16():
     assert any("has VGG16's 138,357,544 parameters" in w for w in mine["warnings"])
     other = json.loads(CliRunner().invoke(cli, ["explain", ADAPTIVE, "--format", "json"]).output)  # + BatchNorm1d
     assert other["claims"] is None
+
+
+ODD_IF_LINE = next(i for i, x in enumerate((MODELS.parent / "odd_forwards.py").read_text().splitlines(), 1)
+                   if "if y.mean() > 0" in x)  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "message"), [
+    ("TwoInputs", "missing 1 required positional argument: 'mask' (the forward is called with one tensor of the "
+                  "--input shape)"),
+    ("DataDependent", f"(odd_forwards.py:{ODD_IF_LINE}): Tensor.item() cannot be called on meta tensors (the forward "
+                      "runs once on meta tensors, which have shapes and no data)"),
+])  # fmt: skip
+def test_forwards_the_trace_cannot_run_say_why(name, message):
+    odd = MODELS.parent / "odd_forwards.py"
+    res = CliRunner().invoke(cli, ["summary", f"{odd}:{name}", "--input", "8"])
+    assert res.exit_code == 1 and message in res.output and len(res.output.strip().splitlines()) == 1, res.output
+
+
+def test_a_dict_output_is_analysed():
+    data = _report(f"{MODELS.parent / 'odd_forwards.py'}:ReturnsDict", "--input", "8")
+    assert [r["output_shape"] for r in data["layers"]] == [[1, 4, 6, 6]]

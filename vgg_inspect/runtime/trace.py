@@ -526,6 +526,8 @@ def _run(
             text = f"{type(exc).__name__}: {text}".rstrip(": ")  # torch's own errors read without a type
         if "meta" in text:
             text += " (the forward runs once on meta tensors, which have shapes and no data)"
+        if isinstance(exc, TypeError) and "forward()" in text:
+            text += " (the forward is called with one tensor of the --input shape)"
         raise AnalysisError(
             f"the model cannot run on input {tuple(input_shape)}{place}{_own_line(exc)}: "
             f"{plain or text or type(exc).__name__}; --debug shows the traceback"
