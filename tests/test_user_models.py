@@ -528,10 +528,11 @@ def _field(*args):
 
 
 @pytest.mark.parametrize("model", ["TorchvisionCopy", "VGGNetAdaptive"])
-@pytest.mark.parametrize("layer", ["conv3_2", "conv5_3"])
+@pytest.mark.parametrize("layer", ["relu1_1", "conv3_2", "relu3_2", "pool3", "conv5_3", "pool5"])
 def test_support_of_your_model_equals_the_built_in_s(model, layer):
-    """Your model's field is run whole on CPU (modules hooked, F.max_pool2d averaged for the
-    support run); the built-in runs a crop with its own rules: the gradients agree pixel for pixel."""
+    """Your model's field is run whole on CPU (a module hooked, a functional call such as VGGNet's
+    F.relu and F.max_pool2d found again by its place; max-pools averaged for the support run); the
+    built-in runs a crop with its own rules: the gradients agree pixel for pixel."""
     args = ["--effective", "--mode", "support", "--layer", layer, "--input", "64"]
     mine, built = _field(f"{MODELS}:{model}", *args), _field("vgg16", *args)
     assert {k: v for k, v in mine.items() if k != "module"} == {k: v for k, v in built.items() if k != "module"}
@@ -547,11 +548,19 @@ def test_effective_field_of_your_model_is_seeded_and_inside_its_field():
     assert first["mass_squares"]["50"] <= first["mass_squares"]["90"] <= first["mass_squares"]["99"] <= side
 
 
+def test_effective_field_of_functional_layers():
+    """A conv written as F.conv2d on bare parameters, and the pools after it: their supports are
+    their fields, clipped to the image."""
+    for layer in ("conv1_1", "pool1", "pool2"):
+        field = _field(f"{MODELS}:FunctionalLayers", "--effective", "--mode", "support", "--layer", layer,
+                       "--input", "16")  # fmt: skip
+        assert field["module"].startswith("F.") and field["support_box"] == field["theoretical_box"], field
+
+
 def test_effective_field_errors_for_your_model(monkeypatch):
     runner = CliRunner()
-    res = runner.invoke(cli, ["receptive-field", ADAPTIVE, "--effective", "--layer", "pool3", "--input", "64"])
-    assert res.exit_code == 2 and "pool3 is a functional call (F.max_pool2d in VGGNetAdaptive.forward)" in res.output
-    assert "pick a module layer: conv5_1, conv5_2, conv5_3" in res.output
+    res = runner.invoke(cli, ["receptive-field", ADAPTIVE, "--effective", "--layer", "fc6", "--input", "64"])
+    assert res.exit_code == 2 and "fc6 has no single local field" in res.output
     from vgg_inspect.runtime import build
 
     monkeypatch.setattr(build, "available_bytes", lambda device: 1000)

@@ -348,8 +348,9 @@ def effective_field(
         def build() -> Any:
             return user.load(str(req.model), req.kwargs, device="cpu")[0].float()
 
+        traces = _user_report(req.replace(device=None, init=False), (), "momentum")[1]  # where each call is
         return effective.module_effective_field(
-            build, report, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step
+            build, report, traces, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step
         )
     return effective.effective_field(
         req.spec(), report, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step

@@ -27,6 +27,7 @@ class LayerTrace:
     saved_bytes: int | None = None  # measured by hooks; None: each op's rule gives it
     chained: bool = True  # reads the previous row's output; False where the model branches or joins
     input_requires_grad: bool | None = None  # measured by a trace; None: true after the first weight layer
+    call: tuple[str, int] | None = None  # a functional call: (op family, its n-th call outside modules)
 
 
 def analytical_traces(

@@ -12,7 +12,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import require
@@ -22,6 +22,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from ..errors import VggInspectError, did_you_mean  # noqa: E402
+from ..metrics.trace import LayerTrace  # noqa: E402
 from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
 from ..spec import ModelSpec, layer_defs  # noqa: E402
 from .build import ensure_fits, init_weights, instantiate  # noqa: E402
@@ -32,11 +33,9 @@ HEATMAP_CELLS = 32
 
 
 def _traceable(report: Report, row: LayerRow) -> bool:
-    """A layer whose output can be read: a built-in's feature layer, or a module of your own model
-    (a functional call has no module to hook)."""
-    if report.model.config == "module":
-        return not row.module.startswith("F.")
-    return row.module.startswith("features.")
+    """A layer whose output can be read: a built-in's feature layer, or any layer of your own model
+    (a module by a hook, a functional call by finding the same call again)."""
+    return report.model.config == "module" or row.module.startswith("features.")
 
 
 def pick_layer(report: Report, layer: str | None) -> LayerRow:
@@ -53,13 +52,6 @@ def pick_layer(report: Report, layer: str | None) -> LayerRow:
     if row.field_status != "local" or (report.model.config != "module" and not _traceable(report, row)):
         raise VggInspectError(
             f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
-        )
-    if not _traceable(report, row):
-        modules = [r.name for r in report.layers if _traceable(report, r) and r.field_status == "local"]
-        raise VggInspectError(
-            f"{row.name} is a functional call ({row.module}), with no module whose output can be read; "
-            f"pick a module layer{': ' + ', '.join(modules[-3:]) if modules else ''}",
-            param="layer",
         )
     return row
 
@@ -222,6 +214,7 @@ class _Reached(Exception):
 def module_effective_field(
     build: Callable[[], nn.Module],
     report: Report,
+    traces: Sequence[LayerTrace],
     *,
     layer: str | None = None,
     mode: str = "effective",
@@ -231,10 +224,12 @@ def module_effective_field(
 ) -> EffectiveField:
     """The empirical field of a layer of your own model, from ``build()`` on CPU (your code, your
     initialisation, seeded). The whole image is run up to the layer (your forward cannot be cut
-    into a crop); ``support`` mode makes weights positive and max-pools average over the same
-    windows (F.max_pool2d and nn.MaxPool2d alike, for the run only)."""
+    into a crop). A module layer is read by a hook; a functional call (F.max_pool2d in forward) is
+    found again as the same call of its op family that ``traces`` recorded. ``support`` mode makes
+    weights positive and max-pools average over the same windows (for the run only)."""
     _check_args(mode, seed, samples)
     row = pick_layer(report, layer)
+    call = traces[report.layers.index(row)].call if row.module.startswith("F.") else None
     step = on_step or (lambda _: None)
     _, channels, h, w = report.input.shape
     unit, centre, theoretical = _geometry(row, (h, w))
@@ -249,35 +244,82 @@ def module_effective_field(
         model = _positive(model).double()
         samples = 1
     model.requires_grad_(False)
-    target = dict(model.named_modules()).get(row.module)
-    if target is None:
-        raise VggInspectError(f"{row.name}: no module '{row.module}' in the model", param="layer")
-
-    def reached(_: nn.Module, __: Any, out: Any) -> None:
-        raise _Reached(out[0] if isinstance(out, tuple) else out)
-
-    handle = target.register_forward_hook(reached)
     step("model built")
     grad_sum = torch.zeros(h, w, dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
     dtype = torch.float64 if mode == "support" else torch.float32
-    try:
-        for i in range(samples):
-            shape = (1, channels, h, w)
-            x = torch.ones(shape, dtype=dtype) if mode == "support" else torch.randn(shape, generator=generator)
-            x.requires_grad_(True)
-            try:
-                with _average_pools(mode == "support"):
-                    model(x)
-                raise VggInspectError(f"{row.name} ({row.module}) was not reached by the forward", param="layer")
-            except _Reached as got:
-                got.output[0, :, unit[0], unit[1]].sum().backward()
-            assert x.grad is not None
-            grad_sum += x.grad[0].abs().sum(0).double()
-            step(f"sample {i + 1}/{samples}")
-    finally:
-        handle.remove()
+    for i in range(samples):
+        shape = (1, channels, h, w)
+        x = torch.ones(shape, dtype=dtype) if mode == "support" else torch.randn(shape, generator=generator)
+        x.requires_grad_(True)
+        with _average_pools(mode == "support"):
+            out = _output_at(model, row, call, x)
+        out[0, :, unit[0], unit[1]].sum().backward()
+        assert x.grad is not None
+        grad_sum += x.grad[0].abs().sum(0).double()
+        step(f"sample {i + 1}/{samples}")
     return _result(row, mode, seed, samples, unit, centre, theoretical, grad_sum, [0, 0])
+
+
+def _output_at(model: nn.Module, row: LayerRow, call: tuple[str, int] | None, x: torch.Tensor) -> torch.Tensor:
+    """The output of ``row`` in a forward of ``model`` on ``x``: a module's by a hook that stops the
+    forward there; a functional call's found by its place among the calls of its op family."""
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    from .trace import leaves, op_family
+
+    found: list[torch.Tensor] = []
+    depth = [0]  # inside a leaf module: its own ops are not the forward's calls
+    counts: dict[str, int] = {}
+
+    class Find(TorchDispatchMode):
+        @classmethod
+        def _should_skip_dynamo(cls) -> bool:
+            return False  # nothing is compiled here (and dynamo costs 0.7 s to import)
+
+        def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
+            # The forward runs to its end: stopping it from inside an op leaves the found output's own
+            # backward without the tensors it saved (seen with relu).
+            out = func(*args, **(kwargs or {}))
+            if depth[0] == 0:
+                family = op_family(func.overloadpacket.__name__)
+                counts[family] = counts.get(family, 0) + 1
+                if (family, counts[family]) == call:
+                    found.append(out[0] if isinstance(out, (tuple, list)) else out)
+            return out
+
+    def reached(_: nn.Module, __: Any, out: Any) -> None:
+        raise _Reached(out[0] if isinstance(out, tuple) else out)
+
+    def enter(*_: Any) -> None:
+        depth[0] += 1
+
+    def leave(*_: Any) -> None:
+        depth[0] -= 1
+
+    handles = []
+    if call is None:
+        target = dict(model.named_modules()).get(row.module)
+        if target is None:
+            raise VggInspectError(f"{row.name}: no module '{row.module}' in the model", param="layer")
+        handles.append(target.register_forward_hook(reached))
+    else:
+        for _, m in leaves(model):
+            handles += [m.register_forward_pre_hook(enter), m.register_forward_hook(leave)]
+    try:
+        if call is None:
+            model(x)
+        else:
+            with Find():
+                model(x)
+    except _Reached as got:
+        return got.output
+    finally:
+        for h in handles:
+            h.remove()
+    if found:
+        return found[0]
+    raise VggInspectError(f"{row.name} ({row.module}) was not reached by the forward", param="layer")
 
 
 def _dtype_size(dtype: str) -> int:

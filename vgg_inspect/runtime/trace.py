@@ -34,6 +34,16 @@ SAME_SHAPE = frozenset({
 })  # fmt: skip
 
 
+def op_family(name: str) -> str:
+    """An aten op's family: the same in train and eval runs, on any device, and when a support run
+    swaps max-pools for average pools (the n-th call of a family is the same layer in all of them)."""
+    if name in ("max_pool2d_with_indices", "max_pool2d", "avg_pool2d"):
+        return "pool"
+    if name.startswith(("native_batch_norm", "_native_batch_norm_legit")):
+        return "batch_norm"
+    return name.rstrip("_")  # relu_ is relu
+
+
 def _meta_shortcut(name: str, args: tuple[Any, ...], kwargs: Any) -> Any:
     """The meta result of a common op, made directly; None: let the op's own meta kernel run.
 
@@ -401,6 +411,7 @@ def _run(
     mask: list[int | None] = []  # the storage of the dropout mask being made
     pending: list[int] = []  # bytes saved for an op whose row is not made yet (its inputs)
     grad_in: dict[int, bool] = {}  # call -> whether its input requires grad (something upstream trains)
+    seen_calls: dict[str, int] = {}  # op family -> functional calls of it so far
     last_outputs: set[int | None] = set()  # the storages the last functional row wrote
 
     def pre(name: str) -> Callable[..., None]:
@@ -462,7 +473,10 @@ def _run(
             reads = {_sid(a) for a in args if isinstance(a, torch.Tensor) and _sid(a) not in excluded}
             links[len(calls)] = [reads.pop() if len(reads) == 1 else -1, _sid(result)]  # -1: reads two (a join)
             grad_in[len(calls)] = bool(getattr(first, "requires_grad", False))
-            calls.append([f"F.{label} in {where}", op, shape_in, shape_out, take_pending(), weights])
+            family = op_family(name)
+            seen_calls[family] = seen_calls.get(family, 0) + 1
+            call = (family, seen_calls[family])  # how a later real run finds this call again
+            calls.append([f"F.{label} in {where}", op, shape_in, shape_out, take_pending(), weights, call])
             last_outputs.clear()  # what this op may save after it runs: its indices, statistics, mask...
             outputs = list(out) if isinstance(out, (tuple, list)) else [out]
             last_outputs.update(_sid(o) for o in (outputs if name in SAVES_RESULT else outputs[1:]))
@@ -576,6 +590,7 @@ def _run(
                     saved_bytes=saved,
                     chained=chained,
                     input_requires_grad=grads,
+                    call=rest[1],
                 )
             )
             continue
