@@ -93,7 +93,7 @@ def page(views: Sequence[View], document: Any) -> str:
         title = f"vgg-inspect: {m.name}"
         parts.append(
             f"<p class='meta'>Input {units.shape(i.shape)}, {i.dtype}, "
-            f"{'instantiated on ' + str(i.device) if i.device else 'closed-form analysis'}. "
+            f"{_how(document)}. "
             f"{t.params:,} parameters; {t.macs:,} MACs ({units.si(t.macs)}); {t.flops:,} FLOPs. "
             f"MACs: {html.escape(document.conventions['macs'])}. FLOPs: {html.escape(document.conventions['flops'])}."
             " MiB = 2<sup>20</sup> bytes, MB = 10<sup>6</sup> bytes.</p>"
@@ -108,6 +108,12 @@ def page(views: Sequence[View], document: Any) -> str:
         f"<title>{html.escape(title)}</title><style>{STYLE}</style></head>"
         f"<body><main><h1>{html.escape(title)}</h1>{''.join(parts)}</main></body></html>\n"
     )
+
+
+def _how(report: Any) -> str:  # a Report
+    if report.input.device:
+        return f"instantiated on {report.input.device}"
+    return "your module traced on meta" if report.model.config == "module" else "closed-form analysis"
 
 
 def _bars(title: str, rows: list[tuple[str, list[float], str]], legend: list[str], marker: float | None = None) -> str:
