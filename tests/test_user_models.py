@@ -633,6 +633,10 @@ def test_every_hand_written_model_against_independent_counters(name, size, batch
     shape = (batch, 3, size, size)
     model = _model(name)
     assert totals["params"] == sum(p.numel() for p in model.parameters())  # a tied weight is yielded once
+    torchinfo = pytest.importorskip("torchinfo")
+    stats = torchinfo.summary(_model(name), input_size=shape, device="meta", verbose=0)
+    # torchinfo counts a tied weight once per module holding it (Tied shares up's 64x256 weight)
+    assert stats.total_params == totals["params"] + (64 * 256 if name == "Tied" else 0)
     meta = _model(name).to_empty(device="meta")
     with FlopCounterMode(display=False) as forward, torch.no_grad():
         meta.eval()(torch.empty(shape, device="meta"))
