@@ -370,17 +370,17 @@ def test_summary_has_receptive_field_column():
 
 
 def test_effective_field_cost_does_not_follow_the_input(torch):
-    """The run is cropped to the unit's field: a 4096-pixel input costs what the field costs."""
+    """The run is cropped to the unit's field: a 4096-pixel input costs what the field costs in
+    memory (a whole-image run would need several GiB). Time is measured by the benchmark, not here."""
     import resource
-    import time
 
-    start, before = time.perf_counter(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     res = CliRunner().invoke(
         cli, ["receptive-field", "vgg16", "--effective", "--input", "4096", "--samples", "1", "--format", "json"]
     )
     data = json.loads(res.output)["effective_receptive_field"]
     grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) * 1024
-    assert time.perf_counter() - start < 20 and grown < 2**30
+    assert grown < 2**30
     assert data["theoretical_box"] == [2039 - 97, 2039 + 98, 2039 - 97, 2039 + 98]  # 196 pixels around 2039.5
     assert data["support_box"] == data["theoretical_box"]
 

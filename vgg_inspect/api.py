@@ -12,7 +12,7 @@ from typing import Any
 
 from . import validate
 from .errors import VggInspectError
-from .metrics import kernels, memory
+from .metrics import memory
 from .metrics.trace import LayerTrace, analytical_traces
 from .ops import Convention
 from .records import record, replace
@@ -373,10 +373,13 @@ def block_comparison(req: Request) -> Any:
         spec = req.spec()
         report = analyze_request(req.replace(device=None, init=False))
         traces = _traces(spec, req.shape(spec), canonical_dtype(req.dtype))
+    from .metrics import kernels
+
     return BlockComparison(report.model, report.input, kernels.block_table(traces))
 
 
 def stack_comparison(in_channels: int, out_channels: int, kernel: int = 7, bias: bool = False) -> Any:
+    from .metrics import kernels
     from .report.documents import StackComparison
 
     rows = kernels.stack_table(in_channels, out_channels, kernel, bias)

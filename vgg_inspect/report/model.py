@@ -7,7 +7,6 @@ it. Later versions add keys, never rename them. Optional sections (``peers``, ``
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from .._version import __version__
@@ -243,4 +242,6 @@ class Report:
         return document(body)
 
     def to_json(self, indent: int | None = 2) -> str:
+        import json  # here, not at the top: a table never pays for it
+
         return json.dumps(self.to_dict(), indent=indent)
