@@ -142,6 +142,8 @@ def test_branches_are_named_not_counted():
     (f"{MODELS}:ForwardRaises", ["--input", "8"], 1,
      f"in ForwardRaises.forward (functional_vgg.py:{FORWARD_LINE}): AttributeError: 'ForwardRaises' object has no "
      "attribute 'heads'; --debug shows the traceback"),
+    (f"{MODELS}:AvgPooled", ["--input", "100000", "--batch", "1000000000"], 1,
+     "holds 30,000,000,000,000,000,000 elements, more than torch can address in one tensor"),  # found by the fuzz
     (FUNCTIONAL, ["--num-classes", "10"], 2, "--num-classes describes a built-in VGG; give your model's options"),
     (FUNCTIONAL, ["--kwargs", "nonsense"], 2, "malformed --kwargs item 'nonsense'"),
 ])  # fmt: skip

@@ -521,6 +521,11 @@ def _run(
             handles.append(m.register_forward_pre_hook(enter))
             handles.append(m.register_forward_hook(leave))
     was_training = module.training
+    if ops.numel(input_shape) * TORCH_DTYPES[dtype].itemsize >= 2**62:  # meta tensors too have a byte size
+        raise AnalysisError(
+            f"the input {tuple(input_shape)} holds {ops.numel(input_shape):,} elements, more than torch can address "
+            "in one tensor; give a smaller --input or --batch"
+        )
     x = torch.empty(input_shape, dtype=TORCH_DTYPES[dtype], device="meta")
     try:
         module.train(train)
