@@ -43,7 +43,7 @@ class Request:
         return replace(self, **changes)
 
     def spec(self) -> ModelSpec:
-        if self.model is not None and ":" in str(self.model) and not str(self.model).startswith("config:"):
+        if is_user_model(self.model):
             raise VggInspectError(
                 f"'{self.model}' is your own model, not a built-in variant or a config list: it has no layer spec",
                 param="model",
@@ -148,11 +148,7 @@ def _analyze_request(req: Request, *, include: Iterable[str] | str = (), optimiz
         include=include,
         optimizer=optimizer,
     )
-    for problem in build.unsupported_kernels(module, device, dtype):
-        report.warnings.append(
-            f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
-            "the figures are the closed-form rules"
-        )
+    _kernel_warnings(report, module, device, dtype)
     return report
 
 
@@ -308,13 +304,8 @@ def measure(req: Request, report: Report, train: bool) -> Measured:
     from .runtime import measure as m
 
     if _is_user(req):  # its code runs, with its own initialisation, on the device: it was named
-        from .runtime import user
-
-        dtype = build.TORCH_DTYPES[report.input.dtype]
         device = build.check_device(req.device or "cpu")
-        meta = user.load(str(req.model), req.kwargs)[0].to(dtype)
-        build.ensure_fits(build.state_bytes(meta), device, f"{report.model.name}'s weights and buffers")
-        model = user.load(str(req.model), req.kwargs, device=str(device))[0].to(dtype)
+        model = _user_model_on(req, device, build.TORCH_DTYPES[report.input.dtype], report.model.name)
     else:
         model = build.instantiate(req.spec(), device=req.device or "cpu", dtype=report.input.dtype, init=True)
     got = m.measure_cuda(model, tuple(report.input.shape), train=train)
@@ -591,8 +582,33 @@ def _name_the_model(path: str) -> str:
     return f"{path} is a file: name the model in it, e.g. {path}:{classes[0] if classes else 'Name'}{found}"
 
 
+def is_user_model(model: Any) -> bool:
+    """``path/to/file.py:Name`` or ``package.module:Name`` (not a built-in name or ``config:LAYERS``)."""
+    return model is not None and ":" in str(model) and not str(model).startswith("config:")
+
+
 def _is_user(req: Request) -> bool:
-    return req.model is not None and ":" in str(req.model) and not str(req.model).startswith("config:")
+    return is_user_model(req.model)
+
+
+def _user_model_on(req: Request, device: Any, dtype: Any, label: str) -> Any:
+    """Your model built by your own code on ``device`` (its initialisation runs), once its weights
+    are known, from a meta build, to fit there."""
+    from .runtime import build, user
+
+    meta = user.load(str(req.model), req.kwargs)[0].to(dtype)
+    build.ensure_fits(build.state_bytes(meta), build.check_device(str(device)), f"{label}'s weights and buffers")
+    return user.load(str(req.model), req.kwargs, device=str(device))[0].to(dtype)
+
+
+def _kernel_warnings(report: Report, module: Any, device: str, dtype: str) -> None:
+    from .runtime import build
+
+    for problem in build.unsupported_kernels(module, device, dtype):
+        report.warnings.append(
+            f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
+            "the figures are the closed-form rules"
+        )
 
 
 def _analyze_user(req: Request, *, include: Iterable[str] | str, optimizer: str) -> Report:
@@ -621,20 +637,15 @@ def _user_report(req: Request, include: Iterable[str] | str, optimizer: str) -> 
     module, label = user.load(str(req.model), req.kwargs)
     module = module.to(build.TORCH_DTYPES[dtype])
     if device is not None and device != "meta":
-        if req.init:  # your own initialisation runs on the device, once its size is known to fit
-            build.ensure_fits(build.state_bytes(module), build.check_device(device), f"{label}'s weights and buffers")
-            module = user.load(str(req.model), req.kwargs, device=device)[0].to(build.TORCH_DTYPES[dtype])
+        if req.init:
+            module = _user_model_on(req, device, build.TORCH_DTYPES[dtype], label)
         else:
             module = build.place(module, device)
     elif req.init:
         raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")
     report, traces = _module_report(module, shape, label, include, optimizer, None, device is None)
     if device is not None:
-        for problem in build.unsupported_kernels(module, device, dtype):
-            report.warnings.append(
-                f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
-                "the figures are the closed-form rules"
-            )
+        _kernel_warnings(report, module, device, dtype)
     if req.weights is not None:
         _check_weights(report, req.weights, module)
     return report, traces

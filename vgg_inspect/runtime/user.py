@@ -22,10 +22,6 @@ from .. import errors  # noqa: E402
 from ..errors import AnalysisError, VggInspectError, did_you_mean  # noqa: E402
 
 
-def is_reference(text: str | None) -> bool:
-    return bool(text) and ":" in str(text) and not str(text).startswith("config:")
-
-
 def parse_kwargs(text: str | None) -> dict[str, Any]:
     """``num_classes=10,batch_norm=true`` -> literal values (numbers, true/false, none, strings)."""
     out: dict[str, Any] = {}

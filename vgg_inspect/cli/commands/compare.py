@@ -16,17 +16,13 @@ from ..options import Output, emit, examples, model_options, request, views
 BUILT_IN_ONLY = {"batch_norm": False, "num_classes": 1000, "head": "fc"}
 
 
-def _is_user(text: str) -> bool:
-    return ":" in text and not text.startswith("config:")
-
-
 def _side(text: str, kw: dict[str, Any], other: str) -> api.Request:
     """A built-in name (the model options apply to it), config:LAYERS for a custom list, or your own
     model (file.py:Name or package.module:Name; --kwargs apply to it)."""
     mine = dict(kw)
-    if _is_user(text) and not _is_user(other):
+    if api.is_user_model(text) and not api.is_user_model(other):
         mine.update(BUILT_IN_ONLY)
-    if not _is_user(text) and _is_user(other):
+    if not api.is_user_model(text) and api.is_user_model(other):
         mine["kwargs"] = None
     if text.startswith("config:"):
         return request(mine, model=None, config=text[len("config:") :])
