@@ -24,7 +24,7 @@ from torch import nn  # noqa: E402
 from ..errors import VggInspectError, did_you_mean  # noqa: E402
 from ..metrics.trace import LayerTrace  # noqa: E402
 from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
-from ..spec import ModelSpec, layer_defs  # noqa: E402
+from ..spec import ITEMSIZE, ModelSpec, layer_defs  # noqa: E402
 from .build import ensure_fits, init_weights, instantiate  # noqa: E402
 
 MASS_LEVELS = (50, 90, 99)
@@ -235,7 +235,7 @@ def module_effective_field(
     unit, centre, theoretical = _geometry(row, (h, w))
     # What one image keeps for its backward and produces, at the run's precision, and the weights.
     t, batch = report.totals, report.input.shape[0]
-    scale = (8 if mode == "support" else 4) / _dtype_size(report.input.dtype)
+    scale = (8 if mode == "support" else 4) / ITEMSIZE[report.input.dtype]
     need = int((t.training_saved_bytes + t.activation_bytes) / batch * scale) + 2 * t.weight_bytes
     ensure_fits(need, torch.device("cpu"), "the empirical field of your model (the whole image, up to the layer)")
     torch.manual_seed(seed)
@@ -264,19 +264,13 @@ def module_effective_field(
 def _output_at(model: nn.Module, row: LayerRow, call: tuple[str, int] | None, x: torch.Tensor) -> torch.Tensor:
     """The output of ``row`` in a forward of ``model`` on ``x``: a module's by a hook that stops the
     forward there; a functional call's found by its place among the calls of its op family."""
-    from torch.utils._python_dispatch import TorchDispatchMode
-
-    from .trace import leaves, op_family
+    from .trace import EagerMode, leaves, op_family
 
     found: list[torch.Tensor] = []
     depth = [0]  # inside a leaf module: its own ops are not the forward's calls
     counts: dict[str, int] = {}
 
-    class Find(TorchDispatchMode):
-        @classmethod
-        def _should_skip_dynamo(cls) -> bool:
-            return False  # nothing is compiled here (and dynamo costs 0.7 s to import)
-
+    class Find(EagerMode):
         def __torch_dispatch__(self, func: Any, types: Any, args: Any = (), kwargs: Any = None) -> Any:
             # The forward runs to its end: stopping it from inside an op leaves the found output's own
             # backward without the tensors it saved (seen with relu).
@@ -320,10 +314,6 @@ def _output_at(model: nn.Module, row: LayerRow, call: tuple[str, int] | None, x:
     if found:
         return found[0]
     raise VggInspectError(f"{row.name} ({row.module}) was not reached by the forward", param="layer")
-
-
-def _dtype_size(dtype: str) -> int:
-    return {"float32": 4, "float16": 2, "bfloat16": 2}.get(dtype, 4)
 
 
 def _positive(model: nn.Module) -> nn.Module:

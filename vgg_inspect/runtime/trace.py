@@ -34,6 +34,16 @@ SAME_SHAPE = frozenset({
 })  # fmt: skip
 
 
+class EagerMode(TorchDispatchMode):
+    """A dispatch mode that never runs under torch.compile."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Torch's documented opt-out: without it the mode is wrapped in dynamo.disable, which imports
+        # torch._dynamo on the first op (0.7 s of a 1 s analysis).
+        return False
+
+
 def op_family(name: str) -> str:
     """An aten op's family: the same in train and eval runs, on any device, and when a support run
     swaps max-pools for average pools (the n-th call of a family is the same layer in all of them)."""
@@ -430,16 +440,10 @@ def _run(
     def leave(mod: nn.Module, args: tuple[Any, ...], out: Any) -> None:
         containers.pop()
 
-    class Functional(TorchDispatchMode):
+    class Functional(EagerMode):
         """Operations a forward calls itself (F.conv2d, F.max_pool2d, F.relu, torch.cat...), outside any
         leaf module: each becomes a row, with formulas where the operation has them (OP_FROM_ATEN) and
         named as not counted where it has none, so that nothing it does is silently zero."""
-
-        @classmethod
-        def _should_skip_dynamo(cls) -> bool:
-            # Torch's documented opt-out: this mode never runs under torch.compile, and wrapping it
-            # in dynamo.disable imports torch._dynamo on the first op (0.7 s of a 1 s analysis).
-            return False
 
         def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
             name = func.overloadpacket.__name__
