@@ -77,8 +77,9 @@ def _meta_shortcut(name: str, args: tuple[Any, ...], kwargs: Any) -> Any:
             if _broadcasts(bias.shape, out):
                 return x.new_empty(out)
         return None
-    per_channel = all(t.shape == (x.shape[1],) for t in tensors[1:]) if x.dim() >= 2 else False
-    if name == "native_batch_norm" and x.is_contiguous() and per_channel:
+    if name == "native_batch_norm" and x.dim() >= 2 and x.is_contiguous():
+        if not all(t.shape == (x.shape[1],) for t in tensors[1:]):  # per-channel weights and statistics
+            return None
         # (output, save_mean, save_rstd) as the meta kernel gives them
         stats = torch.float32 if x.dtype in (torch.float16, torch.bfloat16) else x.dtype
         return x.new_empty(x.shape), *(x.new_empty((x.shape[1],), dtype=stats) for _ in range(2))
