@@ -591,12 +591,13 @@ def _is_user(req: Request) -> bool:
     return is_user_model(req.model)
 
 
-def _user_model_on(req: Request, device: Any, dtype: Any, label: str) -> Any:
+def _user_model_on(req: Request, device: Any, dtype: Any, label: str, meta: Any = None) -> Any:
     """Your model built by your own code on ``device`` (its initialisation runs), once its weights
-    are known, from a meta build, to fit there."""
+    are known, from a meta build (``meta``, or made here), to fit there."""
     from .runtime import build, user
 
-    meta = user.load(str(req.model), req.kwargs)[0].to(dtype)
+    if meta is None:
+        meta = user.load(str(req.model), req.kwargs)[0].to(dtype)
     build.ensure_fits(build.state_bytes(meta), build.check_device(str(device)), f"{label}'s weights and buffers")
     return user.load(str(req.model), req.kwargs, device=str(device))[0].to(dtype)
 
@@ -638,7 +639,7 @@ def _user_report(req: Request, include: Iterable[str] | str, optimizer: str) -> 
     module = module.to(build.TORCH_DTYPES[dtype])
     if device is not None and device != "meta":
         if req.init:
-            module = _user_model_on(req, device, build.TORCH_DTYPES[dtype], label)
+            module = _user_model_on(req, device, build.TORCH_DTYPES[dtype], label, meta=module)
         else:
             module = build.place(module, device)
     elif req.init:

@@ -49,7 +49,7 @@ def pick_layer(report: Report, layer: str | None) -> LayerRow:
     except KeyError:
         names = [r.name for r in report.layers]
         raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}", param="layer") from None
-    if row.field_status != "local" or (report.model.config != "module" and not _traceable(report, row)):
+    if row.field_status != "local" or not _traceable(report, row):
         raise VggInspectError(
             f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
         )
