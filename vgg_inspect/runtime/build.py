@@ -170,14 +170,7 @@ def instantiate(spec: ModelSpec, *, device: str = "cpu", dtype: str = "float32",
         if init:
             raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")
         return model
-    ensure_fits(state_bytes(model), dev, f"{spec.name}'s weights and buffers ({dtype})")
-    try:
-        _allocate(model, dev)
-    except (RuntimeError, TypeError) as exc:  # e.g. a dtype the device cannot hold
-        raise AnalysisError(f"cannot allocate {spec.name} as {dtype} on {device}: {exc}".splitlines()[0]) from None
-    for m in model.modules():
-        if isinstance(m, nn.BatchNorm2d):
-            m.reset_running_stats()  # buffers must hold real statistics, even uninitialised weights need not
+    place(model, device, f"{spec.name}'s weights and buffers ({dtype})", f"{spec.name} as {dtype}")
     if init:
         init_weights(model)
     return model
@@ -204,16 +197,18 @@ def _allocate(model: nn.Module, device: torch.device) -> None:
                 m._buffers[k] = empty(b)
 
 
-def place(module: nn.Module, device: str) -> nn.Module:
+def place(
+    module: nn.Module, device: str, what: str = "the model's weights and buffers", name: str = "the model"
+) -> nn.Module:
     """A module built on meta, given uninitialised storage on ``device`` (checked to fit first)."""
     dev = check_device(device)
     if dev.type == "meta":
         return module
-    ensure_fits(state_bytes(module), dev, "the model's weights and buffers")
+    ensure_fits(state_bytes(module), dev, what)
     try:
         _allocate(module, dev)
-    except (RuntimeError, TypeError) as exc:
-        raise AnalysisError(f"cannot allocate the model on {device}: {exc}".splitlines()[0]) from None
+    except (RuntimeError, TypeError) as exc:  # e.g. a dtype the device cannot hold
+        raise AnalysisError(f"cannot allocate {name} on {device}: {exc}".splitlines()[0]) from None
     for m in module.modules():
         if getattr(m, "track_running_stats", False) and hasattr(m, "reset_running_stats"):  # any BatchNorm
             m.reset_running_stats()  # buffers must hold real statistics, even uninitialised weights need not
