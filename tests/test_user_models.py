@@ -291,7 +291,7 @@ SHORTCUT_CASES = [
 def test_meta_shortcuts_equal_torchs_own_meta_kernels(name, args):
     """The results made without a kernel (to spare the import of torch._dynamo) are exactly what
     the op's own meta kernel gives: shapes, dtypes, strides, and in-place ops return their input."""
-    from vgg_inspect.runtime.trace import _meta_shortcut
+    from vgg_inspect.runtime.meta_results import meta_result as _meta_shortcut
 
     mine = _meta_shortcut(name, args, None)
     theirs = getattr(torch.ops.aten, name)(*args)
@@ -311,7 +311,7 @@ def test_meta_shortcuts_equal_torchs_own_meta_kernels(name, args):
      ("div_", (_meta(4, 16), _meta(4, 1, 16))), ("addmm", (_meta(2, 7), _meta(3, 5), _meta(5, 7)))],
 )  # fmt: skip
 def test_meta_shortcuts_leave_what_does_not_fit_to_the_kernel(name, args):
-    from vgg_inspect.runtime.trace import _meta_shortcut
+    from vgg_inspect.runtime.meta_results import meta_result as _meta_shortcut
 
     assert _meta_shortcut(name, args, None) is None
 
@@ -332,7 +332,7 @@ WINDOWS = st.tuples(st.integers(1, 4), st.integers(1, 3), st.integers(0, 2), st.
 def test_windowed_shortcuts_equal_torchs_meta_kernels_or_step_aside(op, size, window, ceil, groups, bias, out):
     """Over random geometry, a convolution's or pool's shortcut gives exactly what the meta kernel
     gives, and where the kernel refuses the arguments, the shortcut steps aside (None)."""
-    from vgg_inspect.runtime.trace import _meta_shortcut
+    from vgg_inspect.runtime.meta_results import meta_result as _meta_shortcut
 
     k, s, p, d = window
     x = _meta(2, 4, *size)

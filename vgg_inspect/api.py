@@ -132,12 +132,12 @@ def _analyze_request(req: Request, *, include: Iterable[str] | str = (), optimiz
             include=include,
             optimizer=optimizer,
         )
-    from .runtime import build, trace
+    from .runtime import build, tracer
 
     module = build.instantiate(spec, device=req.device, dtype=dtype, init=req.init)
     device = build.device_name(module)
     # A built-in VGG never needs execution: the tests prove its rules equal the measurement.
-    traces = trace.trace_module(module, shape, dtype=dtype, execute=False)
+    traces = tracer.trace_module(module, shape, dtype=dtype, execute=False)
     report = build_report(
         _model_info(spec),
         shape,
@@ -214,14 +214,14 @@ def _module_report(
     shape = validate.shape(input_shape)
     if len(shape) != 4:
         raise VggInspectError(f"{{param}} must be (N, C, H, W), got {shape}", param="input_shape")
-    from .runtime import build, trace
+    from .runtime import build, tracer
 
     dtype = build.module_dtype(module)
     device: str | None = build.device_name(module)
     if as_built:  # built on meta only to be traced: report it as the closed-form analysis of CPU kernels
         device = None
     notes: list[str] = []
-    traces = trace.trace_module(
+    traces = tracer.trace_module(
         module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device), notes=notes
     )
     info = ModelInfo(

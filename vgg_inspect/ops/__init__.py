@@ -1,5 +1,5 @@
-"""Operators and their closed-form formulas (pure Python). A new layer type goes in ``layers.py``
-as one registered class; the analysis and the torch runtime both read it from ``REGISTRY``."""
+"""Operators and their closed-form formulas (pure Python). A new layer type is one record class in
+``layers.py``; its binding in ``runtime/bindings.py`` says which torch modules and aten ops it covers."""
 
 from .base import (
     Axis,
@@ -16,7 +16,6 @@ from .base import (
     numel,
 )
 from .layers import (
-    REGISTRY,
     AdaptiveAvgPool2d,
     AvgPool2d,
     BatchNorm2d,
@@ -33,7 +32,6 @@ from .layers import (
 )
 
 __all__ = [
-    "REGISTRY",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "Axis",

@@ -96,7 +96,7 @@ Geometry = tuple[AxisOp, AxisOp] | str  # per (H, W) axis, or "flatten" (spatial
 
 
 class Op:
-    """An operator type with its formulas. Subclasses are frozen records registered in ``REGISTRY``."""
+    """An operator type with its formulas. Subclasses are frozen records, bound to torch in ``runtime/bindings.py``."""
 
     kind: ClassVar[LayerKind] = LayerKind.OTHER
     type_name: ClassVar[str] = "Module"

@@ -1,4 +1,5 @@
-"""One type per layer, each carrying its closed-form formulas; ``REGISTRY`` maps type names to them.
+"""One record type per layer, each carrying its closed-form formulas (``runtime/bindings.py`` binds
+each to the torch modules and aten operations it covers).
 
 Conventions (stated in the README and in every report's ``conventions``):
 
@@ -13,18 +14,10 @@ Conventions (stated in the README and in every report's ``conventions``):
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, ClassVar, TypeVar
+from typing import TYPE_CHECKING, ClassVar
 
 from ..records import record
 from .base import Axis, Convention, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, Windows, numel
-
-REGISTRY: dict[str, type[Op]] = {}
-_O = TypeVar("_O", bound=type[Op])
-
-
-def register(cls: _O) -> _O:
-    REGISTRY[cls.type_name] = cls
-    return cls
 
 
 def _expect_4d(op: Op, shape: Shape, channels: int | None = None) -> tuple[int, int, int, int]:
@@ -65,7 +58,6 @@ class WeightLayer(Op):
         return (Saved("input"),)
 
 
-@register
 @record(frozen=True)
 class Conv2d(WeightLayer):
     kind: ClassVar[LayerKind] = LayerKind.CONV
@@ -111,7 +103,6 @@ class Conv2d(WeightLayer):
         return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
 
 
-@register
 @record(frozen=True)
 class Linear(WeightLayer):
     """``y = x W^T + b`` on the last dimension; any leading dimensions are batch-like."""
@@ -167,7 +158,6 @@ def _pooled(op: Op, shape: Shape, kernel: Pair, stride: Pair, padding: Pair, dil
     return (n, c, out[0], out[1])
 
 
-@register
 @record(frozen=True)
 class MaxPool2d(Op):
     kind: ClassVar[LayerKind] = LayerKind.POOL
@@ -195,7 +185,6 @@ class MaxPool2d(Op):
         return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
 
 
-@register
 @record(frozen=True)
 class AvgPool2d(Op):
     """Average pooling with a fixed window (a user's model; the paper's VGG has none)."""
@@ -236,7 +225,6 @@ def adaptive_axis(size: int, out: int) -> Window | Windows:
     return Windows(tuple(bounds))
 
 
-@register
 @record(frozen=True)
 class AdaptiveAvgPool2d(Op):
     kind: ClassVar[LayerKind] = LayerKind.AVGPOOL
@@ -263,7 +251,6 @@ class AdaptiveAvgPool2d(Op):
         return adaptive_axis(in_shape[2], out[2]), adaptive_axis(in_shape[3], out[3])
 
 
-@register
 @record(frozen=True)
 class ReLU(Op):
     kind: ClassVar[LayerKind] = LayerKind.RELU
@@ -281,7 +268,6 @@ class ReLU(Op):
         return (Saved("output"),)
 
 
-@register
 @record(frozen=True)
 class Dropout(Op):
     kind: ClassVar[LayerKind] = LayerKind.DROPOUT
@@ -294,7 +280,6 @@ class Dropout(Op):
         return (Saved("new", numel(out_shape) * per),)
 
 
-@register
 @record(frozen=True)
 class BatchNorm2d(Op):
     kind: ClassVar[LayerKind] = LayerKind.NORM
@@ -330,7 +315,6 @@ class BatchNorm2d(Op):
         return (Saved("input"), Saved("new", stat), Saved("new", stat))
 
 
-@register
 @record(frozen=True)
 class LocalResponseNorm(Op):
     kind: ClassVar[LayerKind] = LayerKind.LRN
@@ -357,7 +341,6 @@ class LocalResponseNorm(Op):
         return (self._padded(in_shape) + numel(in_shape)) * itemsize  # the square, padded, and its average
 
 
-@register
 @record(frozen=True)
 class Flatten(Op):
     """``torch.flatten(x, start_dim, end_dim)``: a view, no new storage."""

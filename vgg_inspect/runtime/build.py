@@ -4,7 +4,6 @@ with torchvision's module layout and state-dict keys; device checks and memory g
 from __future__ import annotations
 
 import re
-from typing import Any
 
 from . import require
 
@@ -12,9 +11,9 @@ require("torch", "instantiating a model on a device")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from .. import ops  # noqa: E402
 from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..spec import ModelSpec, layer_defs  # noqa: E402
+from .bindings import module_from_op  # noqa: E402
 
 _DEVICE_RE = re.compile(r"^(cpu|meta|mps|cuda(?::(\d+))?)$")
 TORCH_DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
@@ -70,39 +69,6 @@ def ensure_fits(nbytes: int, device: torch.device, what: str) -> None:
         )
 
 
-def _module_from_op(op: ops.Op, dtype: torch.dtype) -> nn.Module:
-    kw: dict[str, Any] = {"device": "meta", "dtype": dtype}
-    if isinstance(op, ops.Conv2d):
-        return nn.Conv2d(
-            op.in_channels,
-            op.out_channels,
-            op.kernel_size,
-            op.stride,
-            op.padding,
-            op.dilation,
-            op.groups,
-            op.bias,
-            **kw,
-        )
-    if isinstance(op, ops.Linear):
-        return nn.Linear(op.in_features, op.out_features, op.bias, **kw)
-    if isinstance(op, ops.BatchNorm2d):
-        return nn.BatchNorm2d(op.num_features, affine=op.affine, track_running_stats=op.track_running_stats, **kw)
-    if isinstance(op, ops.ReLU):
-        return nn.ReLU(inplace=op.inplace)
-    if isinstance(op, ops.MaxPool2d):
-        return nn.MaxPool2d(op.kernel_size, op.stride, op.padding, op.dilation, ceil_mode=op.ceil_mode)
-    if isinstance(op, ops.LocalResponseNorm):
-        return nn.LocalResponseNorm(op.size, op.alpha, op.beta, op.k)
-    if isinstance(op, ops.AdaptiveAvgPool2d):
-        return nn.AdaptiveAvgPool2d(op.output_size)
-    if isinstance(op, ops.Dropout):
-        return nn.Dropout(op.p)
-    if isinstance(op, ops.Flatten):
-        return nn.Flatten(op.start_dim, op.end_dim)
-    raise TypeError(f"no module for {op!r}")
-
-
 class VGG(nn.Module):
     """torchvision's VGG layout (same state-dict keys), built from a ModelSpec: ``features``, then
     ``avgpool``, ``flatten`` and ``classifier`` (fc head), or ``classifier`` as convolutions,
@@ -114,7 +80,7 @@ class VGG(nn.Module):
         groups: dict[str, list[nn.Module]] = {}
         for d in layer_defs(spec):
             top, dot, _ = d.module.partition(".")
-            groups.setdefault(top + dot, []).append(_module_from_op(d.op, dtype))
+            groups.setdefault(top + dot, []).append(module_from_op(d.op, dtype))
         for key, modules in groups.items():  # registration order is execution order
             self.add_module(key.rstrip("."), nn.Sequential(*modules) if key.endswith(".") else modules[0])
         self.spec = spec

@@ -264,7 +264,9 @@ def module_effective_field(
 def _output_at(model: nn.Module, row: LayerRow, call: tuple[str, int] | None, x: torch.Tensor) -> torch.Tensor:
     """The output of ``row`` in a forward of ``model`` on ``x``: a module's by a hook that stops the
     forward there; a functional call's found by its place among the calls of its op family."""
-    from .trace import EagerMode, leaves, op_family
+    from .bindings import op_family
+    from .recorder import EagerMode
+    from .tracer import leaves
 
     found: list[torch.Tensor] = []
     depth = [0]  # inside a leaf module: its own ops are not the forward's calls

@@ -1,0 +1,232 @@
+"""The recorder of one meta-tensor run: each leaf-module call and each operation a forward calls
+itself becomes a typed ``Call``; the tensors autograd saves are charged to the call that saves them.
+
+The dispatch mode is thin, as torch's ``FlopCounterMode`` is: it hands every operation to the
+recorder. Module hooks open and close leaf calls and name the container whose forward runs."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import require
+
+require("torch", "analysing an nn.Module")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
+
+from .. import ops  # noqa: E402
+from ..records import field, record  # noqa: E402
+from . import bindings  # noqa: E402
+from .meta_results import meta_result  # noqa: E402
+
+# Operations that compute nothing: views, reshapes, transposes, bare allocations.
+FREE_OPS = frozenset({
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "squeeze",
+    "unsqueeze", "alias", "detach", "as_strided", "flatten", "unflatten", "select", "slice", "contiguous",
+    "empty", "empty_like",
+})  # fmt: skip
+RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "flatten"})
+
+
+def storage_id(t: Any) -> int | None:
+    return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
+
+
+def first_tensor(value: Any) -> torch.Tensor | None:
+    """The first tensor of a value: modules may return tuples (a pool with indices, an LSTM)."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if isinstance(value, (tuple, list)):
+        return next((t for t in (first_tensor(v) for v in value) if t is not None), None)
+    return None
+
+
+@record
+class Call:
+    """One recorded call: a leaf module's (``module``) or an operation outside modules (``op``)."""
+
+    name: str  # the module path, or "F.max_pool2d in VGGNet.forward"
+    module: nn.Module | None
+    op: ops.Op | None
+    input_shape: tuple[int, ...]
+    output_shape: tuple[int, ...] = ()
+    saved: int = 0  # bytes autograd keeps for this call's backward
+    reads: int | None = None  # the storage it reads (-1: several, a join)
+    writes: int | None = None  # the storage it writes
+    input_requires_grad: bool = False
+    weights: list[torch.Tensor] = field(default_factory=list)  # parameters a functional call reads
+    key: tuple[str, int] | None = None  # a functional call: (op family, its n-th call outside modules)
+
+    def operator(self) -> ops.Op:
+        if self.op is not None:
+            return self.op
+        assert self.module is not None  # a call is of a module or of an operation
+        return bindings.op_from_module(self.module)
+
+
+class SavedTensors:
+    """Each storage autograd saves, counted once and kept alive (so its id stays unique) until the
+    run ends; parameters and buffers (``excluded``) are not activations."""
+
+    def __init__(self, excluded: set[int]) -> None:
+        self.excluded = excluded
+        self.claimed: set[int] = set()
+        self.held: list[Any] = []
+        self.pending: list[int] = []  # bytes saved for an op whose call is not recorded yet (its inputs)
+
+    def claim(self, t: torch.Tensor) -> int | None:
+        """The bytes of a storage saved for the first time; None for one already counted or a weight."""
+        storage = t.untyped_storage()
+        sid = storage._cdata
+        if sid in self.excluded or sid in self.claimed:
+            return None
+        self.claimed.add(sid)
+        self.held.append(storage)
+        return int(storage.nbytes())
+
+    def take_pending(self) -> int:
+        taken = sum(self.pending)
+        self.pending.clear()
+        return taken
+
+    def release(self) -> None:
+        self.held.clear()
+
+
+class Recorder:
+    """What a run did, call by call."""
+
+    def __init__(self, excluded: set[int]) -> None:
+        self.excluded = excluded
+        self.calls: list[Call] = []
+        self.saved = SavedTensors(excluded)
+        self.active: list[int] = []  # leaf calls open now, innermost last
+        self.containers: list[str] = []  # non-leaf modules whose forward runs, outermost first
+        self.in_dropout = False  # inside a functional dropout (its mask is made, then applied)
+        self.mask: int | None = None  # the storage of that dropout's mask
+        self.family_calls: dict[str, int] = {}  # op family -> functional calls of it so far
+        self.last_outputs: set[int | None] = set()  # what the last functional call may save after it runs
+
+    # --- module hooks ---
+
+    def enter_leaf(self, name: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        self.active.append(len(self.calls))
+        first = first_tensor(args)
+        shape = tuple(first.shape) if first is not None else ()
+        self.calls.append(Call(name, module, None, shape, saved=self.saved.take_pending(), reads=storage_id(first),
+                               input_requires_grad=bool(getattr(first, "requires_grad", False))))  # fmt: skip
+
+    def leave_leaf(self, out: Any) -> None:
+        result = first_tensor(out)
+        call = self.calls[self.active.pop()]
+        call.output_shape = tuple(result.shape) if result is not None else ()
+        call.writes = storage_id(result)
+
+    def enter_container(self, module: nn.Module) -> None:
+        self.containers.append(type(module).__name__)
+
+    def leave_container(self) -> None:
+        self.containers.pop()
+
+    # --- saved-tensor hook ---
+
+    def pack(self, t: torch.Tensor) -> int:
+        nbytes = self.saved.claim(t)
+        if nbytes is None:
+            return 0
+        # Autograd saves an op's inputs before the op runs and its outputs after: outside a module,
+        # an output of the last functional call (or the dropout being applied) is that call's;
+        # anything else is an input of the op about to run, whose call takes it when it is made.
+        if self.active:
+            self.calls[self.active[-1]].saved += nbytes
+        elif self.calls and self.calls[-1].op is not None and (self.in_dropout or storage_id(t) in self.last_outputs):
+            self.calls[-1].saved += nbytes
+        else:
+            self.saved.pending.append(nbytes)
+        return 0  # never the tensor itself: that would make an uncollectable reference cycle
+
+    def finish(self) -> None:
+        """Bytes saved for an op that made no call (a view, an unknown op's own pieces): the last call's."""
+        if self.calls:
+            self.calls[-1].saved += self.saved.take_pending()
+
+    # --- operations ---
+
+    def operation(self, func: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+        name = func.overloadpacket.__name__
+        out = meta_result(name, args, kwargs)
+        if out is None:
+            out = func(*args, **(kwargs or {}))
+        flat = name in RESHAPES and not self.active and self._flattens(args[0], out)
+        if self.active or (name in FREE_OPS and not flat):
+            return out
+        if self.in_dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
+            if name == "mul":  # x * mask: the dropout call's output
+                self.in_dropout = False
+                last = self.calls[-1]
+                last.reads = next((storage_id(a) for a in args if storage_id(a) != self.mask), None)
+                last.writes = storage_id(out)
+            return out
+        self._record(name, args, out, flat)
+        return out
+
+    def _record(self, name: str, args: tuple[Any, ...], out: Any, flat: bool) -> None:
+        first = args[1] if name == "addmm" else next((a for a in args if isinstance(a, torch.Tensor)), None)
+        result = out[0] if isinstance(out, (tuple, list)) else out
+        where = f"{self.containers[-1]}.forward" if self.containers else "forward"
+        label = "flatten" if flat else bindings.functional_label(name)
+        # torch.flatten(x, 1) or x.view(n, -1) before the classifier: a row, as nn.Flatten gets
+        op = ops.Flatten(1) if flat else bindings.op_from_aten(name, args)
+        if name == "bernoulli_":
+            self.in_dropout = True
+            self.mask = storage_id(args[0])
+        reads = {storage_id(a) for a in args if isinstance(a, torch.Tensor) and storage_id(a) not in self.excluded}
+        family = bindings.op_family(name)
+        self.family_calls[family] = self.family_calls.get(family, 0) + 1
+        self.calls.append(Call(
+            f"F.{label} in {where}", None, op,
+            tuple(first.shape) if first is not None else (),
+            tuple(result.shape) if isinstance(result, torch.Tensor) else (),
+            saved=self.saved.take_pending(),
+            reads=reads.pop() if len(reads) == 1 else -1,  # -1: reads two (a join)
+            writes=storage_id(result),
+            input_requires_grad=bool(getattr(first, "requires_grad", False)),
+            weights=[a for a in args if isinstance(a, torch.Tensor) and storage_id(a) in self.excluded],
+            key=(family, self.family_calls[family]),  # how a later real run finds this call again
+        ))  # fmt: skip
+        outputs = list(out) if isinstance(out, (tuple, list)) else [out]
+        # what this op may save after it runs: its result (relu...), or its indices, statistics, mask
+        self.last_outputs = {storage_id(o) for o in (outputs if bindings.saves_result(name) else outputs[1:])}
+
+    def _flattens(self, x: Any, out: Any) -> bool:
+        """A feature map (not a parameter) flattened per sample: (N, C, H, W) or (N, C, L) -> (N, features)."""
+        return (
+            isinstance(x, torch.Tensor)
+            and isinstance(out, torch.Tensor)
+            and x.dim() >= 3
+            and out.dim() == 2
+            and out.shape[0] == x.shape[0]
+            and storage_id(x) not in self.excluded
+        )
+
+
+class EagerMode(TorchDispatchMode):
+    """A dispatch mode that never runs under torch.compile."""
+
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # Torch's documented opt-out: without it the mode is wrapped in dynamo.disable, which imports
+        # torch._dynamo on the first op (0.7 s of a 1 s analysis).
+        return False
+
+
+class RecordingMode(EagerMode):
+    """Hands every operation to the recorder (which runs it, or makes its meta result)."""
+
+    def __init__(self, recorder: Recorder) -> None:
+        super().__init__()
+        self.recorder = recorder
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        return self.recorder.operation(func, args, kwargs)
