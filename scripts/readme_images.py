@@ -20,7 +20,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from vgg_inspect import analyze  # noqa: E402
-from vgg_inspect.render import figures, presenters  # noqa: E402
+from vgg_inspect.render import diagram as figures  # noqa: E402
+from vgg_inspect.render import presenters  # noqa: E402
 from vgg_inspect.render.html import page  # noqa: E402
 
 

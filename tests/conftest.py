@@ -3,7 +3,7 @@ import os
 import pytest
 from hypothesis import settings
 
-from vgg_inspect.spec import VARIANTS
+from vgg_inspect.network import VARIANTS
 
 # No example database in the checkout; in CI, the same examples every run (no flaky landing).
 settings.register_profile("default", database=None)

@@ -7,7 +7,7 @@ import pytest
 from click.testing import CliRunner
 
 from vgg_inspect.cli import cli
-from vgg_inspect.spec import VARIANTS
+from vgg_inspect.network import VARIANTS
 
 from . import reference as ref
 

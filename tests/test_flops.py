@@ -57,8 +57,8 @@ def test_per_layer_macs_closed_form(name):
 def _flop_counter(torch, name, shape, train=False, **kw):
     from torch.utils.flop_counter import FlopCounterMode
 
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     model = tb.instantiate(model_spec(name, **kw), device="meta")
     x = torch.empty(shape, device="meta")

@@ -30,8 +30,8 @@ def test_inference_peak_is_conv1_2_pair():
 
 
 def _cpu_model(name, dtype="float32", **kw):
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     return tb.instantiate(model_spec(name, **kw), device="cpu", dtype=dtype)  # byte counts need no init
 
@@ -87,7 +87,7 @@ def test_lrn_at_16_bits_cannot_run_on_cpu(torch):
 def test_inference_required_covers_a_real_cpu_run(torch, name, size, batch, dtype):
     """weights + buffers + input + the largest live set with workspaces, against the allocator's
     events of a real CPU forward: never below it, and not far above (the margin is stated)."""
-    from vgg_inspect.metrics.memory import INFERENCE_MARGIN_BYTES
+    from vgg_inspect.metrics.footprint import INFERENCE_MARGIN_BYTES
 
     from .oracles import inference_bytes
 

@@ -180,13 +180,15 @@ def test_conv_head_macs_at_384_equal_flop_counter_on_an_independent_module(torch
 
 def test_conv_head_gives_the_fc_heads_logits(torch):
     """Both heads with the same (random) weights, the linear ones reshaped: equal logits at 224."""
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     config = "8,M,8,M,16,M,16,M,16,M"  # five pools: pool5 is 7x7 at 224, as fc6's window
     fc = tb.instantiate(model_spec(config=config, num_classes=5), device="cpu", dtype="float32", init=True)
     conv = tb.instantiate(model_spec(config=config, num_classes=5, head="conv"), device="cpu", init=False)
-    conv.load_state_dict(tb.conv_head_state(fc.state_dict(), conv), strict=True)
+    # each linear weight reshaped to the conv's (out, in, k, k), in the order torchvision's flatten reads
+    target = conv.state_dict()
+    conv.load_state_dict({k: v.reshape(target[k].shape) for k, v in fc.state_dict().items()}, strict=True)
     x = torch.rand(2, 3, 224, 224)
     fc.eval()
     conv.eval()

@@ -3,7 +3,7 @@
 import pytest
 
 import vgg_inspect
-from vgg_inspect.spec import VARIANTS
+from vgg_inspect.network import VARIANTS
 
 from . import reference as ref
 from .conftest import ALL_VARIANTS
@@ -75,8 +75,8 @@ def test_weight_bytes_follow_dtype(torch):
 
 
 def test_frozen_parameters_counted_as_non_trainable(torch):
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     model = tb.instantiate(model_spec("vgg11"), device="cpu")
     for p in model.features.parameters():
@@ -104,8 +104,8 @@ def _torchinfo_leaves(model, shape):
 
 @pytest.mark.parametrize("name", ALL_VARIANTS)
 def test_torchinfo_agrees_per_layer(name, torch):
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     spec = model_spec(name)
     rows, total = _torchinfo_leaves(tb.instantiate(spec, device="meta"), (2, 3, 224, 224))
@@ -116,8 +116,8 @@ def test_torchinfo_agrees_per_layer(name, torch):
 
 def test_state_dict_keys_follow_torchvision(torch):
     """torchvision's vgg16 keys: conv weights at features 0,2,5,7,10,12,14,17,19,21,24,26,28."""
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     conv_idx = [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28]
     expected = [f"features.{i}.{p}" for i in conv_idx for p in ("weight", "bias")]
@@ -130,8 +130,8 @@ def test_state_dict_keys_follow_torchvision(torch):
 
 
 def test_lrn_is_the_paper_lrn(torch):
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     model = tb.instantiate(model_spec("A-LRN"), device="meta")
     lrn = model.features[2]
@@ -174,8 +174,8 @@ def _torchvision_layout(torch, config, num_classes, batch_norm):
 def test_torchvision_layout_checkpoint_loads(torch, tmp_path):
     """A checkpoint of an independently built torchvision-layout VGG11-BN (10 classes) loads strictly,
     through torch.load(weights_only=True), and the values arrive where torchvision put them."""
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     config = [64, "M", 128, "M", 256, 256, "M", 512, 512, "M", 512, 512, "M"]
     src = _torchvision_layout(torch, config, 10, batch_norm=True)

@@ -57,7 +57,7 @@ def test_diagram_shows_every_layer_with_its_shape_and_block_totals(tmp_path, arg
 
 
 def test_diagram_scales_keep_the_extremes_visible():
-    from vgg_inspect.render.figures import slabs
+    from vgg_inspect.render.diagram import slabs
 
     geometry = {row.name: (height, depth) for row, height, depth in slabs(vgg_inspect.analyze("vgg16"))}
     heights = [geometry[f"pool{i}"][0] for i in range(1, 6)]

@@ -181,8 +181,8 @@ def test_unknown_layer_makes_field_unknown(torch):
 def test_support_mode_equals_theory(torch, name, size, layer):
     """The CLI's support mode and the report's field, against a support measured here on an
     independently built probe (positive weights, average pools)."""
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     from .oracles import positive_probe
 

@@ -87,8 +87,8 @@ def _rows(report, drop=()):
 def _executed(torch, name_or_config, shape, dtype="float32", **kw):
     """The module built on meta and *run* there with hooks: shapes from PyTorch's meta kernels,
     saved-for-backward tensors measured (meta kernels' layout)."""
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     spec = model_spec(name_or_config, **kw) if name_or_config else model_spec(**kw)
     model = tb.instantiate(spec, device="meta", dtype=dtype)
@@ -132,8 +132,8 @@ def test_formulas_equal_meta_execution_on_custom_configs(torch, layers, bn):
 
 
 def test_cpu_instantiation_has_real_storage_and_no_init(torch):
-    from vgg_inspect.runtime import build as tb
-    from vgg_inspect.spec import model_spec
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime import instantiate as tb
 
     model = tb.instantiate(model_spec("vgg11_bn"), device="cpu", dtype="bfloat16")
     w = model.features[0].weight

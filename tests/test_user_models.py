@@ -207,7 +207,8 @@ def test_a_module_that_returns_a_tuple_reports_its_first_output():
 
 def test_a_tied_weight_stays_tied_on_a_device():
     """Storage given on a device keeps a shared parameter shared: torch's own count agrees."""
-    from vgg_inspect.runtime import build, user
+    from vgg_inspect.runtime import instantiate as build
+    from vgg_inspect.runtime import user
 
     module = build.place(user.load(f"{MODELS}:Tied")[0], "cpu")
     assert module.back.weight is module.up.weight and module.up.weight.device.type == "cpu"
@@ -505,7 +506,7 @@ def test_functional_fields_equal_gradient_supports(layers, h, w):
 
 @pytest.mark.parametrize("init", [[], ["--init"]])
 def test_a_device_that_cannot_hold_your_model_is_refused_before_allocating(monkeypatch, init):
-    from vgg_inspect.runtime import build
+    from vgg_inspect.runtime import instantiate as build
 
     monkeypatch.setattr(build, "available_bytes", lambda device: 1000)
     allocations = []
@@ -563,7 +564,7 @@ def test_effective_field_errors_for_your_model(monkeypatch):
     runner = CliRunner()
     res = runner.invoke(cli, ["receptive-field", ADAPTIVE, "--effective", "--layer", "fc6", "--input", "64"])
     assert res.exit_code == 2 and "fc6 has no single local field" in res.output
-    from vgg_inspect.runtime import build
+    from vgg_inspect.runtime import instantiate as build
 
     monkeypatch.setattr(build, "available_bytes", lambda device: 1000)
     res = runner.invoke(cli, ["receptive-field", ADAPTIVE, "--effective", "--input", "64"])

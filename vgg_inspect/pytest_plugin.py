@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from .report.check import lookup
+from .report.expectations import lookup
 from .report.model import Report
 
 

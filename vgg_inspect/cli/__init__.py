@@ -47,7 +47,7 @@ COMMANDS = {
     "diagram": "pictures:diagram",
     "report": "pictures:report",
     "identify": "checkpoints:identify",
-    "diff": "compare:diff",
+    "diff": "diff:diff",
 }
 
 

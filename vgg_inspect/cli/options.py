@@ -8,13 +8,25 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..api import Request
 from ..errors import VggInspectError
 from ..records import record
 from ..render.output import FORMATS
+from ..request import Request
 
 if TYPE_CHECKING:
+    from ..render import presenters
     from ..render.views import View
+else:
+
+    class _Presenters:
+        """``render.presenters``, imported on first use: only a human format needs it (and rich)."""
+
+        def __getattr__(self, name: str) -> Any:
+            from ..render import presenters
+
+            return getattr(presenters, name)
+
+    presenters = _Presenters()
 
 # The API names a bad argument by its Python name; the CLI says which option it came from.
 OPTION_NAMES = {
@@ -101,10 +113,16 @@ class Output:
     exports: dict[str, str] | None = None
 
 
-def emit(out: Output, document: Any, make_views: Callable[[], list[View]]) -> None:
+def emit(out: Output, document: Any, make_views: Callable[[], list[View] | View]) -> None:
+    """``document`` in the chosen format; ``make_views`` (the command's presenter) runs only for a
+    human format."""
     from ..render.output import emit as render
 
-    render(out.fmt, out.path, document, make_views, out.wide, out.exports)
+    def made() -> list[View]:
+        found = make_views()
+        return found if isinstance(found, list) else [found]
+
+    render(out.fmt, out.path, document, made, out.wide, out.exports)
 
 
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -221,51 +239,28 @@ def model_options(
                 else []
             ),
         ]
+
+        @functools.wraps(f)
+        def command(*args: Any, **kwargs: Any) -> Any:
+            values = {k: kwargs.pop(k, None) for k in REQUEST_FIELDS}
+            return f(*args, req=Request(**values), **kwargs)
+
         for opt in reversed(opts):
-            f = opt(f)
-        return output_options(f) if outputs else f
+            command = opt(command)
+        return output_options(command) if outputs else command
 
     return decorate
 
 
-def request(kw: dict[str, Any], **overrides: Any) -> Request:
-    """The Request the model options describe (popped from ``kw``)."""
-    fields = (
-        "model",
-        "config",
-        "batch_norm",
-        "num_classes",
-        "in_channels",
-        "input_size",
-        "batch",
-        "dtype",
-        "device",
-        "init",
-        "head",
-        "weights",
-        "kwargs",
-    )
-    values = {k: kw.pop(k, None) for k in fields}
-    values.update(overrides)
-    return Request(**values)
+# The model options, gathered into the Request a command receives as ``req``.
+REQUEST_FIELDS = ("model", "config", "batch_norm", "num_classes", "in_channels", "input_size", "batch", "dtype",
+                  "device", "init", "head", "weights", "kwargs")  # fmt: skip
 
 
 def given(ctx: click.Context, name: str) -> bool:
     """Did the user type this option (not its default)?"""
     source = ctx.get_parameter_source(name)
     return source is not None and source.name not in ("DEFAULT", "DEFAULT_MAP")
-
-
-def views(presenter: str, *args: Any) -> Callable[[], list[View]]:
-    """The named presenter's views, built (and its module imported) only for a human format."""
-
-    def make() -> list[View]:
-        from ..render import presenters
-
-        out = getattr(presenters, presenter)(*args)
-        return out if isinstance(out, list) else [out]
-
-    return make
 
 
 def examples(*lines: str) -> str:

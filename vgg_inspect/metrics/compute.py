@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from ..errors import VggInspectError
+from ..ops.traced import LayerTrace
 from ..records import record
-from .trace import LayerTrace
 
 INCLUDE_CHOICES = ("bias", "relu", "pool", "norm")
 

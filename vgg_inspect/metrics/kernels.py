@@ -15,8 +15,8 @@ from collections.abc import Sequence
 
 from .. import ops, validate
 from ..errors import VggInspectError
+from ..ops.traced import LayerTrace
 from ..records import record
-from .trace import LayerTrace
 
 MAX_KERNEL = 1001  # a 500-layer stack is already far past any real network
 

@@ -2,6 +2,7 @@
 ``layers.py``; its binding in ``runtime/bindings.py`` says which torch modules and aten ops it covers."""
 
 from .base import (
+    NEUTRAL_KINDS,
     Axis,
     AxisOp,
     Convention,
@@ -32,6 +33,7 @@ from .layers import (
 )
 
 __all__ = [
+    "NEUTRAL_KINDS",
     "AdaptiveAvgPool2d",
     "AvgPool2d",
     "Axis",

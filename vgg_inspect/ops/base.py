@@ -38,6 +38,11 @@ class LayerKind(str, Enum):
         return self.value
 
 
+# Layers that change no shape and no field: tables fold them (unless --all-layers), diff never
+# counts them as a difference.
+NEUTRAL_KINDS = (LayerKind.RELU.value, LayerKind.DROPOUT.value, LayerKind.FLATTEN.value)
+
+
 class Convention(str, Enum):
     """Whose kernels' saved-tensor layout the memory rules follow (they differ, see ``Op.saved``)."""
 

@@ -74,7 +74,7 @@ def _view(view: View) -> str:
     notes = "".join(f"<li>{html.escape(n)}</li>" for n in view.notes)
     heat = ""
     if view.heatmap:
-        from . import figures
+        from . import diagram as figures
 
         heat = f"<figure>{figures.heatmap(view.heatmap)}</figure>"
     return f"<section><h2>{html.escape(view.title)}</h2>{_table(view)}<ul class='notes'>{notes}</ul>{heat}</section>"
@@ -87,7 +87,8 @@ def page(views: Sequence[View], document: Any) -> str:
     title = views[0].title if views else "vgg-inspect"
     parts = []
     if isinstance(document, Report):
-        from . import figures, units
+        from . import diagram as figures
+        from . import units
 
         m, i, t = document.model, document.input, document.totals
         title = f"vgg-inspect: {m.name}"
@@ -140,7 +141,7 @@ def charts(report: Any) -> str:
     """Parameters, MACs and memory per layer, and the receptive field's growth with the input size
     marked: plain HTML bars, exact values beside them."""
     from . import units
-    from .figures import SHOWN
+    from .diagram import SHOWN
 
     rows = [r for r in report.layers if r.kind in SHOWN]
     out = [

@@ -5,10 +5,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics.figures import Claim, Match
+from ..metrics.circulation import Claim, Match
 from ..metrics.kernels import BlockRow, StackRow
 from ..records import asdict, record
 from .model import InputInfo, ModelInfo, document
+
+
+class Document:
+    """A command's JSON document: schema version and tool first, then the record's fields."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return document(asdict(self))
 
 
 @record
@@ -23,11 +30,8 @@ class VariantRow:
 
 
 @record
-class VariantList:
+class VariantList(Document):
     variants: list[VariantRow]
-
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))
 
 
 @record
@@ -39,35 +43,26 @@ class Outcome:
 
 
 @record
-class CheckResult:
+class CheckResult(Document):
     ok: bool
     checked: int
     outcomes: list[Outcome]
 
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))
-
 
 @record
-class StackComparison:
+class StackComparison(Document):
     in_channels: int
     out_channels: int
     kernel: int
     bias: bool
     rows: list[StackRow]
 
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))
-
 
 @record
-class BlockComparison:
+class BlockComparison(Document):
     model: ModelInfo
     input: InputInfo
     blocks: list[BlockRow]
-
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))
 
 
 @record
@@ -81,26 +76,20 @@ class PaperRow:
 
 
 @record
-class PaperTable:
+class PaperTable(Document):
     configs: list[str]
     input: list[int]  # [N, C, H, W] of the computed rows
     batch_norm: bool
     rows: list[PaperRow]
 
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))
-
 
 @record
-class Explanation:
+class Explanation(Document):
     model: ModelInfo
     input: InputInfo
     claims: list[Claim] | None  # the figures in circulation (VGG16 at 224 only)
     figures: list[Match] | None  # the figures the user brought
     warnings: list[str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))
 
 
 @record
@@ -124,8 +113,5 @@ class DiffSection:
 
 
 @record
-class Diff:
+class Diff(Document):
     diff: DiffSection
-
-    def to_dict(self) -> dict[str, Any]:
-        return document(asdict(self))

@@ -14,6 +14,7 @@ from ..records import asdict, field, record
 
 SCHEMA_VERSION = 1
 TOOL_NAME = "vgg-inspect"
+MODULE_CONFIG = "module"  # ModelInfo.config of a report taken from an nn.Module (your own model)
 
 AxisValue = Any  # a scalar, or [H, W] where the axes differ
 
@@ -37,6 +38,11 @@ class ModelInfo:
     in_channels: int | None
     weight_layers: int
     head: str | None = None  # "fc" (torchvision) or "conv" (the paper's dense evaluation); None for a module
+
+    @property
+    def from_module(self) -> bool:
+        """Taken from an nn.Module (your own model), not from a layer spec."""
+        return self.config == MODULE_CONFIG
 
 
 @record

@@ -13,9 +13,9 @@ require("torch", "reading a checkpoint")
 import torch  # noqa: E402
 
 from ..errors import VggInspectError  # noqa: E402
+from ..network import VARIANTS, Conv, ModelSpec, format_config, parse_config  # noqa: E402
 from ..report.model import Identification, WeightsCheck  # noqa: E402
-from ..spec import VARIANTS, Conv, ModelSpec, format_config, parse_config  # noqa: E402
-from .build import VGG  # noqa: E402
+from .instantiate import VGG  # noqa: E402
 
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "weights")
 STATS = ("running_mean", "running_var", "num_batches_tracked")

@@ -21,55 +21,15 @@ require("torch", "the empirical receptive field (--effective)")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from ..errors import VggInspectError, did_you_mean  # noqa: E402
-from ..metrics.trace import LayerTrace  # noqa: E402
+from ..errors import VggInspectError  # noqa: E402
+from ..network import ITEMSIZE, ModelSpec, layer_defs  # noqa: E402
+from ..ops.traced import LayerTrace  # noqa: E402
 from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
-from ..spec import ITEMSIZE, ModelSpec, layer_defs  # noqa: E402
-from .build import ensure_fits, init_weights, instantiate  # noqa: E402
+from .instantiate import ensure_fits, init_weights, instantiate, reset_running_stats  # noqa: E402
 
 MASS_LEVELS = (50, 90, 99)
 MAX_SAMPLES = 1000
 HEATMAP_CELLS = 32
-
-
-def _traceable(report: Report, row: LayerRow) -> bool:
-    """A layer whose output can be read: a built-in's feature layer, or any layer of your own model
-    (a module by a hook, a functional call by finding the same call again)."""
-    return report.model.config == "module" or row.module.startswith("features.")
-
-
-def pick_layer(report: Report, layer: str | None) -> LayerRow:
-    if layer is None:
-        convs = [r for r in report.layers if r.kind == "conv" and _traceable(report, r) and r.field_status == "local"]
-        if not convs:
-            raise VggInspectError("the model has no conv layer to trace; name a pool layer with {param}", param="layer")
-        return convs[-1]
-    try:
-        row = report.layer(layer)
-    except KeyError:
-        names = [r.name for r in report.layers]
-        raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}", param="layer") from None
-    if row.field_status != "local" or not _traceable(report, row):
-        raise VggInspectError(
-            f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
-        )
-    return row
-
-
-def _support_model(features: nn.Sequential) -> nn.Sequential:
-    layers: list[nn.Module] = []
-    for m in features:
-        if isinstance(m, nn.Conv2d):
-            with torch.no_grad():
-                m.weight.fill_(1.0 / (m.weight[0].numel()))
-                if m.bias is not None:
-                    m.bias.zero_()
-        elif isinstance(m, nn.BatchNorm2d):
-            m = nn.Identity()
-        elif isinstance(m, nn.MaxPool2d):
-            m = nn.AvgPool2d(m.kernel_size, m.stride, m.padding, ceil_mode=m.ceil_mode)
-        layers.append(m)
-    return nn.Sequential(*layers)
 
 
 def _box(values: torch.Tensor) -> list[int] | None:
@@ -100,17 +60,20 @@ def _mass_square(mass: torch.Tensor, centre: tuple[float, float], level: float) 
 def effective_field(
     spec: ModelSpec,
     report: Report,
+    index: int,
     *,
-    layer: str | None = None,
     mode: str = "effective",
     seed: int = 0,
     samples: int = 4,
     on_step: Callable[[str], None] | None = None,
 ) -> EffectiveField:
-    _check_args(mode, seed, samples)
-    row = pick_layer(report, layer)
+    """The empirical field of layer ``index`` (a layer of ``features``) of a built-in variant."""
+    check_args(mode, seed, samples)
+    row = report.layers[index]
+    defs = layer_defs(spec)
+    if not defs[index].feature:
+        raise VggInspectError(f"{row.name} is not a feature layer; pick a conv or pool layer", param="layer")
     step = on_step or (lambda _: None)
-    stop = int(row.module.split(".")[1])
     _, channels, h, w = report.input.shape
     unit, centre, theoretical = _geometry(row, (h, w))
     jump = _axes(row.jump)
@@ -118,35 +81,53 @@ def effective_field(
     # the jump so that every layer's grid lines up with the full image's (the result is exact), and
     # the cost no longer depends on the input size.
     origin = [theoretical[0] // jump[0] * jump[0], theoretical[2] // jump[1] * jump[1]]
-    defs = [d.op for d in layer_defs(spec)][: stop + 1]
-    crop = [_crop_length(defs, axis, origin[axis], theoretical[2 * axis + 1], (h, w)[axis], unit[axis], jump[axis],
+    kept = [d.op for d in defs][: index + 1]
+    crop = [_crop_length(kept, axis, origin[axis], theoretical[2 * axis + 1], (h, w)[axis], unit[axis], jump[axis],
                          channels) for axis in (0, 1)]  # fmt: skip
     local_unit = (unit[0] - origin[0] // jump[0], unit[1] - origin[1] // jump[1])
     model = instantiate(spec, device="cpu", dtype="float32").eval()
-    features = nn.Sequential(*list(model.features)[: stop + 1])  # the head is never run or initialised
-    if mode == "support":
-        features = _support_model(features).double()
-        samples = 1
-    else:
+    features = nn.Sequential(*list(model.features)[: index + 1])  # the head is never run or initialised
+    if mode == "effective":
         torch.manual_seed(seed)
         init_weights(features)
-    features.requires_grad_(False)  # only the input's gradient is read
+    grad_sum = _gradients(features, mode, seed, samples, (1, channels, crop[0], crop[1]), local_unit, step)
+    return _result(row, mode, seed, 1 if mode == "support" else samples, unit, centre, theoretical, grad_sum, origin)
+
+
+def _gradients(
+    model: nn.Module,
+    mode: str,
+    seed: int,
+    samples: int,
+    shape: tuple[int, int, int, int],
+    unit: tuple[int, int],
+    step: Callable[[str], None],
+    output: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
+) -> torch.Tensor:
+    """|d unit / d input| summed over channels and ``samples`` inputs (one positive input in
+    support mode, where weights are positive and max-pools average). ``output`` reads the layer's
+    output from a run of ``model`` (default: the model's own output)."""
+    if mode == "support":
+        model = _positive(model).double()
+        samples = 1
+    model.requires_grad_(False)  # only the input's gradient is read
     step("model built")
-    grad_sum = torch.zeros(crop[0], crop[1], dtype=torch.float64)
+    read = output or (lambda m, x: m(x))
+    grad_sum = torch.zeros(shape[2], shape[3], dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
     for i in range(samples):
-        shape = (1, channels, crop[0], crop[1])
         x = torch.ones(shape, dtype=torch.float64) if mode == "support" else torch.randn(shape, generator=generator)
         x.requires_grad_(True)
-        out = features(x)
-        out[0, :, local_unit[0], local_unit[1]].sum().backward()
+        with _average_pools(mode == "support"):
+            out = read(model, x)
+        out[0, :, unit[0], unit[1]].sum().backward()
+        assert x.grad is not None
         grad_sum += x.grad[0].abs().sum(0).double()
         step(f"sample {i + 1}/{samples}")
+    return grad_sum
 
-    return _result(row, mode, seed, samples, unit, centre, theoretical, grad_sum, origin)
 
-
-def _check_args(mode: str, seed: int, samples: int) -> None:
+def check_args(mode: str, seed: int, samples: int) -> None:
     if mode not in ("effective", "support"):
         raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
     if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
@@ -215,21 +196,19 @@ def module_effective_field(
     build: Callable[[], nn.Module],
     report: Report,
     traces: Sequence[LayerTrace],
+    index: int,
     *,
-    layer: str | None = None,
     mode: str = "effective",
     seed: int = 0,
     samples: int = 4,
     on_step: Callable[[str], None] | None = None,
 ) -> EffectiveField:
-    """The empirical field of a layer of your own model, from ``build()`` on CPU (your code, your
-    initialisation, seeded). The whole image is run up to the layer (your forward cannot be cut
-    into a crop). A module layer is read by a hook; a functional call (F.max_pool2d in forward) is
-    found again as the same call of its op family that ``traces`` recorded. ``support`` mode makes
-    weights positive and max-pools average over the same windows (for the run only)."""
-    _check_args(mode, seed, samples)
-    row = pick_layer(report, layer)
-    call = traces[report.layers.index(row)].call if row.module.startswith("F.") else None
+    """The empirical field of layer ``index`` of your own model, from ``build()`` on CPU (your code,
+    your initialisation, seeded). The whole image is run up to the layer (your forward cannot be
+    cut into a crop). A module layer is read by a hook; a functional call (F.max_pool2d in forward)
+    is found again as the same call of its op family that ``traces`` recorded."""
+    check_args(mode, seed, samples)
+    row, call = report.layers[index], traces[index].call
     step = on_step or (lambda _: None)
     _, channels, h, w = report.input.shape
     unit, centre, theoretical = _geometry(row, (h, w))
@@ -240,25 +219,9 @@ def module_effective_field(
     ensure_fits(need, torch.device("cpu"), "the empirical field of your model (the whole image, up to the layer)")
     torch.manual_seed(seed)
     model = build().eval()
-    if mode == "support":
-        model = _positive(model).double()
-        samples = 1
-    model.requires_grad_(False)
-    step("model built")
-    grad_sum = torch.zeros(h, w, dtype=torch.float64)
-    generator = torch.Generator().manual_seed(seed)
-    dtype = torch.float64 if mode == "support" else torch.float32
-    for i in range(samples):
-        shape = (1, channels, h, w)
-        x = torch.ones(shape, dtype=dtype) if mode == "support" else torch.randn(shape, generator=generator)
-        x.requires_grad_(True)
-        with _average_pools(mode == "support"):
-            out = _output_at(model, row, call, x)
-        out[0, :, unit[0], unit[1]].sum().backward()
-        assert x.grad is not None
-        grad_sum += x.grad[0].abs().sum(0).double()
-        step(f"sample {i + 1}/{samples}")
-    return _result(row, mode, seed, samples, unit, centre, theoretical, grad_sum, [0, 0])
+    grad_sum = _gradients(model, mode, seed, samples, (1, channels, h, w), unit, step,
+                          output=lambda m, x: _output_at(m, row, call, x))  # fmt: skip
+    return _result(row, mode, seed, 1 if mode == "support" else samples, unit, centre, theoretical, grad_sum, [0, 0])
 
 
 def _output_at(model: nn.Module, row: LayerRow, call: tuple[str, int] | None, x: torch.Tensor) -> torch.Tensor:
@@ -329,9 +292,7 @@ def _positive(model: nn.Module) -> nn.Module:
                 p.fill_(1.0 / p[0].numel())
             else:
                 p.fill_(1.0)
-    for m in model.modules():
-        if getattr(m, "track_running_stats", False) and hasattr(m, "reset_running_stats"):  # any BatchNorm
-            m.reset_running_stats()
+    reset_running_stats(model)
     return model
 
 

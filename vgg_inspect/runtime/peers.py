@@ -24,7 +24,7 @@ from torch import nn  # noqa: E402
 
 from ..ops import numel  # noqa: E402
 from ..report.model import Peer, Report  # noqa: E402
-from .build import TORCH_DTYPES, available_bytes  # noqa: E402
+from .instantiate import TORCH_DTYPES, available_bytes  # noqa: E402
 
 FVCORE_LIMIT_FLOPS = 200 * 10**9  # fvcore runs a real forward on CPU: skip beyond this
 FLOP_COUNTER = "torch.utils.flop_counter.FlopCounterMode"
@@ -32,18 +32,18 @@ FVCORE = "fvcore FlopCountAnalysis"
 TORCHINFO = "torchinfo total_mult_adds"
 
 
-def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
+def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int, str]]:
     rows = report.layers
     macs = report.totals.macs
     batch = report.input.shape[0]
     # torchinfo sees modules only: what a forward computes itself (F.conv2d...) is invisible to it.
-    modules = [r for r in rows if not (r.module or "").startswith("F.")]
+    modules = [r for r, f in zip(rows, functional) if not f]
     module_macs = sum(r.macs or 0 for r in modules if r.kind in ("conv", "fc"))
     bias = sum(r.extra_flops.get("bias", 0) for r in modules)
     avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.type == "AdaptiveAvgPool2d")
     bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm"))
     bn_params = sum(r.params for r in modules if r.type.startswith("BatchNorm"))
-    functional = f" of module layers (the {macs - module_macs:,} MACs of functional calls are invisible to it)"
+    unseen = f" of module layers (the {macs - module_macs:,} MACs of functional calls are invisible to it)"
     return {
         FLOP_COUNTER: (
             2 * macs,
@@ -58,7 +58,7 @@ def _rule_values(report: Report) -> dict[str, tuple[int, str]]:
         ),
         TORCHINFO: (
             module_macs + bias + batch * bn_params,
-            f"MACs {module_macs:,}{functional if module_macs != macs else ''} + {bias:,} bias adds (1 per output "
+            f"MACs {module_macs:,}{unseen if module_macs != macs else ''} + {bias:,} bias adds (1 per output "
             "element of a biased conv/linear)"
             + (f" + {batch * bn_params:,} for BatchNorm (batch x its {bn_params:,} parameters)" if bn_params else ""),
         ),
@@ -75,11 +75,13 @@ def compare(
     *,
     on_meta: bool,
     only: tuple[str, ...] = (),
+    functional: list[bool],
 ) -> list[Peer]:
     """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
     ``meta_model`` is the model on meta; fvcore needs real tensors: it runs ``cpu_model()`` (its
-    weights uninitialised) unless ``on_meta``, within the memory available."""
-    rules = _rule_values(report)
+    weights uninitialised) unless ``on_meta``, within the memory available. ``functional[i]``: row i
+    is an operation the forward calls itself, which torchinfo (modules only) cannot see."""
+    rules = _rule_values(report, functional)
     shape = tuple(report.input.shape)
     dtype = report.input.dtype
     results: list[Peer] = []

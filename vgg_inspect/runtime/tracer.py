@@ -16,11 +16,11 @@ from torch import nn  # noqa: E402
 
 from .. import errors, ops  # noqa: E402
 from ..errors import AnalysisError, VggInspectError  # noqa: E402
-from ..metrics.trace import LayerTrace  # noqa: E402
+from ..network import paper_names  # noqa: E402
 from ..ops import Convention  # noqa: E402
-from ..spec import paper_names  # noqa: E402
+from ..ops.traced import LayerTrace  # noqa: E402
 from .bindings import op_from_module  # noqa: E402
-from .build import TORCH_DTYPES, VGG  # noqa: E402
+from .instantiate import TORCH_DTYPES, VGG  # noqa: E402
 from .recorder import Call, Recorder, RecordingMode, storage_id  # noqa: E402
 
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import click
 
 from ... import api
-from ..options import Output, emit, examples, output_options, views
-
-if TYPE_CHECKING:
-    pass
+from ..options import Output, emit, examples, output_options, presenters
 
 
 @click.command(
@@ -24,4 +19,4 @@ if TYPE_CHECKING:
 def list_cmd(out: Output) -> None:
     """Every variant with its aliases, weight layers and parameters."""
     variants = api.variants()
-    emit(out, variants, views("list_view", variants.variants))
+    emit(out, variants, lambda: presenters.list_view(variants.variants))

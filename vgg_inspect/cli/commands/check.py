@@ -9,7 +9,8 @@ import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, examples, model_options, request
+from ...request import Request
+from ..options import Output, emit, examples, model_options, presenters
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -62,23 +63,29 @@ def check(
     tolerance: str | None,
     strict_layers: bool,
     update: bool,
-    **kw: Any,
+    req: Request,
 ) -> None:
     """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors."""
     from ...render.output import write
-    from ...report.check import check_expectations, check_golden, compare_baseline, load_report_file, parse_tolerance
     from ...report.documents import CheckResult
+    from ...report.expectations import (
+        check_expectations,
+        check_golden,
+        compare_baseline,
+        load_report_file,
+        parse_tolerance,
+    )
 
     for flag, value in (("--tolerance", tolerance), ("--strict-layers", strict_layers), ("--update", update)):
         if value and not baseline:
             raise VggInspectError(f"{flag} goes with --baseline FILE")
-    if not (expects or expect_file or write_golden or baseline or kw.get("weights")):
+    if not (expects or expect_file or write_golden or baseline or req.weights):
         raise VggInspectError(
             "nothing to check: give --expect KEY=VALUE, --expect-file FILE, --baseline FILE, --weights FILE or "
             "--write-golden FILE"
         )
     tolerances = parse_tolerance(tolerance)
-    report = api.analyze_request(request(kw))
+    report = api.analyze_request(req)
     data = report.to_dict()
     if write_golden:
         write(report.to_json() + "\n", write_golden)
@@ -113,8 +120,6 @@ def check(
     ok = all(o.ok for o in outcomes)
 
     def check_views() -> list[View]:
-        from ...render import presenters
-
         return [presenters.check_view(found, title, only_failures=only) for found, title, only in sections]
 
     if sections:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ... import api
-from ..options import Output, emit, examples, output_options, views
+from ..options import Output, emit, examples, output_options, presenters
 
 
 @click.command(
@@ -21,4 +21,4 @@ def identify(out: Output, path: str) -> None:
     with weights_only=True: never pickled code), from torchvision's key layout or, for renamed
     keys, the sequence of weight shapes; otherwise the closest variant and where it differs."""
     found = api.identify(path)
-    emit(out, found, views("identify_view", found))
+    emit(out, found, lambda: presenters.identify_view(found))

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
 from ... import api, validate
-from ..options import Output, emit, examples, model_options, request
+from ...request import Request
+from ..options import Output, emit, examples, model_options, presenters
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -45,20 +46,13 @@ INCLUDE_HELP = (
     help="Compare with this peer only (repeatable); if it has to be skipped, the exit is 1.",
 )
 def flops(
-    out: Output, all_layers: bool, include: str, train: bool, compare: bool, peers: tuple[str, ...], **kw: Any
+    out: Output, all_layers: bool, include: str, train: bool, compare: bool, peers: tuple[str, ...], req: Request
 ) -> None:
     """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
-    sizes = validate.input_sizes(kw["input_size"])
-    req = request(kw, input_size=sizes[0])
-    report = api.analyze_request(req, include=include)
-    if compare or peers:
-        report.peers = api.compare_peers(req, report, peers)
-    if len(sizes) > 1:
-        report.sweep = api.sweep(req, sizes, include)
+    sizes = validate.input_sizes(req.input_size)
+    report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers, sizes=sizes)
 
     def flops_views() -> list[View]:
-        from ...render import presenters
-
         found = presenters.flops_views(report, all_layers, train)
         found += [presenters.peers_view(report.peers)] if report.peers is not None else []
         return found + ([presenters.sweep_view(report)] if report.sweep else [])

@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import click
 
 from ... import api
-from ...errors import VggInspectError
-from ..options import Output, emit, examples, model_options, request, views
-
-if TYPE_CHECKING:
-    pass
+from ...request import Request
+from ..options import Output, emit, examples, model_options, presenters
 
 
 @click.command(
@@ -39,20 +34,11 @@ def memory(
     budget: str | None,
     measure: bool,
     train: bool,
-    **kw: Any,
+    req: Request,
 ) -> None:
     """Activation, saved-for-backward, weight, gradient and optimizer memory, each convention apart."""
     from ...render.units import parse_bytes
 
     limit = parse_bytes(budget) if budget else None
-    req = request(kw)
-    if measure and not (req.device or "").startswith("cuda"):
-        raise VggInspectError("--measure needs --device cuda (it reads torch.cuda.max_memory_allocated)")
-    if train and not measure:
-        raise VggInspectError("--train goes with --measure; the estimates always cover training")
-    report = api.analyze_request(req, optimizer=optimizer)
-    if limit is not None:
-        report.budget = api.budget(req, limit, optimizer)
-    if measure:
-        report.measured = api.measure(req, report, train)
-    emit(out, report, views("memory_views", report, all_layers))
+    report = api.memory(req, optimizer=optimizer, limit=limit, measured=measure, train=train)
+    emit(out, report, lambda: presenters.memory_views(report, all_layers))

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, examples, model_options, output_options, request, views
+from ...request import Request
+from ..options import Output, emit, examples, model_options, output_options, presenters
 
 
 @click.command(
@@ -37,7 +36,7 @@ def variants(out: Output, input_size: str, num_classes: int, batch: int, bn: boo
 
     """
     table = api.paper_table(input_size=input_size, num_classes=num_classes, batch=batch, bn=bn)
-    emit(out, table, views("paper_view", table))
+    emit(out, table, lambda: presenters.paper_view(table))
 
 
 @click.command(
@@ -49,7 +48,7 @@ def variants(out: Output, input_size: str, num_classes: int, batch: int, bn: boo
 )
 @click.argument("args", nargs=-1, metavar="[MODEL] [FIGURE]...")
 @model_options(argument=False)
-def explain(out: Output, all_layers: bool, args: tuple[str, ...], **kw: Any) -> None:
+def explain(out: Output, all_layers: bool, args: tuple[str, ...], req: Request) -> None:
     """The figures that circulate for VGG16 (138M, 15.5 vs 30.9 GFLOPs, 93 MB per image...), each
     traced to what it counts, with the right figure and a verdict; or, given FIGUREs, which
     quantity of MODEL produces each (which layer or total, with or without bias, MACs or FLOPs,
@@ -59,5 +58,5 @@ def explain(out: Output, all_layers: bool, args: tuple[str, ...], **kw: Any) -> 
         raise VggInspectError("--all-layers applies to the per-layer tables, not to explain")
     model = args[0] if args and not args[0][:1].isdigit() else None
     figures = args[1:] if model is not None else args
-    result = api.explain(request(kw, model=model), figures)
-    emit(out, result, views("explain_views", result))
+    result = api.explain(req.replace(model=model), figures)
+    emit(out, result, lambda: presenters.explain_views(result))

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
-from typing import Any
 
 import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import examples, model_options, request
+from ...render.diagram import ANNOTATIONS
+from ...request import Request
+from ..options import examples, model_options
 
 PICTURE_FORMATS = ("svg", "png", "pdf")
 
@@ -31,19 +32,19 @@ def _target(output: str, allowed: tuple[str, ...]) -> str:
     )
 )
 @model_options(outputs=False, tables=False)
-@click.option("--annotate", type=click.Choice(["params", "macs", "memory", "rf"]),
+@click.option("--annotate", type=click.Choice(ANNOTATIONS),
               help="Write this figure under each layer (per-block totals are always shown).")  # fmt: skip
 @click.option("--output", "-o", required=True, metavar="FILE", help="Where to draw: FILE.svg, .png or .pdf (- : SVG "
               "on standard output).")  # fmt: skip
-def diagram(output: str, annotate: str | None, **kw: Any) -> None:
+def diagram(output: str, annotate: str | None, req: Request) -> None:
     """The classic VGG figure, drawn from the report: a slab per conv, pool and FC layer, its
     height following the spatial size and its thickness the channels, grouped by block with each
     block's parameters, MACs and receptive field."""
-    from ...render.figures import diagram as draw
+    from ...render.diagram import diagram as draw
     from ...render.output import write_bytes
 
     fmt = _target(output, PICTURE_FORMATS)
-    report = api.analyze_request(request(kw))
+    report = api.analyze_request(req)
     write_bytes(draw(report, annotate, fmt), output)
     if output != "-":
         click.echo(f"wrote {output}", err=True)
@@ -57,7 +58,7 @@ def diagram(output: str, annotate: str | None, **kw: Any) -> None:
 )
 @model_options(outputs=False)
 @click.option("--output", "-o", required=True, metavar="FILE", help="The HTML file to write (- : standard output).")
-def report(output: str, all_layers: bool, **kw: Any) -> None:
+def report(output: str, all_layers: bool, req: Request) -> None:
     """One self-contained HTML page to mail or attach to a CI run: conventions, the diagram, charts
     of parameters, MACs, memory and the receptive field per layer, and every table (parameters,
     compute, memory, receptive fields) with exact numbers."""
@@ -66,7 +67,7 @@ def report(output: str, all_layers: bool, **kw: Any) -> None:
     from ...render.output import write
 
     _target(output, ("html", "htm"))
-    result = api.analyze_request(request(kw))
+    result = api.analyze_request(req)
     views = [
         *presenters.summary_views(result, all_layers),
         *presenters.params_views(result, all_layers),

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import click
 
 from ... import api
 from ...errors import VggInspectError
-from ..options import Output, emit, examples, given, model_options, request, views
-
-if TYPE_CHECKING:
-    pass
-
+from ...request import Request
+from ..options import Output, emit, examples, given, model_options, presenters
 
 # receptive-field has four modes; each option belongs to the modes listed here.
 RF_MODES = {
@@ -85,10 +83,10 @@ def receptive_field(
     mode: str,
     seed: int,
     samples: int,
-    **kw: Any,
+    req: Request,
 ) -> None:
     """Receptive field per layer (with MODEL), or why VGG stacks 3x3 convs (without one)."""
-    has_model = kw["model"] is not None or kw["config"] is not None
+    has_model = req.model is not None or req.config is not None
     if compare_model and has_model:
         raise VggInspectError("give a MODEL (per-layer fields) or --model (block comparison), not both")
     chosen = "blocks" if compare_model else ("effective" if effective else "layers") if has_model else "stack"
@@ -100,30 +98,32 @@ def receptive_field(
             wanted = " or ".join(RF_MODES[m] for m in modes)
             raise VggInspectError(f"{option} applies to {wanted}, not to {RF_MODES[chosen]}")
 
-    in_channels = kw.pop("in_channels")
     if chosen == "stack":
         width = 512 if channels is None else channels
-        cin = width if in_channels is None else in_channels
+        cin = width if req.in_channels is None else req.in_channels
         table = api.stack_comparison(cin, width if out_channels is None else out_channels, kernel or 7, bias)
-        emit(out, table, views("stack_view", table.rows, table.in_channels, table.out_channels, bias))
+        emit(out, table, lambda: presenters.stack_view(table.rows, table.in_channels, table.out_channels, bias))
         return
-    image_channels = 3 if in_channels is None else in_channels
+    req = req.replace(in_channels=3 if req.in_channels is None else req.in_channels)
     if chosen == "blocks":
-        req = request(kw, model=compare_model, in_channels=image_channels)
-        blocks = api.block_comparison(req)
-        emit(out, blocks, views("block_view", blocks.blocks, blocks.model, blocks.input))
+        blocks = api.block_comparison(req.replace(model=compare_model))
+        emit(out, blocks, lambda: presenters.block_view(blocks.blocks, blocks.model, blocks.input))
         return
-    req = request(kw, in_channels=image_channels)
-    report = api.analyze_request(req)
     if chosen == "layers":
-        emit(out, report, views("receptive_views", report, all_layers))
+        report = api.analyze_request(req)
+        emit(out, report, lambda: presenters.receptive_views(report, all_layers))
         return
-    api.pick_layer(report, layer)  # a bad --layer fails before any work
-    report.effective_receptive_field = _effective(req, report, layer, mode, seed, samples)
-    emit(out, report, views("effective_view", report.effective_receptive_field, report))
+    with _progress(mode, samples) as on_step:
+        report = api.receptive_field(req, effective=True, layer=layer, mode=mode, seed=seed, samples=samples,
+                                     on_step=on_step)  # fmt: skip
+    field = report.effective_receptive_field
+    assert field is not None  # asked for, so computed
+    emit(out, report, lambda: presenters.effective_view(field, report))
 
 
-def _effective(req: api.Request, report: Any, layer: str | None, mode: str, seed: int, samples: int) -> Any:
+@contextmanager
+def _progress(mode: str, samples: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr while the gradients are taken (gone when they are)."""
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -132,12 +132,4 @@ def _effective(req: api.Request, report: Any, layer: str | None, mode: str, seed
         TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
     ) as progress:
         task = progress.add_task("gradients of the input", total=steps)
-        return api.effective_field(
-            req,
-            report,
-            layer=layer,
-            mode=mode,
-            seed=seed,
-            samples=samples,
-            on_step=lambda what: progress.update(task, advance=1, description=what),
-        )
+        yield lambda what: progress.update(task, advance=1, description=what)

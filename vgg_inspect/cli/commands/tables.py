@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
 import click
 
 from ... import api
-from ..options import Output, emit, examples, model_options, request, views
-
-if TYPE_CHECKING:
-    pass
+from ...request import Request
+from ..options import Output, emit, examples, model_options, presenters
 
 
 @click.command(
@@ -21,10 +17,10 @@ if TYPE_CHECKING:
     )
 )
 @model_options()
-def params(out: Output, all_layers: bool, **kw: Any) -> None:
+def params(out: Output, all_layers: bool, req: Request) -> None:
     """Parameters per layer with their formula, share and running total."""
-    report = api.analyze_request(request(kw))
-    emit(out, report, views("params_views", report, all_layers))
+    report = api.analyze_request(req)
+    emit(out, report, lambda: presenters.params_views(report, all_layers))
 
 
 @click.command(
@@ -35,7 +31,7 @@ def params(out: Output, all_layers: bool, **kw: Any) -> None:
     )
 )
 @model_options()
-def summary(out: Output, all_layers: bool, **kw: Any) -> None:
+def summary(out: Output, all_layers: bool, req: Request) -> None:
     """The full per-layer table: shapes, parameters, MACs, activation memory, receptive field."""
-    report = api.analyze_request(request(kw))
-    emit(out, report, views("summary_views", report, all_layers))
+    report = api.analyze_request(req)
+    emit(out, report, lambda: presenters.summary_views(report, all_layers))

@@ -49,6 +49,7 @@ class LayerDef:
 
     module: str
     op: ops.Op
+    feature: bool = False  # in the ``features`` Sequential (its index there is its index in the list)
 
 
 def model_spec(
@@ -87,16 +88,16 @@ def layer_defs(spec: ModelSpec) -> list[LayerDef]:
     for tok in spec.tokens:
         i = len(defs)
         if isinstance(tok, Pool):
-            defs.append(LayerDef(f"features.{i}", ops.MaxPool2d()))
+            defs.append(LayerDef(f"features.{i}", ops.MaxPool2d(), feature=True))
         elif isinstance(tok, Lrn):
-            defs.append(LayerDef(f"features.{i}", PAPER_LRN))
+            defs.append(LayerDef(f"features.{i}", PAPER_LRN, feature=True))
         elif isinstance(tok, Conv):
             pad = tok.kernel // 2
             conv = ops.Conv2d(channels, tok.out_channels, (tok.kernel,) * 2, (1, 1), (pad, pad))
-            defs.append(LayerDef(f"features.{i}", conv))
+            defs.append(LayerDef(f"features.{i}", conv, feature=True))
             if spec.batch_norm:
-                defs.append(LayerDef(f"features.{i + 1}", ops.BatchNorm2d(tok.out_channels)))
-            defs.append(LayerDef(f"features.{len(defs)}", ops.ReLU()))
+                defs.append(LayerDef(f"features.{i + 1}", ops.BatchNorm2d(tok.out_channels), feature=True))
+            defs.append(LayerDef(f"features.{len(defs)}", ops.ReLU(), feature=True))
             channels = tok.out_channels
     if spec.head == "conv":
         defs.extend(_conv_head(channels, spec.num_classes))

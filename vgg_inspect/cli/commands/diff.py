@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
 from ... import api
-from ..options import Output, emit, examples, model_options, request, views
+from ...errors import VggInspectError
+from ...network.reference import CONFIG_PREFIX, looks_like_user_code
+from ...request import Request
+from ..options import Output, emit, examples, model_options, presenters
 
 # Options that describe a built-in network, with their defaults: with your own model on one side and
 # a built-in on the other, they apply to the built-in only (vgg16 --num-classes 10 against a CIFAR
@@ -16,17 +18,17 @@ from ..options import Output, emit, examples, model_options, request, views
 BUILT_IN_ONLY = {"batch_norm": False, "num_classes": 1000, "head": "fc"}
 
 
-def _side(text: str, kw: dict[str, Any], other: str) -> api.Request:
+def _side(text: str, req: Request, other: str) -> Request:
     """A built-in name (the model options apply to it), config:LAYERS for a custom list, or your own
     model (file.py:Name or package.module:Name; --kwargs apply to it)."""
-    mine = dict(kw)
-    if api.is_user_model(text) and not api.is_user_model(other):
-        mine.update(BUILT_IN_ONLY)
-    if not api.is_user_model(text) and api.is_user_model(other):
-        mine["kwargs"] = None
-    if text.startswith("config:"):
-        return request(mine, model=None, config=text[len("config:") :])
-    return request(mine, model=text)
+    mine, theirs = looks_like_user_code(text), looks_like_user_code(other)
+    if mine and not theirs:
+        req = req.replace(**BUILT_IN_ONLY)
+    if theirs and not mine:
+        req = req.replace(kwargs=None)
+    if text.startswith(CONFIG_PREFIX):
+        return req.replace(model=None, config=text[len(CONFIG_PREFIX) :])
+    return req.replace(model=text)
 
 
 @click.command(
@@ -41,19 +43,17 @@ def _side(text: str, kw: dict[str, Any], other: str) -> api.Request:
 @click.argument("a", metavar="A")
 @click.argument("b", metavar="B")
 @model_options(argument=False)
-def diff(out: Output, all_layers: bool, a: str, b: str, **kw: Any) -> None:
+def diff(out: Output, all_layers: bool, a: str, b: str, req: Request) -> None:
     """Align the weight and pooling layers of A and B in execution order and compare their type,
     kernel, stride, padding, channels, output shape, parameters and MACs. A and B are built-in
     names, config:LAYERS lists, or your own models (file.py:Name, package.module:Name: their code
     runs); the model options apply to both, except that --num-classes, --batch-norm and --head go to
     the built-in side and --kwargs to your model's when the sides are one of each. Exit 0 when every
     aligned layer matches, 1 when any differs, 2 on usage errors."""
-    if kw.get("config"):
-        from ...errors import VggInspectError
-
+    if req.config:
         raise VggInspectError("give custom layer lists as config:LAYERS in place of A or B, not with --config")
-    kw.pop("config", None)
-    result = api.diff(_side(a, kw, b), _side(b, kw, a))
-    emit(out, result, views("diff_view", result, all_layers))
+    req = req.replace(config=None)
+    result = api.diff(_side(a, req, b), _side(b, req, a))
+    emit(out, result, lambda: presenters.diff_view(result, all_layers))
     if not result.diff.same:
         sys.exit(1)

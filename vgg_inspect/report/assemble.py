@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 
 from .. import ops, validate
-from ..metrics import memory
+from ..metrics import footprint as memory
 from ..metrics.compute import check_include, layer_compute
-from ..metrics.receptive import receptive_fields, row_values
-from ..metrics.trace import LayerTrace
+from ..metrics.fields import receptive_fields, row_values
+from ..network import ITEMSIZE, layer_names
 from ..ops import Convention, LayerKind
-from ..spec import ITEMSIZE, layer_names
+from ..ops.traced import LayerTrace
 from .model import Coverage, InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
 
 SAVED_CONVENTION_TEXT = {

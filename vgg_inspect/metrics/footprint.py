@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..ops import Convention, LayerKind, numel
-from .trace import LayerTrace
+from ..ops.traced import LayerTrace
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
 PAPER_LAYER_KINDS = (LayerKind.CONV, LayerKind.LRN, LayerKind.POOL, LayerKind.FC)

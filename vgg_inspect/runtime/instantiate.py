@@ -12,7 +12,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from ..errors import AnalysisError, VggInspectError  # noqa: E402
-from ..spec import ModelSpec, layer_defs  # noqa: E402
+from ..network import ModelSpec, layer_defs  # noqa: E402
 from .bindings import module_from_op  # noqa: E402
 
 _DEVICE_RE = re.compile(r"^(cpu|meta|mps|cuda(?::(\d+))?)$")
@@ -89,13 +89,6 @@ class VGG(nn.Module):
         for module in self.children():
             x = module(x)
         return x
-
-
-def conv_head_state(state: dict[str, torch.Tensor], model: nn.Module) -> dict[str, torch.Tensor]:
-    """An fc-head state dict for ``model``'s conv head: each linear weight reshaped to the conv's
-    (out, in, k, k) in the order torchvision's flatten reads it (channel, row, column)."""
-    target = model.state_dict()
-    return {k: v.reshape(target[k].shape) if k in target else v for k, v in state.items()}
 
 
 def init_weights(model: nn.Module) -> None:
@@ -175,10 +168,14 @@ def place(
         _allocate(module, dev)
     except (RuntimeError, TypeError) as exc:  # e.g. a dtype the device cannot hold
         raise AnalysisError(f"cannot allocate {name} on {device}: {exc}".splitlines()[0]) from None
+    reset_running_stats(module)  # buffers must hold real statistics, even uninitialised weights need not
+    return module
+
+
+def reset_running_stats(module: nn.Module) -> None:
     for m in module.modules():
         if getattr(m, "track_running_stats", False) and hasattr(m, "reset_running_stats"):  # any BatchNorm
-            m.reset_running_stats()  # buffers must hold real statistics, even uninitialised weights need not
-    return module
+            m.reset_running_stats()
 
 
 def device_name(module: nn.Module) -> str:

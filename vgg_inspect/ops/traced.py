@@ -7,9 +7,9 @@ runtime derives it from an instantiated module. The report is built from traces 
 
 from __future__ import annotations
 
-from .. import ops
 from ..errors import VggInspectError
 from ..records import record
+from . import base as ops
 
 
 @record(frozen=True)

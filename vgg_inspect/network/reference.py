@@ -1,0 +1,67 @@
+"""What kind of model a request names, parsed once (pure Python: nothing is imported or run).
+
+* ``Builtin``: a variant name or paper letter (``vgg16``, ``D-BN``), resolved by ``model_spec``;
+* ``ConfigList``: a custom layer list (``--config 64,M,128`` or ``config:64,M,128`` in ``diff``);
+* ``UserCode``: your own model, ``path/to/file.py:Name`` or ``package.module:Name``: its code runs
+  when it is analysed, and only then.
+"""
+
+from __future__ import annotations
+
+import ast
+import os
+from typing import Any
+
+from ..records import record
+
+CONFIG_PREFIX = "config:"
+
+
+@record(frozen=True)
+class Builtin:
+    name: str | None  # None: the default, vgg16
+
+
+@record(frozen=True)
+class ConfigList:
+    layers: str
+
+
+@record(frozen=True)
+class UserCode:
+    reference: str  # as given: path/to/file.py:Name or package.module:Name
+
+
+ModelRef = Builtin | ConfigList | UserCode
+
+
+def looks_like_user_code(text: Any) -> bool:
+    """``file.py:Name`` or ``package.module:Name`` (not a built-in name, nor ``config:LAYERS``)."""
+    return isinstance(text, str) and ":" in text and not text.startswith(CONFIG_PREFIX)
+
+
+def parse_model(model: Any, config: Any = None) -> ModelRef:
+    """The reference a MODEL argument (and ``--config``) make. Values that are no reference at all
+    (a number, an empty name) are left to ``model_spec``, whose errors name them."""
+    if looks_like_user_code(model):
+        return UserCode(model)
+    if isinstance(model, str) and model.startswith(CONFIG_PREFIX) and config is None:
+        return ConfigList(model[len(CONFIG_PREFIX) :])
+    if model is None and config is not None:
+        return ConfigList(config)
+    return Builtin(model)
+
+
+def describe_file(path: str) -> str:
+    """A file given without :Name: which names it holds, read with ``ast`` (nothing runs)."""
+    if not os.path.isfile(path):
+        return f"{path} does not exist; your own model is given as path/to/file.py:Name"
+    try:
+        with open(path, encoding="utf-8") as fh:
+            tree = ast.parse(fh.read())
+    except (SyntaxError, UnicodeDecodeError, OSError) as exc:
+        return f"{path} cannot be read as Python ({type(exc).__name__}); give your model as file.py:Name"
+    classes = [n.name for n in tree.body if isinstance(n, ast.ClassDef)
+               and any("Module" in ast.unparse(b) for b in n.bases)]  # fmt: skip
+    found = f" (nn.Module classes there: {', '.join(classes[:6])})" if classes else ""
+    return f"{path} is a file: name the model in it, e.g. {path}:{classes[0] if classes else 'Name'}{found}"

@@ -1,0 +1,43 @@
+"""Views for each command (``layers``: a model report's tables; ``documents``: every other document)."""
+
+from .documents import (
+    block_view,
+    check_view,
+    diff_view,
+    explain_views,
+    identify_view,
+    list_view,
+    paper_view,
+    stack_view,
+)
+from .layers import (
+    effective_view,
+    flops_views,
+    memory_views,
+    params_views,
+    peers_view,
+    receptive_views,
+    summary_views,
+    sweep_view,
+    visible,
+)
+
+__all__ = [
+    "block_view",
+    "check_view",
+    "diff_view",
+    "effective_view",
+    "explain_views",
+    "flops_views",
+    "identify_view",
+    "list_view",
+    "memory_views",
+    "paper_view",
+    "params_views",
+    "peers_view",
+    "receptive_views",
+    "stack_view",
+    "summary_views",
+    "sweep_view",
+    "visible",
+]

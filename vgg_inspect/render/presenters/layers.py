@@ -1,0 +1,294 @@
+"""Views of a model report for each command: which columns, which notes. No arithmetic on numbers
+beyond shares and running totals of what the report holds."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ...ops import NEUTRAL_KINDS
+from ...report.model import EffectiveField, LayerRow, Peer, Report
+from .. import units
+from ..views import Column, View
+
+
+def visible(report: Report, all_layers: bool) -> list[LayerRow]:
+    return [r for r in report.layers if all_layers or r.kind not in NEUTRAL_KINDS]
+
+
+def _title(report: Report, what: str) -> str:
+    m, i = report.model, report.input
+    where = f"instantiated on {i.device}" if i.analysis == "instantiated" else "analytical"
+    if m.config == "module" and i.analysis != "instantiated":
+        where = "traced on meta"
+    kind = "a module" if m.config == "module" else f"config {m.config}"
+    return f"{what}: {m.name} ({kind}), input {units.shape(i.shape)}, {i.dtype}, {where}"
+
+
+def _warned(report: Report, notes: list[str]) -> list[str]:
+    """The notes, then the checkpoint's fit (--weights), then what could not be counted or run."""
+    w = report.weights
+    fit = []
+    if w is not None:
+        fit.append(f"Checkpoint {w.path}: {w.params:,} parameters in {w.tensors} tensors"
+                   + ("; every key and shape fits this architecture." if w.matches else ""))  # fmt: skip
+        fit += [f"  missing: {k}" for k in w.missing[:10]] + [f"  unexpected: {k}" for k in w.unexpected[:10]]
+        fit += [f"  mis-shaped: {m}" for m in w.misshaped[:10]] + [f"  ({n})" for n in w.notes]
+    return notes + fit + [f"Warning: {x}" for x in report.warnings]
+
+
+def _name_columns() -> list[Column]:
+    return [
+        Column("Layer", lambda r: r.name, justify="left"),
+        Column("Module", lambda r: r.module, justify="left", drop=9),
+        Column("Type", lambda r: r.type, justify="left", drop=8),
+        Column("Output shape", lambda r: r.output_shape, units.shape, drop=2),
+    ]
+
+
+def _style(row: LayerRow) -> str | None:
+    return "dim" if row.kind in NEUTRAL_KINDS else None
+
+
+def params_views(report: Report, all_layers: bool = False) -> list[View]:
+    t = report.totals
+    total = t.params or 1
+    running: dict[str, int] = {}
+    acc = 0
+    for r in report.layers:
+        acc += r.params
+        running[r.module] = acc
+    cols = _name_columns() + [
+        Column("Params", lambda r: r.params, units.count, compact=units.si),
+        Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left", drop=6),
+        Column("Share %", lambda r: round(100 * r.params / total, 2), lambda v: f"{v:.2f}", drop=5),
+        Column("Running total", lambda r: running[r.module], units.count, drop=7, compact=units.si),
+    ]
+    kinds = vars(t.params_by_kind)
+    kind_text = ", ".join(f"{k} {units.count(v)} ({100 * v / total:.1f}%)" for k, v in kinds.items() if v)
+    notes = [
+        f"Total params: {units.count(t.params)} ({units.si(t.params)})  by kind: {kind_text}",
+        f"Trainable: {units.count(t.trainable_params)}  non-trainable: {units.count(t.non_trainable_params)}"
+        f"  buffers (BN running stats, counted apart): {units.count(t.buffers)}",
+        f"Weights ({report.input.dtype}): {units.bytes_full(t.weight_bytes)}"
+        + (f"; buffers {units.bytes_full(t.buffer_bytes)}" if t.buffer_bytes else ""),
+    ]
+    return [View(_title(report, "Parameters"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+
+
+def _partial(report: Report, metric: str) -> str:
+    """A total that leaves something out says so beside the number, not only in a warning."""
+    left_out = report.coverage.not_counted
+    if report.coverage.status.get(metric) != "partial" or not left_out:
+        return ""
+    return "  PARTIAL: not counted: " + ", ".join(f"{name} (x{n})" for name, n in left_out.items())
+
+
+def summary_views(report: Report, all_layers: bool = False) -> list[View]:
+    t = report.totals
+    cols = _name_columns() + [
+        Column("Params", lambda r: r.params, units.count, compact=units.si),
+        Column("MACs", lambda r: r.macs, units.count, compact=units.si),
+        Column("Activation", lambda r: r.activation_bytes, units.mib, drop=3),
+        Column("RF", lambda r: r.receptive_field, text=_field),
+        Column("Jump", lambda r: r.jump, axis_text, drop=4),
+    ]
+    notes = [
+        f"Params: {units.count(t.params)}   MACs: {units.count(t.macs)} ({units.si(t.macs)})"
+        f"   FLOPs: {units.count(t.flops)} ({report.conventions['flops']}){_partial(report, 'macs')}",
+        f"MACs: {report.conventions['macs']}.",
+        f"Activation column: output of each layer ({report.input.dtype}, batch {report.input.shape[0]}); "
+        f"total {units.bytes_full(t.activation_bytes)} ({report.conventions['activation_bytes']}).",
+        f"Weights: {units.bytes_full(t.weight_bytes)}.  RF: receptive field in input pixels; jump: effective stride.",
+    ]
+    return [View(_title(report, "Summary"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+
+
+def _running(report: Report, key: str) -> dict[str, int]:
+    acc, out = 0, {}
+    for r in report.layers:
+        acc += getattr(r, key) or 0
+        out[r.module] = acc
+    return out
+
+
+def flops_views(report: Report, all_layers: bool = False, train: bool = False) -> list[View]:
+    t = report.totals
+    key = "train_flops" if train else "flops"
+    total = getattr(t, key) or 1
+    running = _running(report, key)
+    cols = _name_columns() + [
+        Column("MACs", lambda r: r.macs, units.count, compact=units.si),
+        Column("FLOPs", lambda r: r.flops, units.count, compact=units.si),
+    ]
+    if train:
+        cols.append(Column("Train FLOPs (fwd+bwd)", lambda r: r.train_flops, units.count, compact=units.si))
+    cols += [
+        Column("Share %", lambda r: round(100 * (getattr(r, key) or 0) / total, 2), lambda v: f"{v:.2f}", drop=5),
+        Column("Running total", lambda r: running[r.module], units.count, drop=7, compact=units.si),
+    ]
+    by = t.macs_by_kind
+    include = report.options.include
+    notes = [
+        f"MACs: {units.count(t.macs)} ({units.si(t.macs)})  conv {units.count(by.conv)}  fc {units.count(by.fc)}"
+        + _partial(report, "macs"),
+        f"FLOPs: {units.count(t.flops)} ({units.si(t.flops)})"
+        + (f"   forward + backward: {units.count(t.train_flops)} ({units.si(t.train_flops)})" if train else ""),
+        f"Convention: MACs = {report.conventions['macs']}; FLOPs = {report.conventions['flops']}. "
+        + (
+            "Included: " + ", ".join(include) + " (rules in the README)."
+            if include
+            else "Not included: bias, ReLU, pooling, norms (--include bias,relu,pool,norm adds them)."
+        ),
+    ]
+    if train:
+        notes.append(f"Backward: {report.conventions['train_flops']}.")
+    if report.peers is not None:
+        notes.append("Peers: see the comparison table.")
+    return [View(_title(report, "Compute"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+
+
+def sweep_view(report: Report) -> View:
+    points = report.sweep or []
+    first = points[0].flops or 1
+    cols = [
+        Column("Input", lambda p: p.input, units.shape, justify="left"),
+        Column("conv MACs", lambda p: p.macs_by_kind.conv, units.count, drop=3, compact=units.si),
+        Column("fc MACs", lambda p: p.macs_by_kind.fc, units.count, drop=4, compact=units.si),
+        Column("MACs", lambda p: p.macs, units.count, compact=units.si),
+        Column("FLOPs", lambda p: p.flops, units.count, compact=units.si),
+        Column("vs first", lambda p: round(p.flops / first, 3), lambda v: f"{v:.3f}x"),
+    ]
+    notes = ["Convolution MACs grow with H x W; the FC layers stay constant behind the 7x7 adaptive pool."]
+    return View(f"Compute by input size: {report.model.name}", cols, points, notes)
+
+
+def peers_view(peers: list[Peer]) -> View:
+    cols = [
+        Column("Tool", lambda p: p.tool, justify="left"),
+        Column("Its number", lambda p: p.value, units.count, compact=units.si),
+        Column("From vgg-inspect's layers", lambda p: p.reproduced, units.count, compact=units.si),
+        Column("Status", lambda p: p.status + (f": {p.reason}" if p.reason else ""), justify="left", wrap=True),
+        Column(
+            "What it counts, reproduced from vgg-inspect's layers",
+            lambda p: p.difference_explained,
+            justify="left",
+            wrap=True,
+        ),
+    ]
+    return View("Peer tools, reconciled", cols, peers, [], lambda p: "bold red" if p.status == "differs" else None)
+
+
+def memory_views(report: Report, all_layers: bool = False) -> list[View]:
+    t, c = report.totals, report.conventions
+    cols = _name_columns() + [
+        Column("Output bytes", lambda r: r.activation_bytes, lambda v: f"{v:,} ({units.mib(v)})", compact=units.mib),
+        Column("Saved for backward", lambda r: r.saved_bytes, lambda v: f"{v:,} ({units.mib(v)})", compact=units.mib),
+    ]
+    opt = report.options.optimizer
+    notes = [
+        f"(1) Sum of layer outputs: {units.bytes_full(t.activation_bytes)}: {c['activation_bytes']}. "
+        "For VGG16 at 224 the CS231n notes print '24M * 4 bytes ~= 93MB' (93 is MiB; copies print the decimal "
+        "96 MB), but their own per-layer rows add up to about 15.2M values, the 58.1 MiB of this convention.",
+        f"(2) Inference peak: {units.bytes_full(t.inference_peak_bytes)}: {c['inference_peak_bytes']}.",
+        f"(3) Inference required: {units.bytes_full(t.inference_required_bytes)}: {c['inference_required_bytes']}.",
+        f"(4) Saved for backward (training): {units.bytes_full(t.training_saved_bytes)}: {c['training_saved_bytes']}.",
+        f"(5) Weights {units.bytes_full(t.weight_bytes)}, gradients {units.bytes_full(t.gradient_bytes)}, "
+        f"{opt} state {units.bytes_full(t.optimizer_state_bytes)}"
+        + (f", buffers {units.bytes_full(t.buffer_bytes)}" if t.buffer_bytes else "")
+        + ".",
+        f"(6) Training total: {units.bytes_full(t.training_total_bytes)}: {c['training_total_bytes']}.",
+    ]
+    budget = report.budget
+    if budget:
+        notes.append(
+            f"Budget {units.bytes_full(budget.bytes)}: largest batch for inference {budget.inference_batch:,} "
+            f"(by (3)), for training ({opt}) {budget.training_batch:,} (by (6))."
+        )
+    measured = report.measured
+    if measured:
+        notes.append(
+            f"Measured on {report.input.device} ({measured.mode}): max_memory_allocated "
+            f"{units.bytes_full(measured.max_memory_allocated)} vs estimate {units.bytes_full(measured.estimate)}"
+            f" ({measured.gap_percent:+.1f}%)."
+        )
+    return [View(_title(report, "Memory"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+
+
+def axis_text(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, list):
+        return " × ".join(axis_text(x) for x in v)
+    return f"{v:g}" if isinstance(v, float) else str(v)
+
+
+def _field(row: LayerRow) -> str:
+    """The receptive field as printed: a number, "global", "≤N" (irregular: the largest), or "?"."""
+    statuses = row.field_status if isinstance(row.field_status, list) else [row.field_status] * 2
+    values = row.receptive_field if isinstance(row.receptive_field, list) else [row.receptive_field] * 2
+    text = []
+    for status, value in zip(statuses, values):
+        text.append(
+            {"global": "global", "unknown": "?"}.get(status, f"≤{value}" if status == "irregular" else axis_text(value))
+        )
+    return text[0] if text[0] == text[1] else " × ".join(text)
+
+
+def _covers(v: bool | None) -> str:
+    return "?" if v is None else "yes" if v else "no"
+
+
+def receptive_views(report: Report, all_layers: bool = False) -> list[View]:
+    cols = _name_columns() + [
+        Column("RF", lambda r: r.receptive_field, text=_field),
+        Column("Jump", lambda r: r.jump, axis_text),
+        Column("Start", lambda r: r.start, axis_text, drop=3),
+        Column("Eff. padding", lambda r: r.effective_padding, axis_text, drop=4),
+        Column("Covers input", lambda r: r.covers_input, _covers, justify="left", drop=2),
+    ]
+    notes = [
+        "RF: receptive field in input pixels; jump: distance in input pixels between neighbouring units (effective "
+        "stride); start: centre of the first unit (input pixel centres at 0, 1, ...); effective padding: how far the "
+        "first unit's field reaches past the input edge. Two values (H × W) where the axes differ.",
+        "rf_out = rf_in + (k-1)·jump_in, jump_out = jump_in·stride, start_out = start_in + ((k-1)/2 - pad)·jump_in; "
+        "1x1 convs, ReLU, BN, LRN and Dropout leave the field unchanged; FC layers see everything (global). "
+        "≤N: an adaptive pool with unequal windows (the largest unit's field); ?: no formula for a layer.",
+        "Covers input: yes when some single unit depends on every input pixel (holes of strided or dilated "
+        "kernels and pixels that pools floor away count against it); for global layers, the union of all fields.",
+    ]
+    return [View(_title(report, "Receptive field"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+
+
+def effective_view(data: EffectiveField, report: Report) -> View:
+    rows = [("theoretical field", f"{axis_text(data.theoretical_rf)} px", "box " + _box(data.theoretical_box))]
+    rows.append(
+        (
+            "gradient support",
+            "box " + _box(data.support_box) if data.support_box else "empty",
+            "equals the theoretical box" if data.support_matches_theory else "differs from the theoretical box",
+        )
+    )
+    for level, side in data.mass_squares.items():
+        rows.append((f"{level}% of gradient mass", f"{side}x{side} px", "centred square"))
+    cols = [
+        Column("Measure", lambda r: r[0], justify="left"),
+        Column("Value", lambda r: r[1], justify="left"),
+        Column("Note", lambda r: r[2], justify="left"),
+    ]
+    how = (
+        "support mode: positive weights, max-pools as average pools, positive input; the support must equal the "
+        "theoretical field"
+        if data.mode == "support"
+        else f"effective mode: torchvision's random initialisation, |gradient| averaged over {data.samples} Gaussian "
+        f"input(s), seed {data.seed}; the effective field is much smaller than the theoretical one and roughly "
+        "Gaussian (Luo et al., 2016)"
+    )
+    notes = [
+        f"Gradient of unit {tuple(data.unit)} of {data.layer} ({data.module}), centred at input "
+        f"{tuple(data.centre)}, w.r.t. the input; {how}. Heat map: |gradient|, brightest = largest."
+    ]
+    return View(f"Empirical receptive field: {report.model.name} {data.layer}", cols, rows, notes, heatmap=data.heatmap)
+
+
+def _box(b: list[int] | None) -> str:
+    return "-" if not b else f"rows {b[0]}..{b[1]}, cols {b[2]}..{b[3]}"

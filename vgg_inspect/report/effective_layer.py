@@ -1,0 +1,30 @@
+"""Which layer the empirical receptive field traces (pure: chosen before any torch work)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..errors import VggInspectError, did_you_mean
+from .model import Report
+
+
+def pick_layer(report: Report, layer: str | None, readable: Sequence[bool]) -> int:
+    """The index of ``layer`` (default: the last conv with a local field). ``readable[i]``: row i's
+    output can be read in a real run (a built-in's feature layer; any layer of your own model)."""
+    if layer is None:
+        convs = [i for i, r in enumerate(report.layers)
+                 if r.kind == "conv" and readable[i] and r.field_status == "local"]  # fmt: skip
+        if not convs:
+            raise VggInspectError("the model has no conv layer to trace; name a pool layer with {param}", param="layer")
+        return convs[-1]
+    try:
+        row = report.layer(layer)
+    except KeyError:
+        names = [r.name for r in report.layers]
+        raise VggInspectError(f"unknown layer '{layer}'{did_you_mean(layer, names)}", param="layer") from None
+    index = report.layers.index(row)
+    if row.field_status != "local" or not readable[index]:
+        raise VggInspectError(
+            f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
+        )
+    return index

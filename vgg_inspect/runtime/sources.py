@@ -1,0 +1,154 @@
+"""Where a model's module comes from, per kind of model: a built-in (or config list) is built from
+its spec; your own model is loaded from your code (which runs, because you named it). Each source
+gives the module on meta, uninitialised on CPU, or on a device, and the report of a module."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from typing import Any
+
+from . import require
+
+require("torch", "analysing an nn.Module")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ..errors import VggInspectError  # noqa: E402
+from ..network import ModelSpec  # noqa: E402
+from ..ops import Convention, LayerKind, Shape  # noqa: E402
+from ..ops.traced import LayerTrace  # noqa: E402
+from ..report.assemble import build_report  # noqa: E402
+from ..report.model import MODULE_CONFIG, ModelInfo, Report  # noqa: E402
+from ..request import Request  # noqa: E402
+from . import user  # noqa: E402
+from .instantiate import (  # noqa: E402
+    TORCH_DTYPES,
+    check_device,
+    device_name,
+    ensure_fits,
+    instantiate,
+    module_dtype,
+    place,
+    state_bytes,
+    unsupported_kernels,
+)
+from .tracer import trace_module  # noqa: E402
+
+
+class BuiltinSource:
+    """A built-in variant or config list: built from its spec, never initialised unless asked."""
+
+    def __init__(self, spec: ModelSpec) -> None:
+        self.spec = spec
+
+    def on_meta(self, dtype: str) -> nn.Module:
+        return instantiate(self.spec, device="meta", dtype=dtype)
+
+    def on_cpu(self, dtype: str) -> nn.Module:
+        return instantiate(self.spec, device="cpu", dtype=dtype)
+
+    def on_device(self, device: str, dtype: str, init: bool) -> nn.Module:
+        return instantiate(self.spec, device=device, dtype=dtype, init=init)
+
+
+class UserSource:
+    """Your model: loaded from your code, built on meta (no weights allocated) unless it must run."""
+
+    def __init__(self, req: Request) -> None:
+        self.reference = req.user_code().reference
+        self.kwargs = req.kwargs
+        self._meta: nn.Module | None = None
+        self.label = ""
+
+    def on_meta(self, dtype: str) -> nn.Module:
+        """Built once on meta, at ``dtype``; each call gets that module (it is never given storage)."""
+        if self._meta is None:
+            module, self.label = user.load(self.reference, self.kwargs)
+            self._meta = module
+        return self._meta.to(TORCH_DTYPES[dtype])
+
+    def on_cpu(self, dtype: str) -> nn.Module:
+        """A copy of the meta build with uninitialised CPU storage (a peer's run needs real tensors)."""
+        return copy.deepcopy(self.on_meta(dtype)).to_empty(device="cpu")
+
+    def run_on_cpu(self) -> nn.Module:
+        """Built by your code on CPU in float32, its own initialisation run (the empirical field)."""
+        return user.load(self.reference, self.kwargs, device="cpu")[0].float()
+
+    def built_by_your_code(self, device: str, dtype: str) -> nn.Module:
+        """Your model built by your own code on ``device`` (its initialisation runs), once its weights
+        are known, from the meta build, to fit there."""
+        meta = self.on_meta(dtype)
+        ensure_fits(state_bytes(meta), check_device(device), f"{self.label}'s weights and buffers")
+        return user.load(self.reference, self.kwargs, device=device)[0].to(TORCH_DTYPES[dtype])
+
+    def for_analysis(self, device: str | None, dtype: str, init: bool) -> nn.Module:
+        """The module a report is taken from: on meta, placed uninitialised on ``device``, or built
+        there by your code (``init``)."""
+        module = self.on_meta(dtype)
+        if device is None or device == "meta":
+            if init:
+                raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")
+            return module
+        return self.built_by_your_code(device, dtype) if init else place(module, device)
+
+
+def module_report(
+    module: Any,
+    input_shape: Any,
+    *,
+    name: str | None = None,
+    include: Iterable[str] | str = (),
+    optimizer: str = "momentum",
+    execute: bool | None = None,
+    as_built: bool = False,
+) -> tuple[Report, list[LayerTrace]]:
+    """The report of any ``nn.Module`` instance (walked, or run once on meta tensors) and its traces.
+    ``as_built``: built on meta only to be traced, so reported as the closed-form analysis."""
+    from .. import validate
+
+    if not isinstance(module, nn.Module):
+        what = f"the class {module.__name__}" if isinstance(module, type) else type(module).__name__
+        raise VggInspectError(f"{{param}} must be an nn.Module instance, got {what}", param="module")
+    shape = validate.shape(input_shape)
+    if len(shape) != 4:
+        raise VggInspectError(f"{{param}} must be (N, C, H, W), got {shape}", param="input_shape")
+    dtype = module_dtype(module)
+    device = None if as_built else device_name(module)
+    notes: list[str] = []
+    traces = trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device),
+                          notes=notes)  # fmt: skip
+    weight_layers = sum(t.op.kind in (LayerKind.CONV, LayerKind.FC) for t in traces)
+    info = ModelInfo(name or type(module).__name__, MODULE_CONFIG, None, None, None, shape[1], weight_layers)
+    report = build_report(info, shape, traces, dtype=dtype, device=device,
+                          analysis="instantiated" if device else "analytical", include=include,
+                          optimizer=optimizer)  # fmt: skip
+    report.warnings.extend(notes)
+    return report, traces
+
+
+def user_report(
+    req: Request, shape: Shape, dtype: str, include: Iterable[str] | str, optimizer: str
+) -> tuple[Report, list[LayerTrace], nn.Module]:
+    """Your model, loaded (its code runs), built on meta or placed on the device, traced once."""
+    device = str(check_device(req.device)) if req.device is not None else None
+    source = UserSource(req)
+    module = source.for_analysis(device, dtype, req.init)
+    report, traces = module_report(module, shape, name=source.label, include=include, optimizer=optimizer,
+                                   as_built=device is None)  # fmt: skip
+    if device is not None:
+        kernel_warnings(report, module, device, dtype)
+    return report, traces, module
+
+
+def kernel_warnings(report: Report, module: nn.Module, device: str, dtype: str) -> None:
+    for problem in unsupported_kernels(module, device, dtype):
+        report.warnings.append(
+            f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
+            "the figures are the closed-form rules"
+        )
+
+
+def is_module(value: Any) -> bool:
+    return isinstance(value, torch.nn.Module)
