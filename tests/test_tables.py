@@ -65,3 +65,21 @@ def test_piped_output_without_columns_is_not_wrapped():
 def test_wide_shows_every_column():
     res = _run(["params", "vgg16", "--wide"], 60)
     assert "Running total" in res.output and "Module" in res.output and "Left out" not in res.output
+
+
+def test_notes_are_facts_of_the_report_they_sit_under():
+    """The CS231n note is about VGG16 at 224: printed for it, not for a CIFAR VGG13 at 32; the
+    sweep's note on the FC layers says what these sizes show (the conv head's fc6 grows)."""
+    from click.testing import CliRunner
+
+    from vgg_inspect.cli import cli
+
+    def table(*args: str) -> str:
+        return CliRunner().invoke(cli, list(args), env={"COLUMNS": "200"}).stdout
+
+    assert "CS231n notes print" in table("memory", "vgg16")
+    assert "CS231n notes print" not in table("memory", "vgg13", "--input", "32", "--num-classes", "10")
+    assert "MACs are the same at every size" in table("flops", "vgg16", "--input", "224,448")
+    conv_head = table("flops", "vgg16", "--head", "conv", "--input", "224,448")
+    assert "MACs are the same at every size" not in conv_head and "fc6-fc8 are convolutions" in conv_head
+    assert "no FC layers" not in conv_head

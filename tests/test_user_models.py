@@ -444,9 +444,13 @@ def test_weights_are_checked_against_your_own_module(tmp_path):
     torch.save(state, bad)
     data = _report(reference, "--input", "16", "--weights", str(bad))
     assert data["weights"]["misshaped"] == ["conv2.weight: expected 8x8x3x3, got 4x8x3x3"]
+    assert data["weights"]["mismatches"] == [{"key": "conv2.weight", "expected": [8, 8, 3, 3], "found": [4, 8, 3, 3]}]
     assert data["weights"]["params"] == sum(v.numel() for v in state.values())  # no BatchNorm here
     runner = CliRunner()
-    assert runner.invoke(cli, ["check", reference, "--input", "16", "--weights", str(bad)]).exit_code == 1
+    failed = runner.invoke(cli, ["check", reference, "--input", "16", "--weights", str(bad), "--format", "json"])
+    assert failed.exit_code == 1
+    outcome = json.loads(failed.stdout)["outcomes"][0]
+    assert outcome == {"key": "weights: conv2.weight", "expected": "8x8x3x3", "actual": "4x8x3x3", "ok": False}
     assert runner.invoke(cli, ["check", reference, "--input", "16", "--weights", str(good)]).exit_code == 0
 
 

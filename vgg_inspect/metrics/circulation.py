@@ -14,13 +14,8 @@ from typing import Any
 
 from ..errors import VggInspectError
 from ..records import record
+from ..scales import BYTE_SCALE, COUNT_SCALE, UNIT_NAMES
 
-COUNT_SCALE = {"": 1, "K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
-BYTE_SCALE = {
-    "B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
-    "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40,
-}  # fmt: skip
-UNIT_NAMES = {"KIB": "KiB", "MIB": "MiB", "GIB": "GiB", "TIB": "TiB"}
 DTYPES = (("float32", 4), ("float16/bfloat16", 2))
 _FIGURE_RE = re.compile(r"^\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
 

@@ -114,7 +114,7 @@ def page(views: Sequence[View], document: Any) -> str:
 def _how(report: Any) -> str:  # a Report
     if report.input.device:
         return f"instantiated on {report.input.device}"
-    return "your module traced on meta" if report.model.config == "module" else "closed-form analysis"
+    return "your module traced on meta" if report.model.from_module else "closed-form analysis"
 
 
 def _bars(title: str, rows: list[tuple[str, list[float], str]], legend: list[str], marker: float | None = None) -> str:

@@ -5,9 +5,7 @@ from __future__ import annotations
 import re
 
 from ..errors import VggInspectError
-
-_BINARY = {"B": 1, "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}
-_DECIMAL = {"KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12}
+from ..scales import BYTE_SCALE
 
 
 def count(n: int | None) -> str:
@@ -35,11 +33,11 @@ def parse_bytes(text: str) -> int:
     """'16GiB', '16 GB', '500MiB', '1024' (bytes) -> bytes."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
     unit = m.group(2).upper() if m else ""
-    if not m or (unit and unit not in _BINARY and unit not in _DECIMAL):
+    if not m or (unit and unit not in BYTE_SCALE):
         raise VggInspectError(
             f"malformed size '{text}': expected a number with a unit such as 16GiB, 8GB or 512MiB", param="budget"
         )
-    factor = _BINARY.get(unit) or _DECIMAL.get(unit) or 1
+    factor = BYTE_SCALE.get(unit) or 1
     from fractions import Fraction  # exact: 99999999999999999999999TiB must not go through a float
 
     value = int(Fraction(m.group(1)) * factor)

@@ -14,9 +14,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ..errors import VggInspectError, did_you_mean
+from ..scales import COUNT_SCALE
 from .documents import Outcome
 
-_SCALE = {"K": 10**3, "M": 10**6, "G": 10**9, "T": 10**12}
 # Digits, optionally grouped by thousands with commas (138,357,544) or with underscores (138_357_544).
 _INT_RE = re.compile(r"^[+-]?(?:\d{1,3}(?:,\d{3})+|\d+(?:_\d+)*)$")
 FIELD_STATUSES = ("local", "irregular", "global", "unknown")
@@ -76,7 +76,7 @@ def matches(actual: Any, expected: str) -> bool:
     if m:
         number, decimals, suffix = m.groups()
         places = Decimal(1).scaleb(-len(decimals or ""))
-        scaled = (Decimal(actual) / _SCALE[suffix.upper()]).quantize(places, rounding=ROUND_HALF_UP)
+        scaled = (Decimal(actual) / COUNT_SCALE[suffix.upper()]).quantize(places, rounding=ROUND_HALF_UP)
         return scaled == Decimal(number)
     try:
         return float(actual) == float(text)

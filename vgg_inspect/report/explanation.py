@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..metrics import circulation
 from .documents import Explanation
-from .model import MODULE_CONFIG, Report, Totals
+from .model import Report, Totals
 
 STANDARD_INPUT = [1, 3, 224, 224]
 
@@ -22,7 +22,7 @@ def explanation(report: Report, vgg16: Totals, figures: list[str] | tuple[str, .
     """``vgg16``: the built-in VGG16's totals, against which a model of your own is recognised."""
     standard = is_standard_vgg16(report)
     warnings = list(report.warnings)
-    if report.model.config == MODULE_CONFIG and report.input.shape == STANDARD_INPUT:  # your model: is it VGG16?
+    if report.model.from_module and report.input.shape == STANDARD_INPUT:  # your model: is it VGG16?
         if (report.totals.params, report.totals.macs) == (vgg16.params, vgg16.macs):
             standard = True
             warnings.append(f"{report.model.name} has VGG16's {vgg16.params:,} parameters and {vgg16.macs:,} MACs: "

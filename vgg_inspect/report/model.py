@@ -187,6 +187,19 @@ class EffectiveField:
 
 
 @record
+class ShapeMismatch:
+    """A checkpoint tensor whose shape differs from the architecture's."""
+
+    key: str
+    expected: list[int]
+    found: list[int]
+
+    @staticmethod
+    def text(shape: list[int]) -> str:
+        return "x".join(map(str, shape)) or "scalar"
+
+
+@record
 class WeightsCheck:
     """A checkpoint against the architecture (--weights)."""
 
@@ -195,9 +208,10 @@ class WeightsCheck:
     tensors: int
     missing: list[str]
     unexpected: list[str]
-    misshaped: list[str]  # "key: expected AxB, got CxD"
+    misshaped: list[str]  # "key: expected AxB, got CxD", for people (``mismatches`` holds the shapes)
     notes: list[str]
     matches: bool
+    mismatches: list[ShapeMismatch] = field(default_factory=list)
 
 
 @record

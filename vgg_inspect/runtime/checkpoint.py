@@ -14,7 +14,7 @@ import torch  # noqa: E402
 
 from ..errors import VggInspectError  # noqa: E402
 from ..network import VARIANTS, Conv, ModelSpec, format_config, parse_config  # noqa: E402
-from ..report.model import Identification, WeightsCheck  # noqa: E402
+from ..report.model import Identification, ShapeMismatch, WeightsCheck  # noqa: E402
 from .instantiate import VGG  # noqa: E402
 
 WRAPPERS = ("state_dict", "model_state_dict", "model", "net", "weights")
@@ -64,14 +64,11 @@ def check_weights(path: str, model: ModelSpec | torch.nn.Module) -> WeightsCheck
     found = {k: tuple(v.shape) for k, v in state.items()}
     missing = [k for k in expected if k not in found]
     unexpected = [k for k in found if k not in expected]
-    misshaped = [f"{k}: expected {_shape(expected[k])}, got {_shape(found[k])}" for k in expected
-                 if k in found and expected[k] != found[k]]  # fmt: skip
+    mismatches = [ShapeMismatch(k, list(expected[k]), list(found[k])) for k in expected
+                  if k in found and expected[k] != found[k]]  # fmt: skip
+    misshaped = [f"{m.key}: expected {m.text(m.expected)}, got {m.text(m.found)}" for m in mismatches]
     return WeightsCheck(path, _params(state), len(state), missing, unexpected, misshaped, notes,
-                        not (missing or unexpected or misshaped))  # fmt: skip
-
-
-def _shape(s: tuple[int, ...]) -> str:
-    return "x".join(map(str, s)) or "scalar"
+                        not (missing or unexpected or misshaped), mismatches)  # fmt: skip
 
 
 def _torchvision_layers(state: dict[str, Any]) -> tuple[str, bool, int] | None:

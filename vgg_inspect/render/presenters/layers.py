@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from ...ops import NEUTRAL_KINDS
+from ...report.explanation import is_standard_vgg16
 from ...report.model import EffectiveField, LayerRow, Peer, Report
 from .. import units
 from ..views import Column, View
@@ -18,9 +19,9 @@ def visible(report: Report, all_layers: bool) -> list[LayerRow]:
 def _title(report: Report, what: str) -> str:
     m, i = report.model, report.input
     where = f"instantiated on {i.device}" if i.analysis == "instantiated" else "analytical"
-    if m.config == "module" and i.analysis != "instantiated":
+    if m.from_module and i.analysis != "instantiated":
         where = "traced on meta"
-    kind = "a module" if m.config == "module" else f"config {m.config}"
+    kind = "a module" if m.from_module else f"config {m.config}"
     return f"{what}: {m.name} ({kind}), input {units.shape(i.shape)}, {i.dtype}, {where}"
 
 
@@ -158,8 +159,20 @@ def sweep_view(report: Report) -> View:
         Column("FLOPs", lambda p: p.flops, units.count, compact=units.si),
         Column("vs first", lambda p: round(p.flops / first, 3), lambda v: f"{v:.3f}x"),
     ]
-    notes = ["Convolution MACs grow with H x W; the FC layers stay constant behind the 7x7 adaptive pool."]
-    return View(f"Compute by input size: {report.model.name}", cols, points, notes)
+    return View(f"Compute by input size: {report.model.name}", cols, points, [_sweep_note(report)])
+
+
+def _sweep_note(report: Report) -> str:
+    """What the sweep shows of the FC layers: a fact of these points, not of VGG16 at 224."""
+    fc = {p.macs_by_kind.fc for p in report.sweep or []}
+    if report.model.head == "conv":
+        return ("Convolution MACs grow with H x W; with the conv head fc6-fc8 are convolutions over the score map, "
+                "so their MACs grow too and are counted as conv MACs.")  # fmt: skip
+    if fc == {0}:
+        return "Convolution MACs grow with H x W; the model has no FC layers."
+    if len(fc) == 1:
+        return "Convolution MACs grow with H x W; the FC layers' MACs are the same at every size (the pool before them fixes their input)."
+    return "Convolution MACs grow with H x W, and so do the FC layers' here (their input grows with the image)."
 
 
 def peers_view(peers: list[Peer]) -> View:
@@ -186,9 +199,13 @@ def memory_views(report: Report, all_layers: bool = False) -> list[View]:
     ]
     opt = report.options.optimizer
     notes = [
-        f"(1) Sum of layer outputs: {units.bytes_full(t.activation_bytes)}: {c['activation_bytes']}. "
-        "For VGG16 at 224 the CS231n notes print '24M * 4 bytes ~= 93MB' (93 is MiB; copies print the decimal "
-        "96 MB), but their own per-layer rows add up to about 15.2M values, the 58.1 MiB of this convention.",
+        f"(1) Sum of layer outputs: {units.bytes_full(t.activation_bytes)}: {c['activation_bytes']}."
+        + (
+            " The CS231n notes print '24M * 4 bytes ~= 93MB' for this network (93 is MiB; copies print the decimal "
+            "96 MB), but their own per-layer rows add up to about 15.2M values, the 58.1 MiB of this convention."
+            if is_standard_vgg16(report)
+            else ""
+        ),
         f"(2) Inference peak: {units.bytes_full(t.inference_peak_bytes)}: {c['inference_peak_bytes']}.",
         f"(3) Inference required: {units.bytes_full(t.inference_required_bytes)}: {c['inference_required_bytes']}.",
         f"(4) Saved for backward (training): {units.bytes_full(t.training_saved_bytes)}: {c['training_saved_bytes']}.",
