@@ -171,7 +171,10 @@ def _sweep_note(report: Report) -> str:
     if fc == {0}:
         return "Convolution MACs grow with H x W; the model has no FC layers."
     if len(fc) == 1:
-        return "Convolution MACs grow with H x W; the FC layers' MACs are the same at every size (the pool before them fixes their input)."
+        return (
+            "Convolution MACs grow with H x W; the FC layers' MACs are the same at every size (the pool "
+            "before them fixes their input)."
+        )
     return "Convolution MACs grow with H x W, and so do the FC layers' here (their input grows with the image)."
 
 
