@@ -21,7 +21,7 @@ def test_import_contracts_hold():
 
 
 def _loaded_after(code: str) -> list[str]:
-    probe = code + "; import sys; print(' '.join(m for m in ('torch', 'click', 'rich') if m in sys.modules))"
+    probe = code + "\nimport sys; print(' '.join(m for m in ('torch', 'click', 'rich') if m in sys.modules))"
     return subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout.split()
 
 
@@ -34,6 +34,20 @@ def test_api_imports_neither_torch_click_nor_rich():
         )
         == []
     )
+    # the empirical field's layer is chosen (or refused) before any torch work
+    pick = """
+import vgg_inspect.api as a
+r = a.Request('vgg16')
+rep = a.analyze_request(r)
+assert rep.layers[a.pick_layer(r, rep, None)].name == 'conv5_3'
+assert rep.layers[a.pick_layer(r, rep, 'pool4')].name == 'pool4'
+try:
+    a.pick_layer(r, rep, 'fc6')
+    raise SystemExit('fc6 was accepted')
+except a.VggInspectError as exc:
+    assert 'no single local field' in str(exc), exc
+"""
+    assert _loaded_after(pick) == []
 
 
 def test_cli_imports_only_what_the_command_needs():

@@ -147,7 +147,7 @@ def test_memory_cli_labels_and_errors(torch):
     runner = CliRunner()
     out = " ".join(runner.invoke(cli, ["memory", "vgg16"]).output.split())
     assert "60,950,432 B = 58.1 MiB = 61.0 MB" in out
-    assert "'24M * 4 bytes ~= 93MB' (93 is MiB; copies print the decimal 96 MB)" in out
+    assert "'24M * 4 bytes ~= 93MB' for this network (93 is MiB; copies print the decimal 96 MB)" in out
     assert "15.2M values, the 58.1 MiB of this convention" in out
     on_cpu = json.loads(runner.invoke(cli, ["memory", "vgg11", "--device", "cpu", "--format", "json"]).output)
     assert on_cpu["totals"] == json.loads(runner.invoke(cli, ["memory", "vgg11", "--format", "json"]).output)["totals"]

@@ -10,6 +10,8 @@ from click.testing import CliRunner
 
 from vgg_inspect.cli import cli
 
+from .conftest import skip_if_missing
+
 README = (pathlib.Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
 NEEDS_GPU = ("--device cuda", "--measure")
 
@@ -31,7 +33,7 @@ def test_readme_command_runs(line, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     if "--baseline golden.json" in line and "--update" not in line:
         CliRunner().invoke(cli, ["check", "--config", "64,M,128,M", "--baseline", "golden.json", "--update"])
-    res = CliRunner().invoke(cli, shlex.split(line)[1:], env={"COLUMNS": "200"})
+    res = skip_if_missing(CliRunner().invoke(cli, shlex.split(line)[1:], env={"COLUMNS": "200"}))
     assert res.exit_code in (0, 1) and "Traceback" not in res.output, (line, res.output)
 
 

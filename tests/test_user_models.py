@@ -12,9 +12,11 @@ from hypothesis import strategies as st
 from vgg_inspect.cli import cli
 
 from . import reference as ref
-from .oracles import assert_centre_field, saved_bytes
 
-torch = pytest.importorskip("torch")
+torch = pytest.importorskip("torch")  # before the oracles, which import it
+
+from .oracles import assert_centre_field, saved_bytes  # noqa: E402
+
 MODELS = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
 FUNCTIONAL = f"{MODELS}:VGGNet"
 ADAPTIVE = f"{MODELS}:VGGNetAdaptive"

@@ -25,27 +25,10 @@ if TYPE_CHECKING:
     from .report.model import Identification
 
 __all__ = [
-    "Request",
-    "analyze",
-    "analyze_module",
-    "analyze_request",
-    "block_comparison",
-    "budget",
-    "compare_peers",
-    "diff",
-    "effective_field",
-    "explain",
-    "flops",
-    "identify",
-    "measure",
-    "memory",
-    "paper_table",
-    "pick_layer",
-    "receptive_field",
-    "stack_comparison",
-    "sweep",
-    "variants",
-]
+    "Request", "analyze", "analyze_module", "analyze_request", "block_comparison", "budget", "compare_peers", "diff",
+    "effective_field", "explain", "flops", "identify", "measure", "memory", "paper_table", "pick_layer",
+    "receptive_field", "stack_comparison", "sweep", "variants",
+]  # fmt: skip
 
 Analysis = tuple[Report, list[LayerTrace]]
 
@@ -328,7 +311,10 @@ def effective_field(
 ) -> EffectiveField:
     """The empirical field of ``layer`` (default: the last conv) of the model ``report`` describes;
     ``traces`` are the report's (traced again for your model if not given)."""
-    index = pick_layer(req, report, layer)  # a bad layer fails before any torch work
+    from .report.effective_layer import check_args
+
+    index = pick_layer(req, report, layer)  # a bad layer or argument fails before any torch work
+    check_args(mode, seed, samples)
     from .runtime import effective
 
     if req.is_user_code:  # its code runs, on CPU with its own initialisation: it was named

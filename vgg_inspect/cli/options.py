@@ -14,7 +14,7 @@ from ..render.output import FORMATS
 from ..request import Request
 
 if TYPE_CHECKING:
-    from ..render import presenters
+    from ..render import presenters as presenters  # (re-exported: the commands name presenters from it)
     from ..render.views import View
 else:
 

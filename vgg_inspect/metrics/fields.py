@@ -262,18 +262,19 @@ def receptive_fields(
     return out
 
 
-AxisValue = int | float | str | list | None
+Scalar = int | float | str | None
+AxisValue = Scalar | list[Scalar]
 
 
-def axis_value(h: object, w: object) -> AxisValue:
+def axis_value(h: Scalar, w: Scalar) -> AxisValue:
     """One value when both axes agree, else [H, W] (the JSON contract's per-axis form)."""
-    return h if h == w else [h, w]  # type: ignore[return-value]
+    return h if h == w else [h, w]
 
 
 def row_values(field: LayerField) -> dict[str, AxisValue]:
     """The receptive-field columns of a report row."""
 
-    def local(state: AxisState, attr: str) -> object:
+    def local(state: AxisState, attr: str) -> Scalar:
         return getattr(state.field, attr) if state.status == "local" and state.field else None
 
     def rf(state: AxisState) -> int | None:

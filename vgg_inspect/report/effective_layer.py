@@ -7,6 +7,8 @@ from collections.abc import Sequence
 from ..errors import VggInspectError, did_you_mean
 from .model import Report
 
+MAX_SAMPLES = 1000
+
 
 def pick_layer(report: Report, layer: str | None, readable: Sequence[bool]) -> int:
     """The index of ``layer`` (default: the last conv with a local field). ``readable[i]``: row i's
@@ -28,3 +30,12 @@ def pick_layer(report: Report, layer: str | None, readable: Sequence[bool]) -> i
             f"{row.name} has no single local field (it is {row.field_status}); pick a conv or pool layer", param="layer"
         )
     return index
+
+
+def check_args(mode: str, seed: int, samples: int) -> None:
+    if mode not in ("effective", "support"):
+        raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
+    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
+        raise VggInspectError(f"{{param}} must be an integer from 1 to {MAX_SAMPLES}, got {samples!r}", param="samples")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
+        raise VggInspectError(f"{{param}} must be an integer from 0 to 2^63-1, got {seed!r}", param="seed")

@@ -71,7 +71,7 @@ def matches(actual: Any, expected: str) -> bool:
     if isinstance(actual, str):
         return actual == text
     if _INT_RE.match(text):
-        return actual == int(text.replace("_", "").replace(",", ""))
+        return bool(actual == int(text.replace("_", "").replace(",", "")))
     m = _SUFFIX_RE.match(text)
     if m:
         number, decimals, suffix = m.groups()

@@ -28,7 +28,6 @@ from ..report.model import EffectiveField, LayerRow, Report  # noqa: E402
 from .instantiate import ensure_fits, init_weights, instantiate, reset_running_stats  # noqa: E402
 
 MASS_LEVELS = (50, 90, 99)
-MAX_SAMPLES = 1000
 HEATMAP_CELLS = 32
 
 
@@ -68,7 +67,6 @@ def effective_field(
     on_step: Callable[[str], None] | None = None,
 ) -> EffectiveField:
     """The empirical field of layer ``index`` (a layer of ``features``) of a built-in variant."""
-    check_args(mode, seed, samples)
     row = report.layers[index]
     defs = layer_defs(spec)
     if not defs[index].feature:
@@ -125,15 +123,6 @@ def _gradients(
         grad_sum += x.grad[0].abs().sum(0).double()
         step(f"sample {i + 1}/{samples}")
     return grad_sum
-
-
-def check_args(mode: str, seed: int, samples: int) -> None:
-    if mode not in ("effective", "support"):
-        raise VggInspectError(f"unknown {{param}} '{mode}'; expected effective or support", param="mode")
-    if isinstance(samples, bool) or not isinstance(samples, int) or not 1 <= samples <= MAX_SAMPLES:
-        raise VggInspectError(f"{{param}} must be an integer from 1 to {MAX_SAMPLES}, got {samples!r}", param="samples")
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**63:
-        raise VggInspectError(f"{{param}} must be an integer from 0 to 2^63-1, got {seed!r}", param="seed")
 
 
 def _geometry(row: LayerRow, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[Any, ...], list[int]]:
@@ -207,7 +196,6 @@ def module_effective_field(
     your initialisation, seeded). The whole image is run up to the layer (your forward cannot be
     cut into a crop). A module layer is read by a hook; a functional call (F.max_pool2d in forward)
     is found again as the same call of its op family that ``traces`` recorded."""
-    check_args(mode, seed, samples)
     row, call = report.layers[index], traces[index].call
     step = on_step or (lambda _: None)
     _, channels, h, w = report.input.shape

@@ -4,6 +4,8 @@ with torchvision's module layout and state-dict keys; device checks and memory g
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
+from typing import Any
 
 from . import require
 
@@ -199,7 +201,7 @@ def unsupported_kernels(model: nn.Module, device: str, dtype: str) -> list[str]:
     if dev.type == "meta":
         return []
     tdtype = TORCH_DTYPES[dtype]
-    probes = {
+    probes: dict[type, Callable[[Any], Any]] = {
         nn.LocalResponseNorm: lambda m: nn.functional.local_response_norm(
             _tiny(dev, tdtype), m.size, m.alpha, m.beta, m.k
         ),

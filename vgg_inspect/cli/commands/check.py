@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -67,7 +68,7 @@ def check(
 ) -> None:
     """For CI: exit 0 when every expectation holds, 1 when any fails, 2 on usage errors."""
     from ...render.output import write
-    from ...report.documents import CheckResult
+    from ...report.documents import CheckResult, Outcome
     from ...report.expectations import (
         check_expectations,
         check_golden,
@@ -99,8 +100,6 @@ def check(
     if expects:
         sections.append((list(outcomes), f"check {report.model.name}", False))
     if report.weights is not None:
-        from ...report.documents import Outcome
-
         w = report.weights
         found = [Outcome(f"weights: {k}", "present", "missing", False) for k in w.missing]
         found += [Outcome(f"weights: {k}", "absent", "present", False) for k in w.unexpected]
@@ -108,10 +107,11 @@ def check(
         found = found or [Outcome("weights", "fit the architecture", f"{w.params:,} parameters fit", True)]
         outcomes += found
         sections.append((found, f"checkpoint {w.path} against {report.model.name}", False))
-    for path, title, compare in (
+    comparisons: tuple[tuple[str | None, str, Callable[[Any], list[Outcome]]], ...] = (
         (expect_file, f"check against {expect_file} (failures shown)", lambda b: check_golden(data, b)),
         (baseline, f"what moved against {baseline}", lambda b: compare_baseline(data, b, tolerances, strict_layers)),
-    ):
+    )
+    for path, title, compare in comparisons:
         if path:
             found = compare(load_report_file(path))
             outcomes += found
