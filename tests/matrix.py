@@ -67,7 +67,7 @@ MATRIX: list[tuple[bool, list[str]]] = [
     (False, ["diff", "vgg16", "config:64,64,M,128,128,M", "--format", "json"]),
     (True, ["params", "vgg16", "--device", "meta", "--format", "json"]),
     (True, ["summary", "vgg11_bn", "--device", "cpu", "--input", "64", "--format", "json"]),
-    (True, ["memory", "vgg11_lrn", "--device", "cpu", "--dtype", "float16", "--input", "64", "--format", "json"]),
+    (True, ["memory", "vgg11_lrn", "--device", "meta", "--dtype", "float16", "--input", "64", "--format", "json"]),
     (True, ["flops", "vgg11", "--compare", "--input", "32", "--format", "json"]),
     (True, ["receptive-field", "vgg11", "--effective", "--mode", "support", "--input", "64", "--format", "json"]),
     (

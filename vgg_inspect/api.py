@@ -66,7 +66,8 @@ def _builtin(req: Request, include: Iterable[str] | str, optimizer: str) -> Anal
         # A built-in VGG never needs execution: the tests prove its rules equal the measurement.
         traces = tracer.trace_module(module, shape, dtype=dtype, execute=False)
         report = build_report(_model_info(spec), shape, traces, dtype=dtype, device=device,
-                              analysis="instantiated", include=include, optimizer=optimizer)  # fmt: skip
+                              analysis="instantiated", include=include, optimizer=optimizer,
+                              conv_kernel=instantiate.cpu_conv_kernel(device, dtype))  # fmt: skip
         sources.kernel_warnings(report, module, device, dtype)
     if req.weights is not None:
         _check_weights(report, req.weights, spec)

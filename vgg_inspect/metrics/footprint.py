@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from ..ops import Convention, LayerKind, numel
+from ..ops import Convention, ConvKernel, LayerKind, numel
 from ..ops.traced import LayerTrace
 
 OPTIMIZER_STATES = {"sgd": 0, "momentum": 1, "adam": 2}
@@ -71,7 +71,7 @@ def inference_peak(traces: Sequence[LayerTrace], itemsize: int) -> int:
     return peak * itemsize
 
 
-def inference_live(traces: Sequence[LayerTrace], itemsize: int) -> int:
+def inference_live(traces: Sequence[LayerTrace], itemsize: int, kernel: ConvKernel = ConvKernel.EITHER) -> int:
     """The caller's input + the largest (layer input, output, workspace) set of one layer.
 
     The first layer's input is the caller's input, counted once."""
@@ -83,7 +83,7 @@ def inference_live(traces: Sequence[LayerTrace], itemsize: int) -> int:
         live = 0 if i == 0 else numel(t.input_shape) * itemsize
         if not t.op.inplace:
             live += numel(t.output_shape) * itemsize
-        live += t.op.workspace(t.input_shape, t.output_shape, itemsize)
+        live += t.op.workspace(t.input_shape, t.output_shape, itemsize, kernel)
         peak = max(peak, live)
     return given + peak
 

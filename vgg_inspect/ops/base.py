@@ -59,6 +59,19 @@ class Convention(str, Enum):
         return cls.CUDA if kind in ("cuda", "mps") else cls.META if kind == "meta" else cls.CPU
 
 
+class ConvKernel(str, Enum):
+    """Which CPU convolution kernel a 16-bit conv runs, for its workspace (float32 always runs oneDNN).
+
+    torch runs oneDNN where the CPU has native support for the dtype (bfloat16: AVX512-BF16 or
+    AVX512BW; float16: AVX512-FP16 or AMX-FP16), else its im2col kernel, whose column buffer holds
+    C_in·k_h·k_w values per output position of the whole batch. ``either``: not known (no torch, or
+    not a CPU run): the larger of the two, so that the estimate is never below either."""
+
+    ONEDNN = "onednn"
+    IM2COL = "im2col"
+    EITHER = "either"
+
+
 @record(frozen=True)
 class Saved:
     """A tensor autograd keeps for backward: the layer's input, its output, or a new buffer."""
@@ -138,7 +151,9 @@ class Op:
         """Tensors autograd keeps for backward in train mode, by the named device's kernels."""
         return ()
 
-    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+    def workspace(
+        self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
+    ) -> int:
         """Transient bytes beside input and output during an inference call (CPU kernels, measured)."""
         return 0
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from ..records import record
-from .base import Axis, Convention, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, Windows, numel
+from .base import Axis, Convention, ConvKernel, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, Windows, numel
 
 
 def _expect_4d(op: Op, shape: Shape, channels: int | None = None) -> tuple[int, int, int, int]:
@@ -93,11 +93,23 @@ class Conv2d(WeightLayer):
         kh, kw = self.kernel_size
         return numel(out_shape) * (self.in_channels // self.groups) * kh * kw
 
-    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+    def workspace(
+        self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
+    ) -> int:
         # oneDNN on CPU: a reordered copy of the weights and a transient output buffer (three at
         # 16 bits, where it also converts); measured per dtype in tests/test_memory.py.
         copies = 1 if itemsize >= 4 else 3
-        return self.weight_count() * itemsize + copies * numel(out_shape) * itemsize
+        onednn = self.weight_count() * itemsize + copies * numel(out_shape) * itemsize
+        if itemsize >= 4 or kernel is ConvKernel.ONEDNN:
+            return onednn
+        # im2col: the columns of the whole batch (none for a 1x1, stride-1, unpadded conv, a plain matmul)
+        direct = self.kernel_size == (1, 1) and self.stride == (1, 1) and self.padding == (0, 0)
+        n, _, ho, wo = out_shape
+        columns = (
+            0 if direct else n * (self.in_channels // self.groups) * self.kernel_size[0] * self.kernel_size[1] * ho * wo
+        )
+        im2col = columns * itemsize
+        return im2col if kernel is ConvKernel.IM2COL else max(onednn, im2col)
 
     def geometry(self, in_shape: Shape) -> Geometry:
         return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
@@ -135,7 +147,9 @@ class Linear(WeightLayer):
     def macs(self, in_shape: Shape, out_shape: Shape) -> int:
         return numel(in_shape[:-1]) * self.in_features * self.out_features
 
-    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+    def workspace(
+        self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
+    ) -> int:
         # At 16 bits the CPU kernels convert in blocks: measured at most 1.6% of the weights + 0.6 MB
         # (fc6..fc8, batch 1-5); a 1/32 share and 1 MiB bound it.
         return 0 if itemsize >= 4 else self.in_features * self.out_features * itemsize // 32 + 2**20
@@ -178,7 +192,9 @@ class MaxPool2d(Op):
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         return (Saved("input"), Saved("new", numel(out_shape) * 8))  # int64 argmax indices
 
-    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+    def workspace(
+        self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
+    ) -> int:
         return numel(out_shape) * 8  # CPU computes int64 indices even without autograd
 
     def geometry(self, in_shape: Shape) -> Geometry:
@@ -337,7 +353,9 @@ class LocalResponseNorm(Op):
         size = numel(out_shape) * itemsize
         return (Saved("input"), Saved("new", self._padded(in_shape) * itemsize), Saved("new", size), Saved("new", size))
 
-    def workspace(self, in_shape: Shape, out_shape: Shape, itemsize: int) -> int:
+    def workspace(
+        self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
+    ) -> int:
         return (self._padded(in_shape) + numel(in_shape)) * itemsize  # the square, padded, and its average
 
 

@@ -9,7 +9,7 @@ from ..metrics import footprint as memory
 from ..metrics.compute import check_include, layer_compute
 from ..metrics.fields import receptive_fields, row_values
 from ..network import ITEMSIZE, layer_names
-from ..ops import Convention, LayerKind
+from ..ops import Convention, ConvKernel, LayerKind
 from ..ops.traced import LayerTrace
 from .model import Coverage, InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
 
@@ -34,6 +34,12 @@ CONVENTIONS = {
     "training_total_bytes": "weights + buffers + gradients + {optimizer} state + training_saved_bytes",
     "weight_bytes": "parameters x dtype size (buffers apart in buffer_bytes)",
 }
+KERNEL_TEXT = {
+    ConvKernel.ONEDNN: "oneDNN's workspace (this CPU runs the dtype natively)",
+    ConvKernel.IM2COL: "the im2col column buffer (this CPU has no native kernel for the dtype)",
+    ConvKernel.EITHER: "the larger of oneDNN's workspace and the im2col column buffer (which kernel runs depends "
+    "on the CPU; --device cpu tells)",
+}
 PARAM_KINDS = {LayerKind.CONV: "conv", LayerKind.FC: "fc", LayerKind.NORM: "norm"}
 
 
@@ -47,7 +53,9 @@ def build_report(
     analysis: str,
     include: Iterable[str] | str = (),
     optimizer: str = "momentum",
+    conv_kernel: ConvKernel = ConvKernel.EITHER,
 ) -> Report:
+    """``conv_kernel``: the CPU convolution kernel a 16-bit run takes, where the runtime knows it."""
     itemsize = ITEMSIZE[dtype]
     chosen = check_include(include)
     optimizer = validate.choice(optimizer, "optimizer", tuple(memory.OPTIMIZER_STATES))
@@ -97,7 +105,7 @@ def build_report(
         if t.op.kind is not LayerKind.FLATTEN:
             previous = t.output_shape
 
-    totals = _totals(rows, traces, itemsize, optimizer)
+    totals = _totals(rows, traces, itemsize, optimizer, conv_kernel)
     extra = (" + " + ", ".join(chosen) + " (see --include rules)") if chosen else ""
     conventions = {
         k: v.format(
@@ -114,6 +122,8 @@ def build_report(
         conventions["training_saved_bytes"] += " (each layer type's rule, equal to real CPU runs in the tests)"
     else:
         conventions["training_saved_bytes"] += " (each layer type's rule for these kernels, untested against them)"
+    if itemsize < 4 and any(t.op.kind is LayerKind.CONV for t in traces):
+        conventions["inference_required_bytes"] += f"; 16-bit convs: {KERNEL_TEXT[conv_kernel]}"
     warnings = []
     if branch is not None:
         warnings.append(
@@ -157,7 +167,9 @@ def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
     return Coverage(status, not_counted)
 
 
-def _totals(rows: list[LayerRow], traces: Sequence[LayerTrace], itemsize: int, optimizer: str) -> Totals:
+def _totals(
+    rows: list[LayerRow], traces: Sequence[LayerTrace], itemsize: int, optimizer: str, kernel: ConvKernel
+) -> Totals:
     params = sum(r.params for r in rows)
     trainable = sum(r.trainable_params for r in rows)
     by_kind = ParamsByKind()
@@ -170,7 +182,9 @@ def _totals(rows: list[LayerRow], traces: Sequence[LayerTrace], itemsize: int, o
     buffer_bytes = sum(t.buffer_bytes for t in traces)
     saved = sum(r.saved_bytes for r in rows)
     opt = memory.optimizer_state_bytes(trainable_bytes, optimizer)
-    required = weight_bytes + buffer_bytes + memory.inference_live(traces, itemsize) + memory.INFERENCE_MARGIN_BYTES
+    required = (
+        weight_bytes + buffer_bytes + memory.inference_live(traces, itemsize, kernel) + memory.INFERENCE_MARGIN_BYTES
+    )
     return Totals(
         params=params,
         trainable_params=trainable,

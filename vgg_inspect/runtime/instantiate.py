@@ -15,6 +15,7 @@ from torch import nn  # noqa: E402
 
 from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..network import ModelSpec, layer_defs  # noqa: E402
+from ..ops import ConvKernel  # noqa: E402
 from .bindings import module_from_op  # noqa: E402
 
 _DEVICE_RE = re.compile(r"^(cpu|meta|mps|cuda(?::(\d+))?)$")
@@ -192,6 +193,18 @@ def module_dtype(module: nn.Module) -> str:
             if p.dtype == dt:
                 return name
     return "float32"
+
+
+def cpu_conv_kernel(device: str, dtype: str) -> ConvKernel:
+    """The convolution kernel torch runs on this CPU for a 16-bit dtype: oneDNN where the CPU
+    supports the dtype natively (torch's own check), else im2col. Not a CPU: unknown (either)."""
+    if torch.device(device).type != "cpu":
+        return ConvKernel.EITHER
+    if dtype == "float32":
+        return ConvKernel.ONEDNN
+    check = {"float16": "_is_mkldnn_fp16_supported", "bfloat16": "_is_mkldnn_bf16_supported"}[dtype]
+    native = torch.backends.mkldnn.is_available() and bool(getattr(torch.ops.mkldnn, check)())
+    return ConvKernel.ONEDNN if native else ConvKernel.IM2COL
 
 
 def unsupported_kernels(model: nn.Module, device: str, dtype: str) -> list[str]:

@@ -16,7 +16,7 @@ from torch import nn  # noqa: E402
 
 from ..errors import VggInspectError  # noqa: E402
 from ..network import ModelSpec  # noqa: E402
-from ..ops import Convention, LayerKind, Shape  # noqa: E402
+from ..ops import Convention, ConvKernel, LayerKind, Shape  # noqa: E402
 from ..ops.traced import LayerTrace  # noqa: E402
 from ..report.assemble import build_report  # noqa: E402
 from ..report.model import MODULE_CONFIG, ModelInfo, Report  # noqa: E402
@@ -25,6 +25,7 @@ from . import user  # noqa: E402
 from .instantiate import (  # noqa: E402
     TORCH_DTYPES,
     check_device,
+    cpu_conv_kernel,
     device_name,
     ensure_fits,
     instantiate,
@@ -123,7 +124,8 @@ def module_report(
     info = ModelInfo(name or type(module).__name__, MODULE_CONFIG, None, None, None, shape[1], weight_layers)
     report = build_report(info, shape, traces, dtype=dtype, device=device,
                           analysis="instantiated" if device else "analytical", include=include,
-                          optimizer=optimizer)  # fmt: skip
+                          optimizer=optimizer,
+                          conv_kernel=cpu_conv_kernel(device, dtype) if device else ConvKernel.EITHER)  # fmt: skip
     report.warnings.extend(notes)
     return report, traces
 
