@@ -11,7 +11,6 @@ from typing import Any
 from . import require
 
 require("torch", "analysing an nn.Module")
-import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from ..errors import VggInspectError  # noqa: E402
@@ -150,7 +149,3 @@ def kernel_warnings(report: Report, module: nn.Module, device: str, dtype: str) 
             f"cannot run on {device} as {dtype} with this torch ({problem}): nothing can be measured there; "
             "the figures are the closed-form rules"
         )
-
-
-def is_module(value: Any) -> bool:
-    return isinstance(value, torch.nn.Module)
