@@ -167,7 +167,7 @@ def test_adaptive_pool_regular_and_irregular():
 
 
 def test_unknown_layer_makes_field_unknown(torch):
-    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.Upsample(scale_factor=2), torch.nn.Conv2d(4, 4, 3))
+    model = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.PixelShuffle(2), torch.nn.Conv2d(1, 4, 3))
     rows = vgg_inspect.analyze_module(model, (1, 3, 16, 16)).layers
     assert rows[0].receptive_field == 3
     assert rows[1].receptive_field is None and rows[1].covers_input is None and rows[1].field_status == "unknown"

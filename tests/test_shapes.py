@@ -166,7 +166,7 @@ def test_user_module_is_executed_on_meta(torch):
             super().__init__()
             self.conv = nn.Conv2d(3, 8, 3, padding=1)
             self.act = nn.ReLU()  # called twice: two rows, parameters of conv counted once
-            self.gelu = nn.GELU()  # no formulas: counted, not computed
+            self.gelu = nn.GELU()  # a pointwise activation: no MACs, the field kept
             self.head = nn.Linear(8, 5)
 
         def forward(self, x):
@@ -185,10 +185,11 @@ def test_user_module_is_executed_on_meta(torch):
     ]
     assert report.totals.params == 3 * 9 * 8 + 8 + 8 * 5 + 5
     gelu = report.layers[3]
-    assert gelu.type == "GELU" and gelu.macs is None and gelu.receptive_field is None
+    assert gelu.type == "GELU" and gelu.macs == 0 and gelu.receptive_field == 3 and gelu.kind == "act"
     assert report.totals.macs == 2 * 16 * 16 * 8 * 27 + 2 * 8 * 5
-    mean = report.layers[4]  # x.mean((2, 3)) in forward: a row of its own, named, not counted
-    assert mean.type == "aten.mean" and mean.macs is None and "aten.mean" in report.warnings[0]
+    mean = report.layers[4]  # x.mean((2, 3)) in forward: a reduction (torch's tag) over both spatial axes
+    assert mean.type == "Reduction" and mean.macs == 0 and mean.field_status == "global"
+    assert mean.extra_flops == {"elementwise": 2 * 8 * 16 * 16} and report.coverage.status["macs"] == "complete"
 
 
 def test_repeated_analyses_do_not_grow(torch):

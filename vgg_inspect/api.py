@@ -57,7 +57,8 @@ def _builtin(req: Request, include: Iterable[str] | str, optimizer: str) -> Anal
     req.checked_init()
     if req.device is None:
         report = build_report(_model_info(spec), shape, traces, dtype=dtype, device=None, analysis="analytical",
-                              include=include, optimizer=optimizer)  # fmt: skip
+                              include=include, optimizer=optimizer,
+                              input_requires_grad=req.input_requires_grad)  # fmt: skip
     else:
         from .runtime import instantiate, sources, tracer
 
@@ -67,7 +68,8 @@ def _builtin(req: Request, include: Iterable[str] | str, optimizer: str) -> Anal
         traces = tracer.trace_module(module, shape, dtype=dtype, execute=False)
         report = build_report(_model_info(spec), shape, traces, dtype=dtype, device=device,
                               analysis="instantiated", include=include, optimizer=optimizer,
-                              conv_kernel=instantiate.cpu_conv_kernel(device, dtype))  # fmt: skip
+                              conv_kernel=instantiate.cpu_conv_kernel(device, dtype),
+                              input_requires_grad=req.input_requires_grad)  # fmt: skip
         sources.kernel_warnings(report, module, device, dtype)
     if req.weights is not None:
         _check_weights(report, req.weights, spec)

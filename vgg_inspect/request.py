@@ -32,6 +32,7 @@ class Request:
     head: str = "fc"
     weights: str | None = None  # a checkpoint to check against the architecture
     kwargs: Any = None  # for a user's model: NAME=VALUE,... text or a dict, given to its class or factory
+    input_requires_grad: bool = False  # the input needs a gradient (a perceptual loss's generated image)
 
     def replace(self, **changes: Any) -> Request:
         return replace(self, **changes)

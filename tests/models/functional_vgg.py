@@ -196,3 +196,16 @@ class ForwardRaises(nn.Module):
 
     def forward(self, x):
         return self.heads[x.shape[1]](self.conv(x))  # the forward's own mistake: no such attribute
+
+
+class Shuffled(nn.Module):
+    """A layer the tool has no formulas for (PixelShuffle) between two convs."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Conv2d(3, 16, 3, padding=1)
+        self.shuffle = nn.PixelShuffle(2)
+        self.b = nn.Conv2d(4, 4, 3, padding=1)
+
+    def forward(self, x):
+        return self.b(self.shuffle(self.a(x)))

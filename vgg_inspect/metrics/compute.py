@@ -2,9 +2,10 @@
 
 * MACs: multiply-accumulates of conv and linear weights; bias, activations and pooling excluded.
 * FLOPs = 2 x MACs, plus whatever ``include`` adds (rules in ``ops/layers.py``).
-* Train FLOPs = FLOPs + 2 x backward MACs: the gradient w.r.t. the weights, and w.r.t. the input
-  except for the first weight layer, whose input (the image) needs none. This is what
-  ``FlopCounterMode`` counts for forward + backward.
+* Train FLOPs = FLOPs + 2 x backward MACs: the gradient w.r.t. the weights where they are
+  trainable, and w.r.t. the input where it needs one (not for the first weight layer's image,
+  unless the input requires grad; nothing upstream of the first trainable layer). This is what
+  ``FlopCounterMode`` counts for forward + backward with the same ``requires_grad``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from ..errors import VggInspectError
 from ..ops.traced import LayerTrace
 from ..records import record
 
-INCLUDE_CHOICES = ("bias", "relu", "pool", "norm")
+INCLUDE_CHOICES = ("bias", "relu", "pool", "norm", "elementwise")
 
 
 def check_include(include: Iterable[str] | str) -> list[str]:
@@ -42,9 +43,12 @@ class LayerCompute:
     extra_flops: dict[str, int]
 
 
-def layer_compute(traces: Sequence[LayerTrace], include: list[str]) -> list[LayerCompute]:
+def layer_compute(
+    traces: Sequence[LayerTrace], include: list[str], input_requires_grad: bool = False
+) -> list[LayerCompute]:
+    """``input_requires_grad``: the model's input needs a gradient (closed form; a trace measures it)."""
     out = []
-    seen_weights = False
+    seen_weights = input_requires_grad
     for t in traces:
         macs = t.op.macs(t.input_shape, t.output_shape)
         if macs is None:
@@ -55,7 +59,9 @@ def layer_compute(traces: Sequence[LayerTrace], include: list[str]) -> list[Laye
             # Nothing upstream of the first weight layer needs a gradient w.r.t. its input; a trace
             # knows exactly (a branch that reads the image directly needs none either).
             needs = seen_weights if t.input_requires_grad is None else t.input_requires_grad
-            train = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, needs)
+            # a frozen layer (requires_grad False) computes no weight gradient: autograd skips it
+            weights = t.trainable_params > 0 if t.weight_requires_grad is None else t.weight_requires_grad
+            train = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, needs, weights)
             out.append(LayerCompute(macs, flops, train, extra))
         seen_weights = seen_weights or t.trainable_params > 0
     return out

@@ -23,7 +23,7 @@ largest field is reported, with no single jump.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 
 from ..ops import Axis, AxisOp, Op, Shape, Window, Windows
 from ..records import record
@@ -230,36 +230,125 @@ class LayerField:
         return self.h.covers and self.w.covers
 
 
+State = tuple[AxisState, AxisState, bool]  # (H, W, spatial axes flattened)
+
+
+def _advance(state: State, op: Op, in_shape: Shape, out_shape: Shape, hw: tuple[int, int]) -> State:
+    h, w, flattened = state
+    geometry = op.geometry(in_shape)
+    if geometry == "flatten":
+        return h, w, True
+    if flattened:  # spatial axes merged: only a layer that sees everything stays exact
+        mixes = geometry[0] is Axis.GLOBAL or geometry[1] is Axis.GLOBAL
+        if mixes:
+            return _step(h, Axis.GLOBAL, hw[0], 0), _step(w, Axis.GLOBAL, hw[1], 0), True
+        if geometry != (Axis.POINT, Axis.POINT):
+            return _step(h, Axis.UNKNOWN, hw[0], 0), _step(w, Axis.UNKNOWN, hw[1], 0), True
+        return state
+    assert not isinstance(geometry, str)
+    units = out_shape[2:] if len(out_shape) == 4 else (0, 0)
+    return _step(h, geometry[0], hw[0], units[0]), _step(w, geometry[1], hw[1], units[1]), False
+
+
+def _union(parts: list[tuple[Interval, ...] | None]) -> tuple[Interval, ...] | None:
+    return None if any(p is None for p in parts) else _merge([iv for p in parts for iv in p or ()])
+
+
+def _merge_axis(states: list[AxisState], size: int) -> tuple[AxisState, bool]:
+    """The field of an op that reads several maps (an add, a concatenation, a gate): each output
+    unit reads the same unit of every input (a one-unit map, broadcast, is read by all). Returns
+    the state and whether the inputs were aligned (equal jumps: the union is a regular field)."""
+    if any(s.status == "unknown" for s in states):
+        return AxisState("unknown", None, states[0].units, None), True
+    counts = [len(s.sets) if s.sets is not None else s.units for s in states]  # irregular: one set per unit
+    units = max(counts)
+    if any(s.status == "global" for s in states):
+        reach = _union([s.reach if s.sets is None else _merge([iv for u in s.sets for iv in u]) for s in states])
+        base = next(s for s in states if s.status == "global")
+        done = AxisState("global", base.field, base.units, reach)
+        return AxisState("global", base.field, base.units, reach, covers=done.full(size)), True
+    fields = [s.field for s in states]
+    plain = all(s.status == "local" and s.sets is None for s in states)
+    jumps = {f.jump for f in fields if f is not None}
+    aligned = not plain or len(jumps) <= 1  # only regular fields have one jump to compare
+    regular = plain and all(c == units for c in counts) and len(jumps) == 1
+    if regular and all(f is not None for f in fields):
+        known = [f for f in fields if f is not None]
+        first = min(f.first for f in known)
+        rf = max(f.first + f.rf for f in known) - first
+        pattern = _union([None if f.pattern is None else tuple((a + f.first - first, b + f.first - first)
+                                                               for a, b in f.pattern) for f in known])  # fmt: skip
+        field = AxisField(rf, known[0].jump, first + (rf - 1) / 2, max(f.pad for f in known), pattern)
+        reach = _union([s.reach for s in states])
+        nxt = AxisState("local", field, units, reach)
+        return AxisState(
+            "local", field, units, reach, covers=_and(nxt.full(size), field.unit_covers(size, units))
+        ), True
+    if units > EXPLICIT_UNITS or any(c not in (1, units) for c in counts):
+        return AxisState("unknown", None, units, None), aligned
+    explicit = [
+        s.sets if s.sets is not None else _explicit(s, [[j] for j in range(s.units)], size).sets for s in states
+    ]
+    sets = []
+    for i in range(units):
+        merged = _merge([iv for e in explicit for iv in (e or ((),))[i if len(e or ()) == units else 0]])
+        if merged is None or any(e is None for e in explicit):
+            return AxisState("unknown", None, units, None), aligned
+        sets.append(merged)
+    spans = [u[-1][1] - u[0][0] + 1 for u in sets if u]
+    covers = any(u == ((0, size - 1),) for u in sets)
+    reach = _merge([iv for u in sets for iv in u])
+    return AxisState("irregular", fields[0], units, reach, rf=max(spans, default=0), covers=covers,
+                     sets=tuple(sets)), aligned  # fmt: skip
+
+
 def receptive_fields(
-    layers: Sequence[tuple[Op, Shape, Shape]], input_hw: tuple[int, int], chained: Sequence[bool] = ()
+    layers: Sequence[tuple[Op, Shape, Shape]],
+    input_hw: tuple[int, int],
+    chained: Sequence[bool] = (),
+    links: Sequence[tuple[tuple[Hashable, ...], Hashable]] | None = None,
+    notes: list[str] | None = None,
+    names: Sequence[str] = (),
 ) -> list[LayerField]:
     """The field of every layer's output units, in input coordinates. ``layers``: (op, input
-    shape, output shape) in execution order; ``chained[i]`` False: layer i does not read layer
-    i-1's output (a branch or a join), so the algebra of one chain no longer holds from there."""
+    shape, output shape) in execution order. Without ``links`` they form one chain, and
+    ``chained[i]`` False (layer i does not read layer i-1's output) makes the fields unknown from
+    there. ``links[i]``: the tensors layer i reads and the one it writes (the input is key 0 of
+    ``links``' first reader, see ``INPUT``): each tensor has its field, and a layer that reads
+    several merges theirs (``notes`` says which merges were unaligned, by ``names``)."""
     size_h, size_w = input_hw
     h = AxisState("local", INPUT_FIELD, size_h, ((0, size_h - 1),), covers=size_h == 1)
     w = AxisState("local", INPUT_FIELD, size_w, ((0, size_w - 1),), covers=size_w == 1)
-    flattened = False
+    state: State = (h, w, False)
+    unknown = (AxisState("unknown", None, 0, None), AxisState("unknown", None, 0, None), False)
+    by_key: dict[Hashable, State] = {INPUT: state}
     out: list[LayerField] = []
     for index, (op, in_shape, out_shape) in enumerate(layers):
-        geometry = op.geometry(in_shape)
-        if index < len(chained) and not chained[index]:
-            h, w = _step(h, Axis.UNKNOWN, size_h, 0), _step(w, Axis.UNKNOWN, size_w, 0)
-        elif geometry == "flatten":
-            flattened = True
-        elif flattened:  # spatial axes merged: only a layer that sees everything stays exact
-            mixes = geometry[0] is Axis.GLOBAL or geometry[1] is Axis.GLOBAL
-            if mixes:
-                h, w = _step(h, Axis.GLOBAL, size_h, 0), _step(w, Axis.GLOBAL, size_w, 0)
-            elif geometry != (Axis.POINT, Axis.POINT):
-                h, w = _step(h, Axis.UNKNOWN, size_h, 0), _step(w, Axis.UNKNOWN, size_w, 0)
+        if links is not None:
+            sources, result = links[index]
+            found = [by_key[k] for k in sources if k in by_key]
+            if not found:
+                state = unknown
+            elif len(found) == 1:
+                state = found[0]
+            else:
+                mh, aligned_h = _merge_axis([f[0] for f in found], size_h)
+                mw, aligned_w = _merge_axis([f[1] for f in found], size_w)
+                state = (mh, mw, any(f[2] for f in found))
+                if notes is not None and not (aligned_h and aligned_w):
+                    where = names[index] if index < len(names) else f"layer {index}"
+                    notes.append(f"{where} merges maps of different jumps: its field is given per unit (irregular)")
+            state = _advance(state, op, in_shape, out_shape, input_hw)
+            by_key[result] = state
+        elif index < len(chained) and not chained[index]:
+            state = (_step(state[0], Axis.UNKNOWN, size_h, 0), _step(state[1], Axis.UNKNOWN, size_w, 0), state[2])
         else:
-            assert not isinstance(geometry, str)
-            units = out_shape[2:] if len(out_shape) == 4 else (0, 0)
-            h = _step(h, geometry[0], size_h, units[0])
-            w = _step(w, geometry[1], size_w, units[1])
-        out.append(LayerField(h, w))
+            state = _advance(state, op, in_shape, out_shape, input_hw)
+        out.append(LayerField(state[0], state[1]))
     return out
+
+
+INPUT = "input"  # the key of the model's input in ``links``
 
 
 Scalar = int | float | str | None

@@ -12,7 +12,7 @@ from typing import Any
 
 from .. import ops, validate
 from ..errors import VggInspectError
-from ..ops import LayerKind
+from ..ops import LayerKind, Shape
 from ..records import record
 from .config import Conv, Lrn, Pool, Token, format_config, parse_config, resolve_model
 
@@ -144,26 +144,53 @@ def minimum_input(defs: list[LayerDef]) -> int:
     return need
 
 
-def layer_names(kinds: list[LayerKind], modules: list[str], vgg_shaped: bool) -> list[str]:
+def layer_names(
+    kinds: list[LayerKind], modules: list[str], vgg_shaped: bool, shapes: list[tuple[Shape, Shape]] | None = None
+) -> list[str]:
     """The paper's names for a network shaped like VGG (one chain of known layers), module paths
     for any other (two parallel convs are not conv1_1 and conv1_2)."""
-    return paper_names(kinds, modules) if vgg_shaped else _unique(list(modules))
+    return paper_names(kinds, modules, shapes) if vgg_shaped else _unique(list(modules))
 
 
-def paper_names(kinds: list[LayerKind], modules: list[str]) -> list[str]:
+def _head_starts(kinds: list[LayerKind], shapes: list[tuple[Shape, Shape]] | None) -> int:
+    """Where the head begins: after the last pool that ends a block, unless the convs after it keep
+    the map's size (a conv block with no pool after it). A head's convs (fc6 as a 7x7 conv, fc7 as
+    a 1x1 conv: the paper's dense evaluation, timm, FCN) shrink the map or are 1x1."""
+    pools = [i for i, k in enumerate(kinds) if k is LayerKind.POOL]
+    if not pools or shapes is None:
+        return len(kinds)
+    start = pools[-1] + 1
+    first_conv = next((i for i in range(start, len(kinds)) if kinds[i] is LayerKind.CONV), None)
+    if first_conv is None:
+        return len(kinds)
+    (_, _, h, w), out = shapes[first_conv][0], shapes[first_conv][1]
+    return start if (len(out) == 4 and (out[2], out[3]) != (h, w)) or (h, w) == (1, 1) else len(kinds)
+
+
+def paper_names(
+    kinds: list[LayerKind], modules: list[str], shapes: list[tuple[Shape, Shape]] | None = None
+) -> list[str]:
     """The paper's layer names (conv3_2, pool3, lrn1, fc6...) from the sequence of layer kinds.
 
-    Blocks end at each max-pool; fully connected layers are numbered on from the last block, so
-    five blocks give fc6, fc7, fc8. ReLU/BN/Dropout take the number of the layer they follow.
-    Layers of unknown kind keep their module path.
+    Blocks end at each max-pool; a pool that changes nothing right after another (an
+    ``AvgPool2d(1, 1)``) ends none and is the avgpool. Fully connected layers are numbered on from
+    the last block, so five blocks give fc6, fc7, fc8, and so are the convs of a conv head
+    (``shapes``: each layer's input and output shape, to tell a head from a last conv block).
+    ReLU/BN/Dropout and other activations take the number of the layer they follow. Layers of
+    unknown kind keep their module path.
     """
     names: list[str] = []
     block, index, fc = 1, 0, 0
     last = ""  # suffix of the last weight layer, for relu/bn/dropout names
-    follower = {LayerKind.RELU: "relu", LayerKind.NORM: "bn", LayerKind.DROPOUT: "drop"}
-    for kind, module in zip(kinds, modules):
-        if kind is LayerKind.CONV and module.startswith("classifier."):
+    follower = {LayerKind.RELU: "relu", LayerKind.NORM: "bn", LayerKind.DROPOUT: "drop", LayerKind.ACTIVATION: "act",
+                LayerKind.GROUP_NORM: "norm"}  # fmt: skip
+    head = _head_starts(kinds, shapes)
+    for i, (kind, module) in enumerate(zip(kinds, modules)):
+        if kind is LayerKind.CONV and (module.startswith("classifier.") or i >= head):
             kind = LayerKind.FC  # the conv head: fc6..fc8 as convolutions
+        same = shapes is not None and len(shapes[i][0]) == 4 and tuple(shapes[i][0]) == tuple(shapes[i][1])
+        if kind is LayerKind.POOL and same and index == 0 and block > 1:
+            kind = LayerKind.AVGPOOL  # a no-op pool after the last one ends no block
         if kind is LayerKind.CONV:
             index += 1
             last = f"{block}_{index}"

@@ -17,6 +17,7 @@ from .base import (
     Windows,
     numel,
 )
+from .elementwise import Pointwise, Reduction, Softmax
 from .layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -32,29 +33,40 @@ from .layers import (
     adaptive_axis,
     adaptive_bounds,
 )
+from .norms import Normalization
+from .resampling import AdaptiveMaxPool2d, ConvTranspose2d, Crop, Interpolate, Pad
 
 __all__ = [
     "NEUTRAL_KINDS",
     "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
     "AvgPool2d",
     "Axis",
     "AxisOp",
     "BatchNorm2d",
     "Conv2d",
     "ConvKernel",
+    "ConvTranspose2d",
     "Convention",
+    "Crop",
     "Dropout",
     "Flatten",
     "Geometry",
+    "Interpolate",
     "LayerKind",
     "Linear",
     "LocalResponseNorm",
     "MaxPool2d",
+    "Normalization",
     "Op",
+    "Pad",
     "Pair",
+    "Pointwise",
     "ReLU",
+    "Reduction",
     "Saved",
     "Shape",
+    "Softmax",
     "Unknown",
     "Window",
     "Windows",

@@ -29,9 +29,13 @@ class LayerKind(str, Enum):
     AVGPOOL = "avgpool"
     RELU = "relu"
     NORM = "norm"
+    GROUP_NORM = "gnorm"  # statistics per sample: GroupNorm, LayerNorm, InstanceNorm
     LRN = "lrn"
     DROPOUT = "dropout"
     FLATTEN = "flatten"
+    ACTIVATION = "act"  # an activation other than ReLU (LeakyReLU, GELU, SiLU, a softmax)
+    POINTWISE = "pointwise"  # elementwise arithmetic and copies in a forward (x * s, a + b, clone)
+    RESAMPLE = "resample"  # what changes the grid without weights or with them: pad, crop, upsampling
     OTHER = "other"
 
     def __str__(self) -> str:
@@ -40,7 +44,13 @@ class LayerKind(str, Enum):
 
 # Layers that change no shape and no field: tables fold them (unless --all-layers), diff never
 # counts them as a difference.
-NEUTRAL_KINDS = (LayerKind.RELU.value, LayerKind.DROPOUT.value, LayerKind.FLATTEN.value)
+NEUTRAL_KINDS = (
+    LayerKind.RELU.value,
+    LayerKind.DROPOUT.value,
+    LayerKind.FLATTEN.value,
+    LayerKind.ACTIVATION.value,
+    LayerKind.POINTWISE.value,
+)
 
 
 class Convention(str, Enum):
@@ -119,6 +129,9 @@ class Op:
     kind: ClassVar[LayerKind] = LayerKind.OTHER
     type_name: ClassVar[str] = "Module"
     inplace: ClassVar[bool] = False  # output shares the input's storage (a view or in-place op)
+    # Its saved-for-backward and workspace rules were measured against real CPU runs in the tests;
+    # an op without them is traced (saved tensors measured) and its inference workspace is unknown.
+    rules_measured: ClassVar[bool] = True
 
     def output_shape(self, shape: Shape) -> Shape:
         return shape
@@ -139,8 +152,11 @@ class Op:
         """Multiply-accumulates of weights; ``None``: no formula for this layer type."""
         return 0
 
-    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
-        """MACs of the backward pass (gradient w.r.t. weights, and w.r.t. the input when needed)."""
+    def backward_macs(
+        self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool, needs_weight_grad: bool = True
+    ) -> int:
+        """MACs of the backward pass: the gradient w.r.t. the weights (when trainable) and w.r.t. the
+        input (when it needs one)."""
         return 0
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:

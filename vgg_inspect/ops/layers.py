@@ -48,8 +48,10 @@ class WeightLayer(Op):
     def macs(self, in_shape: Shape, out_shape: Shape) -> int:
         raise NotImplementedError
 
-    def backward_macs(self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool) -> int:
-        return self.macs(in_shape, out_shape) * (2 if needs_input_grad else 1)
+    def backward_macs(
+        self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool, needs_weight_grad: bool = True
+    ) -> int:
+        return self.macs(in_shape, out_shape) * (int(needs_input_grad) + int(needs_weight_grad))
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"bias": numel(out_shape)} if self.bias else {}
@@ -289,8 +291,15 @@ class Dropout(Op):
     kind: ClassVar[LayerKind] = LayerKind.DROPOUT
     type_name: ClassVar[str] = "Dropout"
     p: float = 0.5
+    feature: bool = False  # Dropout2d: whole channels dropped (a mask per (sample, channel))
+
+    @property
+    def rules_measured(self) -> bool:  # type: ignore[override]
+        return not self.feature
 
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
+        if self.feature:
+            return (Saved("new", out_shape[0] * out_shape[1] * itemsize),)
         # The mask: bool from CUDA's fused kernel; elsewhere (CPU, meta) a tensor of the input dtype.
         per = 1 if convention is Convention.CUDA else itemsize
         return (Saved("new", numel(out_shape) * per),)
@@ -390,6 +399,7 @@ class Unknown(Op):
     """A module the tool has no formulas for (a user's own layer): counted, not computed."""
 
     type_label: str = "Module"
+    rules_measured: ClassVar[bool] = False
 
     def macs(self, in_shape: Shape, out_shape: Shape) -> int | None:
         return None

@@ -27,7 +27,11 @@ class LayerTrace:
     saved_bytes: int | None = None  # measured by hooks; None: each op's rule gives it
     chained: bool = True  # reads the previous row's output; False where the model branches or joins
     input_requires_grad: bool | None = None  # measured by a trace; None: true after the first weight layer
+    weight_requires_grad: bool | None = None  # any of its weights trainable (None: it has trainable parameters)
     call: tuple[str, int] | None = None  # a functional call: (op family, its n-th call outside modules)
+    # A trace's graph: the tensors it reads ("input": the model's) and the one it writes; None: a chain
+    sources: tuple[object, ...] | None = None
+    result: object = None
 
 
 def analytical_traces(

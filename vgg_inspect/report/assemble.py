@@ -40,7 +40,7 @@ KERNEL_TEXT = {
     ConvKernel.EITHER: "the larger of oneDNN's workspace and the im2col column buffer (which kernel runs depends "
     "on the CPU; --device cpu tells)",
 }
-PARAM_KINDS = {LayerKind.CONV: "conv", LayerKind.FC: "fc", LayerKind.NORM: "norm"}
+PARAM_KINDS = {LayerKind.CONV: "conv", LayerKind.FC: "fc", LayerKind.NORM: "norm", LayerKind.GROUP_NORM: "norm"}
 
 
 def build_report(
@@ -54,6 +54,7 @@ def build_report(
     include: Iterable[str] | str = (),
     optimizer: str = "momentum",
     conv_kernel: ConvKernel = ConvKernel.EITHER,
+    input_requires_grad: bool = False,
 ) -> Report:
     """``conv_kernel``: the CPU convolution kernel a 16-bit run takes, where the runtime knows it."""
     itemsize = ITEMSIZE[dtype]
@@ -62,15 +63,20 @@ def build_report(
     convention = Convention.for_device(device)
     kinds = [t.op.kind for t in traces]
     shaped = all(t.chained for t in traces) and not any(isinstance(t.op, ops.Unknown) for t in traces)
-    names = layer_names(kinds, [t.module for t in traces], shaped)
+    names = layer_names(kinds, [t.module for t in traces], shaped, [(t.input_shape, t.output_shape) for t in traces])
     predicted = memory.saved_bytes_per_layer(traces, itemsize, convention)
+    graph = all(t.sources is not None for t in traces) and bool(traces)
+    merges: list[str] = []
     fields = receptive_fields(
         [(t.op, t.input_shape, t.output_shape) for t in traces],
         (input_shape[2], input_shape[3]),
         [t.chained for t in traces],
+        links=[(t.sources or (), t.result) for t in traces] if graph else None,
+        notes=merges,
+        names=names,
     )
-    branch = next((t.module for t in traces if not t.chained), None)
-    computes = layer_compute(traces, chosen)
+    branch = None if graph else next((t.module for t in traces if not t.chained), None)
+    computes = layer_compute(traces, chosen, input_requires_grad)
 
     rows: list[LayerRow] = []
     previous = tuple(input_shape)  # the last shape before a view: fc6's formula shows (512·7·7)
@@ -130,6 +136,7 @@ def build_report(
             f"the model is not one chain: {branch} does not read the previous layer's output, "
             "so receptive fields from there on are unknown"
         )
+    warnings.extend(merges)
     unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown)})
     if unknown:
         warnings.append(f"no formulas for {', '.join(unknown)}: their MACs, FLOPs and fields are not counted")
@@ -154,7 +161,9 @@ def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
     field = "partial" if any(r.field_status == "unknown" for r in rows) else "complete"
     # Saved bytes measured by a train-mode trace count every op's tensors, known or not; the rules
     # (closed form, or an eval-only run) know nothing of an op without formulas.
-    ruled = any(isinstance(t.op, ops.Unknown) and t.saved_bytes is None for t in traces)
+    ruled = any(not t.op.rules_measured and t.saved_bytes is None for t in traces)
+    # the workspace of an op without measured rules is not known (its output is)
+    workspace = "partial" if any(not t.op.rules_measured for t in traces) else "complete"
     status = {
         "params": "complete",
         "macs": compute,
@@ -162,7 +171,7 @@ def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
         "train_flops": compute,
         "receptive_field": field,
         "saved_bytes": "partial" if ruled else "complete",
-        "inference_memory": compute,  # outputs are known; the workspace of an op without formulas is not
+        "inference_memory": workspace,
     }
     return Coverage(status, not_counted)
 

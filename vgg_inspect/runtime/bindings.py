@@ -90,11 +90,18 @@ def op_from_module(module: nn.Module) -> ops.Op:
     return binding.from_module(module)
 
 
-def op_from_aten(name: str, args: tuple[Any, ...]) -> ops.Op:
-    """The record of an aten call; ``Unknown("aten.NAME")`` where no binding (or its arguments) fits."""
+def op_from_aten(name: str, args: tuple[Any, ...], tags: frozenset[str] = frozenset()) -> ops.Op:
+    """The record of an aten call: its binding's, else by torch's own tags (``pointwise``,
+    ``reduction``); ``Unknown("aten.NAME")`` where nothing (or its arguments) fits."""
     binding = _BY_ATEN.get(name)
     if binding is None or binding.from_aten is None:
-        return ops.Unknown(f"aten.{name}")
+        from .common_ops import from_tags
+
+        try:
+            found = from_tags(name, args, tags)
+        except (IndexError, TypeError, ValueError, AttributeError):
+            found = None
+        return found if found is not None else ops.Unknown(f"aten.{name}")
     try:
         return binding.from_aten(args)
     except (IndexError, TypeError, ValueError):
@@ -231,7 +238,11 @@ def _conv_padding(m: nn.Conv2d) -> tuple[int, int]:
 
 def _conv_from_aten(a: tuple[Any, ...]) -> ops.Op:
     x, w, b = a[0], a[1], a[2]
-    if w.dim() != 4 or bool(a[6]):  # not 2-D, or transposed: no formulas here
+    if w.dim() == 4 and bool(a[6]):
+        from .common_ops import transposed_conv_from_aten
+
+        return transposed_conv_from_aten(a)
+    if w.dim() != 4:  # not 2-D: no formulas here
         return ops.Unknown("convolution")
     return ops.Conv2d(int(x.shape[1]), int(w.shape[0]), pair(list(w.shape[2:])), pair(a[3]), pair(a[4]), pair(a[5]),
                       int(a[8]), b is not None)  # fmt: skip
@@ -324,3 +335,5 @@ register(Binding(
     from_module=lambda m: ops.Flatten(m.start_dim, m.end_dim),
     to_module=lambda op, dt: nn.Flatten(op.start_dim, op.end_dim),
 ))  # fmt: skip
+
+from . import common_ops  # noqa: E402, F401  (registers the bindings of the ops people's VGGs use)

@@ -39,10 +39,23 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
     # torchinfo sees modules only: what a forward computes itself (F.conv2d...) is invisible to it.
     modules = [r for r, f in zip(rows, functional) if not f]
     module_macs = sum(r.macs or 0 for r in modules if r.kind in ("conv", "fc"))
+    # a transposed conv, to torchinfo a conv: its parameters x output positions
+    transposed = [r for r in modules if r.type == "ConvTranspose2d"]
+    module_macs += sum(r.params * r.output_shape[0] * r.output_shape[2] * r.output_shape[3] for r in transposed)
     bias = sum(r.extra_flops.get("bias", 0) for r in modules)
     avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.type == "AdaptiveAvgPool2d")
-    bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm"))
-    bn_params = sum(r.params for r in modules if r.type.startswith("BatchNorm"))
+    bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm") or r.kind == "gnorm")
+    # fvcore: 1 per output element of nearest upsampling, 4 of bilinear (our elementwise rule: 0 and 4)
+    upsampled = sum(
+        r.extra_flops.get("elementwise", 0) or numel(tuple(r.output_shape))
+        for r in rows
+        if r.type in ("Interpolate", "Upsample")
+    )
+    # torchinfo's rule for a layer with parameters that is not a conv or linear: batch x parameters
+    # (BatchNorm; a hand-written L2Norm's scale, which a row inside it reads)
+    root = f" in {report.model.name.rpartition(':')[2]}.forward"  # the model's own parameters: not a leaf's
+    bn_params = sum(r.params for r in rows if r.kind not in ("conv", "fc", "resample") and r.params
+                    and not r.module.endswith(root))  # fmt: skip
     unseen = f" of module layers (the {macs - module_macs:,} MACs of functional calls are invisible to it)"
     return {
         FLOP_COUNTER: (
@@ -50,17 +63,23 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
             "FLOPs = 2 x MACs of conv and matmul; bias, activations, pooling and norms not counted",
         ),
         FVCORE: (
-            macs + avgpool_in + bn_norm,
+            macs + avgpool_in + bn_norm + upsampled,
             f"MACs (called 'flops') {macs:,}"
             + (f" + {avgpool_in:,} for adaptive_avg_pool2d (1 per input element)" if avgpool_in else "")
-            + (f" + {bn_norm:,} for batch_norm (2 per element)" if bn_norm else "")
+            + (f" + {bn_norm:,} for batch_norm (2 per element; group/layer/instance norm 5)" if bn_norm else "")
+            + (f" + {upsampled:,} for upsampling (nearest 1, bilinear 4 per output)" if upsampled else "")
             + "; max-pool, avg_pool2d and LRN skipped as unsupported",
         ),
         TORCHINFO: (
             module_macs + bias + batch * bn_params,
             f"MACs {module_macs:,}{unseen if module_macs != macs else ''} + {bias:,} bias adds (1 per output "
             "element of a biased conv/linear)"
-            + (f" + {batch * bn_params:,} for BatchNorm (batch x its {bn_params:,} parameters)" if bn_params else ""),
+            + (
+                f" + {batch * bn_params:,} for BatchNorm and other layers with parameters (batch x their "
+                f"{bn_params:,} parameters)"
+                if bn_params
+                else ""
+            ),
         ),
     }
 

@@ -18,6 +18,7 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from .. import ops  # noqa: E402
 from ..records import field, record  # noqa: E402
 from . import bindings  # noqa: E402
+from .arguments import arg  # noqa: E402
 from .meta_results import meta_result  # noqa: E402
 
 # Operations that compute nothing: views, reshapes, transposes, bare allocations.
@@ -31,6 +32,17 @@ RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "flatten"})
 
 def storage_id(t: Any) -> int | None:
     return t.untyped_storage()._cdata if isinstance(t, torch.Tensor) else None
+
+
+TensorKey = tuple[int, int, tuple[int, ...]]
+
+
+def tensor_key(t: Any) -> TensorKey | None:
+    """A tensor as the receptive-field graph knows it: its storage, offset and shape (a crop is a
+    view of the same storage, and must not be taken for the map it was cut from)."""
+    if not isinstance(t, torch.Tensor):
+        return None
+    return (t.untyped_storage()._cdata, int(t.storage_offset()), tuple(t.shape))
 
 
 def first_tensor(value: Any) -> torch.Tensor | None:
@@ -57,6 +69,8 @@ class Call:
     input_requires_grad: bool = False
     weights: list[torch.Tensor] = field(default_factory=list)  # parameters a functional call reads
     key: tuple[str, int] | None = None  # a functional call: (op family, its n-th call outside modules)
+    sources: tuple[TensorKey, ...] = ()  # the activations it reads (two or more: a merge)
+    result: TensorKey | None = None  # the activation it writes
 
     def operator(self) -> ops.Op:
         if self.op is not None:
@@ -114,14 +128,17 @@ class Recorder:
         self.active.append(len(self.calls))
         first = first_tensor(args)
         shape = tuple(first.shape) if first is not None else ()
+        key = tensor_key(first)
         self.calls.append(Call(name, module, None, shape, saved=self.saved.take_pending(), reads=storage_id(first),
-                               input_requires_grad=bool(getattr(first, "requires_grad", False))))  # fmt: skip
+                               input_requires_grad=bool(getattr(first, "requires_grad", False)),
+                               sources=(key,) if key is not None else ()))  # fmt: skip
 
     def leave_leaf(self, out: Any) -> None:
         result = first_tensor(out)
         call = self.calls[self.active.pop()]
         call.output_shape = tuple(result.shape) if result is not None else ()
         call.writes = storage_id(result)
+        call.result = tensor_key(result)
 
     def enter_container(self, module: nn.Module) -> None:
         self.containers.append(type(module).__name__)
@@ -158,30 +175,66 @@ class Recorder:
         out = meta_result(name, args, kwargs)
         if out is None:
             out = func(*args, **(kwargs or {}))
-        flat = name in RESHAPES and not self.active and self._flattens(args[0], out)
-        if self.active or (name in FREE_OPS and not flat):
+        if self.active:
+            return out
+        if name == "slice" and self._crops(args, out):
+            self._record(
+                name,
+                args,
+                out,
+                False,
+                frozenset(),
+                ops.Crop(
+                    int(args[1]) % 4,
+                    int(arg(args, 2, 0) or 0),
+                    int(min(arg(args, 3, args[0].shape[args[1]]), args[0].shape[args[1]])),
+                    int(arg(args, 4, 1)),
+                ),
+            )
+            return out
+        flat = name in RESHAPES and self._flattens(args[0], out)
+        if name in FREE_OPS and not flat:
             return out
         if self.in_dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
             if name == "mul":  # x * mask: the dropout call's output
                 self.in_dropout = False
                 last = self.calls[-1]
-                last.reads = next((storage_id(a) for a in args if storage_id(a) != self.mask), None)
-                last.writes = storage_id(out)
+                x = next((a for a in args if isinstance(a, torch.Tensor) and storage_id(a) != self.mask), None)
+                last.reads, last.writes = storage_id(x), storage_id(out)
+                key = tensor_key(x)
+                last.sources, last.result = ((key,) if key is not None else ()), tensor_key(out)
+                last.input_shape = tuple(x.shape) if x is not None else last.input_shape  # dropout2d: mask (N, C, 1, 1)
+                last.output_shape = tuple(out.shape)
             return out
-        self._record(name, args, out, flat)
+        self._record(name, args, out, flat, frozenset(t.name for t in getattr(func, "tags", ())))
         return out
 
-    def _record(self, name: str, args: tuple[Any, ...], out: Any, flat: bool) -> None:
-        first = args[1] if name == "addmm" else next((a for a in args if isinstance(a, torch.Tensor)), None)
+    def _crops(self, args: tuple[Any, ...], out: Any) -> bool:
+        """``x[:, :, a:b]``: a slice of a feature map's spatial axis (FCN's crops), a row of its own."""
+        x = args[0]
+        return (
+            x.dim() == 4
+            and len(args) > 1
+            and int(args[1]) % 4 in (2, 3)
+            and tuple(out.shape) != tuple(x.shape)
+            and storage_id(x) not in self.excluded
+        )
+
+    def _record(
+        self, name: str, args: tuple[Any, ...], out: Any, flat: bool, tags: frozenset[str], op: ops.Op | None = None
+    ) -> None:
+        first = args[1] if name == "addmm" else next(iter(_tensors(args)), None)
         result = out[0] if isinstance(out, (tuple, list)) else out
         where = f"{self.containers[-1]}.forward" if self.containers else "forward"
-        label = "flatten" if flat else bindings.functional_label(name)
+        label = "flatten" if flat else "crop" if name == "slice" else bindings.functional_label(name)
         # torch.flatten(x, 1) or x.view(n, -1) before the classifier: a row, as nn.Flatten gets
-        op = ops.Flatten(1) if flat else bindings.op_from_aten(name, args)
+        if op is None:
+            op = ops.Flatten(1) if flat else bindings.op_from_aten(name, args, tags)
         if name == "bernoulli_":
             self.in_dropout = True
             self.mask = storage_id(args[0])
-        reads = {storage_id(a) for a in args if isinstance(a, torch.Tensor) and storage_id(a) not in self.excluded}
+        activations = [a for a in _tensors(args) if storage_id(a) not in self.excluded]
+        reads = {storage_id(a) for a in activations}
         family = bindings.op_family(name)
         self.family_calls[family] = self.family_calls.get(family, 0) + 1
         self.calls.append(Call(
@@ -194,6 +247,8 @@ class Recorder:
             input_requires_grad=bool(getattr(first, "requires_grad", False)),
             weights=[a for a in args if isinstance(a, torch.Tensor) and storage_id(a) in self.excluded],
             key=(family, self.family_calls[family]),  # how a later real run finds this call again
+            sources=tuple(k for k in dict.fromkeys(tensor_key(a) for a in activations) if k is not None),
+            result=tensor_key(result),
         ))  # fmt: skip
         outputs = list(out) if isinstance(out, (tuple, list)) else [out]
         # what this op may save after it runs: its result (relu...), or its indices, statistics, mask
@@ -209,6 +264,17 @@ class Recorder:
             and out.shape[0] == x.shape[0]
             and storage_id(x) not in self.excluded
         )
+
+
+def _tensors(args: tuple[Any, ...]) -> list[torch.Tensor]:
+    """The tensors among an op's arguments, inside lists too (``torch.cat``'s)."""
+    out: list[torch.Tensor] = []
+    for a in args:
+        if isinstance(a, torch.Tensor):
+            out.append(a)
+        elif isinstance(a, (list, tuple)):
+            out.extend(t for t in a if isinstance(t, torch.Tensor))
+    return out
 
 
 class EagerMode(TorchDispatchMode):

@@ -20,7 +20,7 @@ from ..ops.traced import LayerTrace  # noqa: E402
 from ..report.assemble import build_report  # noqa: E402
 from ..report.model import MODULE_CONFIG, ModelInfo, Report  # noqa: E402
 from ..request import Request  # noqa: E402
-from . import user  # noqa: E402
+from . import prepare, user  # noqa: E402
 from .instantiate import (  # noqa: E402
     TORCH_DTYPES,
     check_device,
@@ -58,14 +58,17 @@ class UserSource:
     def __init__(self, req: Request) -> None:
         self.reference = req.user_code().reference
         self.kwargs = req.kwargs
+        self.req = req
         self._meta: nn.Module | None = None
         self.label = ""
+        self.notes: list[str] = []  # wrappers taken off, lazy modules materialised
 
     def on_meta(self, dtype: str) -> nn.Module:
         """Built once on meta, at ``dtype``; each call gets that module (it is never given storage)."""
         if self._meta is None:
             module, self.label = user.load(self.reference, self.kwargs)
-            self._meta = module
+            module = prepare.unwrap(module, self.notes)
+            self._meta = prepare.materialise(module, self.req.user_shape(), self.req.canonical_dtype(), self.notes)
         return self._meta.to(TORCH_DTYPES[dtype])
 
     def on_cpu(self, dtype: str) -> nn.Module:
@@ -74,14 +77,25 @@ class UserSource:
 
     def run_on_cpu(self) -> nn.Module:
         """Built by your code on CPU in float32, its own initialisation run (the empirical field)."""
-        return user.load(self.reference, self.kwargs, device="cpu")[0].float()
+        return self._made(user.load(self.reference, self.kwargs, device="cpu")[0], "cpu").float()
+
+    def _made(self, module: nn.Module, device: str) -> nn.Module:
+        """Your model as your code built it on ``device``, out of its wrappers, lazy layers materialised
+        there by one forward (real tensors: a forward on meta cannot give them storage)."""
+        module = prepare.unwrap(module, [])
+        if prepare.is_lazy(module):
+            import torch
+
+            with torch.no_grad():
+                module(torch.zeros(self.req.user_shape(), device=device))
+        return module
 
     def built_by_your_code(self, device: str, dtype: str) -> nn.Module:
         """Your model built by your own code on ``device`` (its initialisation runs), once its weights
         are known, from the meta build, to fit there."""
         meta = self.on_meta(dtype)
         ensure_fits(state_bytes(meta), check_device(device), f"{self.label}'s weights and buffers")
-        return user.load(self.reference, self.kwargs, device=device)[0].to(TORCH_DTYPES[dtype])
+        return self._made(user.load(self.reference, self.kwargs, device=device)[0], device).to(TORCH_DTYPES[dtype])
 
     def for_analysis(self, device: str | None, dtype: str, init: bool) -> nn.Module:
         """The module a report is taken from: on meta, placed uninitialised on ``device``, or built
@@ -103,6 +117,7 @@ def module_report(
     optimizer: str = "momentum",
     execute: bool | None = None,
     as_built: bool = False,
+    input_requires_grad: bool = False,
 ) -> tuple[Report, list[LayerTrace]]:
     """The report of any ``nn.Module`` instance (walked, or run once on meta tensors) and its traces.
     ``as_built``: built on meta only to be traced, so reported as the closed-form analysis."""
@@ -114,16 +129,18 @@ def module_report(
     shape = validate.shape(input_shape)
     if len(shape) != 4:
         raise VggInspectError(f"{{param}} must be (N, C, H, W), got {shape}", param="input_shape")
-    dtype = module_dtype(module)
-    device = None if as_built else device_name(module)
     notes: list[str] = []
+    module = prepare.unwrap(module, notes)
+    dtype = module_dtype(module)
+    module = prepare.materialise(module, shape, dtype, notes)
+    device = None if as_built else device_name(module)
     traces = trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device),
-                          notes=notes)  # fmt: skip
+                          notes=notes, input_requires_grad=input_requires_grad)  # fmt: skip
     weight_layers = sum(t.op.kind in (LayerKind.CONV, LayerKind.FC) for t in traces)
     info = ModelInfo(name or type(module).__name__, MODULE_CONFIG, None, None, None, shape[1], weight_layers)
     report = build_report(info, shape, traces, dtype=dtype, device=device,
                           analysis="instantiated" if device else "analytical", include=include,
-                          optimizer=optimizer,
+                          optimizer=optimizer, input_requires_grad=input_requires_grad,
                           conv_kernel=cpu_conv_kernel(device, dtype) if device else ConvKernel.EITHER)  # fmt: skip
     report.warnings.extend(notes)
     return report, traces
@@ -137,7 +154,8 @@ def user_report(
     source = UserSource(req)
     module = source.for_analysis(device, dtype, req.init)
     report, traces = module_report(module, shape, name=source.label, include=include, optimizer=optimizer,
-                                   as_built=device is None)  # fmt: skip
+                                   as_built=device is None, input_requires_grad=req.input_requires_grad)  # fmt: skip
+    report.warnings[:0] = source.notes
     if device is not None:
         kernel_warnings(report, module, device, dtype)
     return report, traces, module

@@ -21,11 +21,17 @@ from ..ops import Convention  # noqa: E402
 from ..ops.traced import LayerTrace  # noqa: E402
 from .bindings import op_from_module  # noqa: E402
 from .instantiate import TORCH_DTYPES, VGG  # noqa: E402
-from .recorder import Call, Recorder, RecordingMode, storage_id  # noqa: E402
+from .recorder import Call, Recorder, RecordingMode, TensorKey, storage_id, tensor_key  # noqa: E402
 
 
 def leaves(module: nn.Module) -> list[tuple[str, nn.Module]]:
     return [(n, m) for n, m in module.named_modules() if n and next(m.children(), None) is None]
+
+
+def opaque(m: nn.Module) -> bool:
+    """A leaf traced as one call: a layer with formulas, or torch's own (an LSTM). A leaf of your own
+    with no formulas (SSD's L2Norm) is traced inside: its operations are rows of their own."""
+    return not isinstance(op_from_module(m), ops.Unknown) or type(m).__module__.startswith("torch.")
 
 
 def walkable(module: nn.Module) -> bool:
@@ -36,7 +42,7 @@ def walkable(module: nn.Module) -> bool:
     inner = [m for m in module.modules() if m is not module and next(m.children(), None) is not None]
     if isinstance(module, nn.Sequential) and any(type(m) is not nn.Sequential for m in inner):
         return False
-    return all(not isinstance(op_from_module(m), ops.Unknown) for _, m in leaves(module))
+    return all(op_from_module(m).rules_measured for _, m in leaves(module))
 
 
 class Counts(TypedDict):
@@ -74,6 +80,7 @@ def trace_module(
     execute: bool | None = None,
     convention: Convention = Convention.CPU,
     notes: list[str] | None = None,
+    input_requires_grad: bool = False,
 ) -> list[LayerTrace]:
     """Every leaf call of ``module`` with its shapes and its real parameter and buffer counts.
 
@@ -85,7 +92,9 @@ def trace_module(
     """
     if execute is None:
         execute = not walkable(module)
-    return _execute(module, input_shape, dtype, convention, notes) if execute else _walk(module, input_shape)
+    if execute:
+        return _execute(module, input_shape, dtype, convention, notes, input_requires_grad)
+    return _walk(module, input_shape)
 
 
 def _walk(module: nn.Module, input_shape: tuple[int, ...]) -> list[LayerTrace]:
@@ -110,17 +119,22 @@ def _walk(module: nn.Module, input_shape: tuple[int, ...]) -> list[LayerTrace]:
 
 
 def _execute(
-    module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention, notes: list[str] | None = None
+    module: nn.Module,
+    input_shape: tuple[int, ...],
+    dtype: str,
+    convention: Convention,
+    notes: list[str] | None = None,
+    input_grad: bool = False,
 ) -> list[LayerTrace]:
     try:
-        return _run(module, input_shape, dtype, convention, train=True)
+        return _run(module, input_shape, dtype, convention, train=True, input_grad=input_grad)
     except _TrainRefused as refused:
         if notes is not None:
             notes.append(
                 f"the model refuses train mode at this batch ({refused}): shapes and counts come from an eval-mode "
                 "run, and saved-for-backward bytes follow each layer's rule, unmeasured"
             )
-        return _run(module, input_shape, dtype, convention, train=False)
+        return _run(module, input_shape, dtype, convention, train=False, input_grad=input_grad)
 
 
 def _own_line(exc: BaseException) -> str:
@@ -152,7 +166,7 @@ class _TrainRefused(Exception):
 def _hooks(module: nn.Module, recorder: Recorder) -> list[Any]:
     """Leaf modules open and close calls; the others name the forward that runs (F.relu in Net.forward)."""
     handles = []
-    found = leaves(module)
+    found = [(n, m) for n, m in leaves(module) if opaque(m)]
     for name, m in found:
         handles.append(m.register_forward_pre_hook(lambda mod, args, name=name: recorder.enter_leaf(name, mod, args)))
         handles.append(m.register_forward_hook(lambda mod, args, out: recorder.leave_leaf(out)))
@@ -165,13 +179,14 @@ def _hooks(module: nn.Module, recorder: Recorder) -> list[Any]:
 
 
 def _run(
-    module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention, train: bool
+    module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention, train: bool, input_grad: bool
 ) -> list[LayerTrace]:
     meta_state = {
         k: torch.empty(v.shape, dtype=v.dtype, device="meta").requires_grad_(v.requires_grad)
         for k, v in list(module.named_parameters()) + list(module.named_buffers())
     }
     recorder = Recorder({t.untyped_storage()._cdata for t in meta_state.values()})
+    param_ids = {meta_state[k].untyped_storage()._cdata for k, _ in module.named_parameters()}
     if ops.numel(input_shape) * TORCH_DTYPES[dtype].itemsize >= 2**62:  # meta tensors too have a byte size
         raise AnalysisError(
             f"the input {tuple(input_shape)} holds {ops.numel(input_shape):,} elements, more than torch can address "
@@ -179,7 +194,7 @@ def _run(
         )
     handles = _hooks(module, recorder)
     was_training = module.training
-    x = torch.empty(input_shape, dtype=TORCH_DTYPES[dtype], device="meta")
+    x = torch.empty(input_shape, dtype=TORCH_DTYPES[dtype], device="meta").requires_grad_(input_grad)
     try:
         module.train(train)
         with (
@@ -200,7 +215,7 @@ def _run(
         for h in handles:
             h.remove()
     recorder.finish()
-    return _traces(recorder.calls, storage_id(x), dtype, convention, train)
+    return _traces(recorder.calls, storage_id(x), dtype, convention, train, tensor_key(x), param_ids)
 
 
 def _model_failed(exc: Exception, input_shape: tuple[int, ...], recorder: Recorder) -> AnalysisError:
@@ -231,9 +246,43 @@ def _device_saved(op: ops.Op, call: Call, itemsize: int, convention: Convention)
     return call.saved + new(convention) - new(Convention.META)
 
 
+class _Graph:
+    """Which earlier result each tensor a call reads is: the same tensor, else the latest result
+    on its storage (a view torch made without a call), else the model's input."""
+
+    def __init__(self, input_key: TensorKey | None) -> None:
+        self.made: set[TensorKey] = set()
+        self.latest: dict[int, TensorKey | str] = {}
+        if input_key is not None:
+            self.latest[input_key[0]] = "input"
+        self.input = input_key
+
+    def link(self, call: Call) -> tuple[tuple[object, ...], object]:
+        sources: list[object] = []
+        for key in call.sources:
+            if key == self.input:
+                sources.append("input")
+            elif key in self.made:
+                sources.append(key)
+            elif key[0] in self.latest:
+                sources.append(self.latest[key[0]])
+        if call.result is not None:
+            self.made.add(call.result)
+            self.latest[call.result[0]] = call.result
+        return tuple(dict.fromkeys(sources)), call.result
+
+
 def _traces(
-    calls: list[Call], input_id: int | None, dtype: str, convention: Convention, train: bool
+    calls: list[Call],
+    input_id: int | None,
+    dtype: str,
+    convention: Convention,
+    train: bool,
+    input_key: TensorKey | None = None,
+    param_ids: set[int] | None = None,
 ) -> list[LayerTrace]:
+    """``param_ids``: the storages of parameters (the rest of what calls read from the module are buffers)."""
+    graph = _Graph(input_key)
     itemsize = torch.empty((), dtype=TORCH_DTYPES[dtype]).element_size()
     traces: list[LayerTrace] = []
     counted: set[int] = set()  # a module called twice has its parameters counted once
@@ -244,20 +293,34 @@ def _traces(
         previous = call.writes if call.writes is not None else previous
         grads = call.input_requires_grad if train else None  # an eval run tracks no gradients
         op = call.operator()
+        sources, result = graph.link(call)
         saved = (_device_saved(op, call, itemsize, convention) if call.saved else call.saved) if train else None
         if call.module is None:  # a functional call: its operator, and the parameters it reads
-            fresh = [w for w in call.weights if storage_id(w) not in seen_weights and w.requires_grad]
+            fresh = {
+                storage_id(w): w
+                for w in call.weights
+                if storage_id(w) not in seen_weights
+                and (storage_id(w) in param_ids if param_ids is not None else w.requires_grad)
+            }
             seen_weights.update(storage_id(w) for w in call.weights)  # type: ignore[misc]
-            params = sum(int(w.numel()) for w in fresh)
-            nbytes = sum(int(w.numel()) * w.element_size() for w in fresh)
+            # a parameter read through a view (weight[None, :, None, None]) counts whole
+            params = sum(int(w.untyped_storage().nbytes()) // w.element_size() for w in fresh.values())
+            trainable = sum(
+                int(w.untyped_storage().nbytes()) // w.element_size() for w in fresh.values() if w.requires_grad
+            )
+            nbytes = sum(int(w.untyped_storage().nbytes()) for w in fresh.values())
             kind = op.type_label if isinstance(op, ops.Unknown) else type(op).__name__
-            traces.append(LayerTrace(call.name, kind, op, call.input_shape, call.output_shape, params, params, 0,
+            traces.append(LayerTrace(call.name, kind, op, call.input_shape, call.output_shape, params, trainable, 0,
                                      nbytes, 0, saved_bytes=saved, chained=chained, input_requires_grad=grads,
-                                     call=call.key))  # fmt: skip
+                                     weight_requires_grad=any(w.requires_grad for w in call.weights),
+                                     call=call.key, sources=sources, result=result))  # fmt: skip
             continue
         counts = _counts(call.module, seen_weights) if id(call.module) not in counted else NO_COUNTS
         counted.add(id(call.module))
         traces.append(LayerTrace(module=call.name, type=type(call.module).__name__, op=op,
                                  input_shape=call.input_shape, output_shape=call.output_shape, saved_bytes=saved,
-                                 chained=chained, input_requires_grad=grads, **counts))  # fmt: skip
+                                 chained=chained, input_requires_grad=grads, sources=sources, result=result,
+                                 weight_requires_grad=any(p.requires_grad
+                                                          for p in call.module.parameters(recurse=False)),
+                                 **counts))  # fmt: skip
     return traces

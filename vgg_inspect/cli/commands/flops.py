@@ -16,9 +16,11 @@ if TYPE_CHECKING:
 
 
 INCLUDE_HELP = (
-    "Add to FLOPs any of bias,relu,pool,norm (comma-separated): bias 1 per output element of a biased layer; "
-    "relu 1 per output element; pool k*k-1 per max-pool output, window size per adaptive-avg-pool output; "
-    "norm 2 per BatchNorm element, n+5 per LRN element."
+    "Add to FLOPs any of bias,relu,pool,norm,elementwise (comma-separated): bias 1 per output element of a biased "
+    "layer; relu 1 per output element; pool k*k-1 per max-pool output, window size per adaptive-avg-pool output; "
+    "norm 2 per BatchNorm element, n+5 per LRN element, 5 per GroupNorm/LayerNorm/InstanceNorm element (4 without "
+    "affine); elementwise (your model's other activations, arithmetic, softmax, reductions, bilinear upsampling) "
+    "as the README says."
 )
 
 
@@ -27,11 +29,18 @@ INCLUDE_HELP = (
         "vgg-inspect flops vgg16",
         "vgg-inspect flops vgg16 --include bias,relu --train",
         "vgg-inspect flops vgg16 --compare --input 224,448",
+        "vgg-inspect flops vgg19 --train --input-requires-grad",
     )
 )
 @model_options(multi_input=True)
 @click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)
 @click.option("--train", is_flag=True, help="Also forward + backward FLOPs per layer.")
+@click.option(
+    "--input-requires-grad",
+    is_flag=True,
+    help="The input needs a gradient (a perceptual loss: the generated image does, a frozen VGG's weights do not); "
+    "--train then charges the first layer an input gradient too.",
+)
 @click.option(
     "--compare",
     is_flag=True,
@@ -46,9 +55,17 @@ INCLUDE_HELP = (
     help="Compare with this peer only (repeatable); if it has to be skipped, the exit is 1.",
 )
 def flops(
-    out: Output, all_layers: bool, include: str, train: bool, compare: bool, peers: tuple[str, ...], req: Request
+    out: Output,
+    all_layers: bool,
+    include: str,
+    train: bool,
+    input_requires_grad: bool,
+    compare: bool,
+    peers: tuple[str, ...],
+    req: Request,
 ) -> None:
     """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
+    req = req.replace(input_requires_grad=input_requires_grad)
     sizes = validate.input_sizes(req.input_size)
     report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers, sizes=sizes)
 

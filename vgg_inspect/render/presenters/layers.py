@@ -135,11 +135,7 @@ def flops_views(report: Report, all_layers: bool = False, train: bool = False) -
         f"FLOPs: {units.count(t.flops)} ({units.si(t.flops)})"
         + (f"   forward + backward: {units.count(t.train_flops)} ({units.si(t.train_flops)})" if train else ""),
         f"Convention: MACs = {report.conventions['macs']}; FLOPs = {report.conventions['flops']}. "
-        + (
-            "Included: " + ", ".join(include) + " (rules in the README)."
-            if include
-            else "Not included: bias, ReLU, pooling, norms (--include bias,relu,pool,norm adds them)."
-        ),
+        + ("Included: " + ", ".join(include) + " (rules in the README)." if include else _not_included(report)),
     ]
     if train:
         notes.append(f"Backward: {report.conventions['train_flops']}.")
@@ -312,3 +308,12 @@ def effective_view(data: EffectiveField, report: Report) -> View:
 
 def _box(b: list[int] | None) -> str:
     return "-" if not b else f"rows {b[0]}..{b[1]}, cols {b[2]}..{b[3]}"
+
+
+def _not_included(report: Report) -> str:
+    if any("elementwise" in r.extra_flops for r in report.layers):
+        return (
+            "Not included: bias, ReLU, pooling, norms, elementwise ops (--include bias,relu,pool,norm,elementwise "
+            "adds them)."
+        )
+    return "Not included: bias, ReLU, pooling, norms (--include bias,relu,pool,norm adds them)."

@@ -1,0 +1,170 @@
+"""Bindings of the operators people's VGGs use beyond the paper's: activations and arithmetic (by
+torch's own ``Tag.pointwise`` and ``Tag.reduction``, with a short list for the untagged ones),
+softmaxes, other norms, padding, upsampling, transposed convs, adaptive max pooling and channel
+dropout. Registered when ``bindings`` is imported."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from . import require
+
+require("torch", "analysing an nn.Module")
+from torch import nn  # noqa: E402
+
+from .. import ops  # noqa: E402
+from ..ops.elementwise import Pointwise, Reduction, Softmax  # noqa: E402
+from ..ops.norms import Normalization  # noqa: E402
+from ..ops.resampling import AdaptiveMaxPool2d, ConvTranspose2d, Interpolate, Pad  # noqa: E402
+from .arguments import arg, optional_pair, pair  # noqa: E402
+from .bindings import Binding, register  # noqa: E402
+
+ACTIVATION_MODULES: dict[type[nn.Module], str] = {
+    nn.LeakyReLU: "leaky_relu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
+    nn.Hardswish: "hardswish", nn.Hardsigmoid: "hardsigmoid", nn.Hardtanh: "hardtanh", nn.ELU: "elu",
+    nn.SELU: "selu", nn.CELU: "celu", nn.Mish: "mish", nn.ReLU6: "relu6", nn.Softplus: "softplus",
+    nn.Softsign: "softsign", nn.PReLU: "prelu", nn.LogSigmoid: "logsigmoid", nn.Identity: "identity",
+}  # fmt: skip
+# Elementwise ops torch does not tag pointwise.
+UNTAGGED_POINTWISE = frozenset({"hardswish", "hardswish_", "_prelu_kernel", "hardsigmoid_", "log_sigmoid_forward"})
+
+
+def from_tags(name: str, args: tuple[Any, ...], tags: frozenset[str]) -> ops.Op | None:
+    """An aten op no binding names, classified as torch classifies it."""
+    if "pointwise" in tags or name in UNTAGGED_POINTWISE or name == "cat":  # cat: a merge that copies
+        return Pointwise(name.rstrip("_"))
+    if "reduction" in tags:
+        x = args[0]
+        if name == "linalg_vector_norm":  # (x, ord, dim, keepdim)
+            dims, keep = arg(args, 2, None), arg(args, 3, False)
+        else:  # (x, dim, keepdim, ...) or (x) for a whole-tensor reduction
+            dims, keep = arg(args, 1, None), arg(args, 2, False)
+        if isinstance(dims, int):
+            dims = [dims]
+        if not isinstance(dims, (list, tuple)):
+            dims = []
+        return Reduction(
+            name, tuple(int(d) % max(1, x.dim()) for d in dims), bool(keep) if isinstance(keep, bool) else False
+        )
+    return None
+
+
+register(Binding(
+    Pointwise, tuple(ACTIVATION_MODULES),
+    from_module=lambda m: Pointwise(ACTIVATION_MODULES[type(m)]),
+    same_shape=True,
+))  # fmt: skip
+register(Binding(
+    Softmax, (nn.Softmax, nn.LogSoftmax), ("_softmax",),
+    from_module=lambda m: Softmax(1 if m.dim is None else int(m.dim), isinstance(m, nn.LogSoftmax)),
+    from_aten=lambda a: Softmax(int(a[1]) % a[0].dim(), False),
+    functional="softmax", same_shape=True, saves_result=True,
+))  # fmt: skip
+register(Binding(Softmax, (), ("_log_softmax",), from_aten=lambda a: Softmax(int(a[1]) % a[0].dim(), True),
+                 functional="log_softmax", same_shape=True, saves_result=True))  # fmt: skip
+register(Binding(ops.Dropout, (nn.Dropout2d, nn.Dropout1d, nn.Dropout3d),
+                 from_module=lambda m: ops.Dropout(float(m.p), feature=True)))  # fmt: skip
+
+
+def _group_norm(m: nn.GroupNorm) -> ops.Op:
+    return Normalization("GroupNorm", m.num_channels if m.affine else 0, m.affine)
+
+
+def _layer_norm(m: nn.LayerNorm) -> ops.Op:
+    size = math.prod(m.normalized_shape) if m.elementwise_affine else 0
+    return Normalization("LayerNorm", size, m.bias is not None)
+
+
+def _instance_norm(m: Any) -> ops.Op:
+    return Normalization("InstanceNorm2d", m.num_features if m.affine else 0, bool(m.affine),
+                         2 * m.num_features + 1 if m.track_running_stats else 0)  # fmt: skip
+
+
+register(Binding(Normalization, (nn.GroupNorm,), ("native_group_norm",), from_module=_group_norm,
+                 from_aten=lambda a: Normalization("GroupNorm", int(a[0].shape[1]) if a[1] is not None else 0,
+                                                   a[2] is not None),
+                 functional="group_norm"))  # fmt: skip
+register(Binding(Normalization, (nn.LayerNorm,), ("native_layer_norm",), from_module=_layer_norm,
+                 from_aten=lambda a: Normalization("LayerNorm", math.prod(a[1]) if a[2] is not None else 0,
+                                                   a[3] is not None),
+                 functional="layer_norm"))  # fmt: skip
+register(Binding(Normalization, (nn.InstanceNorm2d,), from_module=_instance_norm))
+
+
+def _pad_from_module(m: Any) -> ops.Op:
+    mode = (
+        "reflect"
+        if isinstance(m, nn.ReflectionPad2d)
+        else "replicate"
+        if isinstance(m, nn.ReplicationPad2d)
+        else "constant"
+    )
+    left, right, top, bottom = m.padding
+    return Pad((int(left), int(right), int(top), int(bottom)), mode)
+
+
+def _pad_from_aten(mode: str) -> Any:
+    def make(a: tuple[Any, ...]) -> ops.Op:
+        p = [int(v) for v in a[1]] + [0] * (4 - len(a[1]))
+        if len(a[1]) > 4 or a[0].dim() != 4:
+            raise ValueError("not a 2-D pad")
+        return Pad((p[0], p[1], p[2], p[3]), mode)
+
+    return make
+
+
+register(Binding(Pad, (nn.ZeroPad2d, nn.ConstantPad2d), ("constant_pad_nd",), from_module=_pad_from_module,
+                 from_aten=_pad_from_aten("constant"), functional="pad"))  # fmt: skip
+register(Binding(Pad, (nn.ReflectionPad2d,), ("reflection_pad2d",), from_module=_pad_from_module,
+                 from_aten=_pad_from_aten("reflect"), functional="pad"))  # fmt: skip
+register(Binding(Pad, (nn.ReplicationPad2d,), ("replication_pad2d",), from_module=_pad_from_module,
+                 from_aten=_pad_from_aten("replicate"), functional="pad"))  # fmt: skip
+
+
+def _scales(value: Any) -> tuple[float, float] | None:
+    if value is None:
+        return None
+    return (float(value), float(value)) if isinstance(value, (int, float)) else (float(value[0]), float(value[-1]))
+
+
+def _upsample_module(m: Any) -> ops.Op:
+    size = None if m.size is None else pair(m.size)
+    return Interpolate(m.mode, size, _scales(m.scale_factor) if size is None else None, bool(m.align_corners))
+
+
+def _upsample_aten(mode: str) -> Any:
+    def make(a: tuple[Any, ...]) -> ops.Op:
+        rest = a[3:] if mode == "bilinear" else a[2:]  # (x, size, [align_corners], scale_h, scale_w)
+        scales = (float(rest[0]), float(rest[1])) if len(rest) == 2 and None not in rest else None
+        return Interpolate(mode, pair(a[1]), scales, bool(a[2]) if mode == "bilinear" else False)
+
+    return make
+
+
+register(Binding(Interpolate, (nn.Upsample,), ("upsample_nearest2d",), from_module=_upsample_module,
+                 from_aten=_upsample_aten("nearest"), functional="interpolate"))  # fmt: skip
+register(Binding(Interpolate, (), ("upsample_bilinear2d",), from_aten=_upsample_aten("bilinear"),
+                 functional="interpolate"))  # fmt: skip
+
+
+register(Binding(
+    ConvTranspose2d, (nn.ConvTranspose2d,),
+    from_module=lambda m: ConvTranspose2d(m.in_channels, m.out_channels, pair(m.kernel_size), pair(m.stride),
+                                          pair(m.padding), pair(m.output_padding), pair(m.dilation), m.groups,
+                                          m.bias is not None),
+))  # fmt: skip
+register(Binding(
+    AdaptiveMaxPool2d, (nn.AdaptiveMaxPool2d,), ("adaptive_max_pool2d",),
+    from_module=lambda m: AdaptiveMaxPool2d(optional_pair(m.output_size)),
+    from_aten=lambda a: AdaptiveMaxPool2d(pair(a[1])),
+    family="pool", functional="adaptive_max_pool2d",
+))  # fmt: skip
+
+
+def transposed_conv_from_aten(a: tuple[Any, ...]) -> ops.Op:
+    """``aten.convolution`` with ``transposed``: weight (C_in, C_out / groups, kh, kw)."""
+    x, w, b = a[0], a[1], a[2]
+    groups = int(a[8])
+    return ConvTranspose2d(int(x.shape[1]), int(w.shape[1]) * groups, pair(list(w.shape[2:])), pair(a[3]),
+                           pair(a[4]), pair(a[7]), pair(a[5]), groups, b is not None)  # fmt: skip
