@@ -14,7 +14,7 @@ from ..ops.traced import LayerTrace
 from .documents import Diff, DiffRow, DiffSection
 from .model import LayerRow, Report
 
-COMPARED_KINDS = ("conv", "fc", "pool", "avgpool", "norm", "lrn")
+COMPARED_KINDS = ("conv", "fc", "pool", "avgpool", "norm", "gnorm", "lrn", "resample")
 
 Side = list[tuple[LayerTrace, LayerRow]]
 Pairs = list[tuple[int | None, int | None]]
@@ -26,6 +26,8 @@ def _fields(trace: LayerTrace, row: LayerRow) -> dict[str, Any]:
     for name in ("kernel_size", "stride", "padding", "dilation", "output_size"):
         if hasattr(op, name):
             fields[name] = list(getattr(op, name))
+    if hasattr(op, "ceil_mode"):  # it changes an output size only at some inputs: compared itself
+        fields["ceil_mode"] = bool(op.ceil_mode)
     if len(trace.input_shape) > 1 and len(trace.output_shape) > 1:
         fields["channels"] = [
             trace.input_shape[1] if len(trace.input_shape) == 4 else trace.input_shape[-1],
@@ -37,6 +39,8 @@ def _fields(trace: LayerTrace, row: LayerRow) -> dict[str, Any]:
 
 def _neutral(pair: tuple[LayerTrace, LayerRow]) -> bool:
     t, r = pair
+    if r.params:  # a layer with parameters is never neutral (FCN's upscore, PReLU, an L2Norm scale)
+        return False
     identity = r.kind in ("avgpool", "pool") and list(t.input_shape) == list(t.output_shape)  # AvgPool2d(1, 1)
     return r.kind in NEUTRAL_KINDS or identity or r.kind not in COMPARED_KINDS
 

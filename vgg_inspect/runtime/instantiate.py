@@ -138,6 +138,16 @@ def instantiate(spec: ModelSpec, *, device: str = "cpu", dtype: str = "float32",
     return model
 
 
+def move_plain_tensors(model: nn.Module, device: torch.device | str) -> None:
+    """Tensors a module keeps as plain attributes (SSD's prior boxes, not a buffer) go where its
+    weights go, zero-filled: ``to_empty`` and ``.to`` leave them on meta, where the forward that
+    reads them would fail on any other device."""
+    for m in model.modules():
+        for key, value in list(vars(m).items()):
+            if isinstance(value, torch.Tensor) and not isinstance(value, nn.Parameter) and value.is_meta:
+                setattr(m, key, torch.zeros(value.shape, dtype=value.dtype, device=device))
+
+
 def _allocate(model: nn.Module, device: torch.device) -> None:
     """``to_empty`` without its cost: ``torch.empty`` straight on the device (``to_empty`` goes
     through ``empty_like``'s Python reference, whose first call imports a large part of torch).
@@ -171,6 +181,7 @@ def place(
         _allocate(module, dev)
     except (RuntimeError, TypeError) as exc:  # e.g. a dtype the device cannot hold
         raise AnalysisError(f"cannot allocate {name} on {device}: {exc}".splitlines()[0]) from None
+    move_plain_tensors(module, dev)
     reset_running_stats(module)  # buffers must hold real statistics, even uninitialised weights need not
     return module
 

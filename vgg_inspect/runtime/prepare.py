@@ -44,13 +44,33 @@ def is_lazy(module: nn.Module) -> bool:
     return any(isinstance(t, nn.parameter.UninitializedTensorMixin) for t in [*module.parameters(), *module.buffers()])
 
 
+def _meta_copy(module: nn.Module) -> nn.Module:
+    """A copy on meta. ``.to("meta")`` would turn a lazy parameter into an empty one: each is made
+    anew, uninitialised, on meta (its materialisation then allocates nothing)."""
+    made = copy.deepcopy(module)
+    for m in made.modules():
+        for table in (m._parameters, m._buffers):
+            for key, t in list(table.items()):
+                if t is None:
+                    continue
+                if isinstance(t, nn.parameter.UninitializedParameter):
+                    table[key] = nn.parameter.UninitializedParameter(t.requires_grad, device="meta", dtype=t.dtype)
+                elif isinstance(t, nn.parameter.UninitializedBuffer):
+                    table[key] = nn.parameter.UninitializedBuffer(t.requires_grad, device="meta", dtype=t.dtype)
+                elif isinstance(t, nn.Parameter):
+                    table[key] = nn.Parameter(torch.empty_like(t, device="meta"), t.requires_grad)
+                else:
+                    table[key] = torch.empty_like(t, device="meta")
+    return made
+
+
 def materialise(module: nn.Module, shape: tuple[int, ...], dtype: str, notes: list[str]) -> nn.Module:
     """A lazy module's shapes found by one forward on meta tensors at ``shape`` (a meta copy when the
     module is elsewhere, so that nothing is allocated and the caller's module is left as it was)."""
     if not is_lazy(module):
         return module
     on_meta = all(t.is_meta for t in [*module.parameters(), *module.buffers()])
-    built = module if on_meta else copy.deepcopy(module).to("meta")
+    built = module if on_meta else _meta_copy(module)
     try:
         with torch.no_grad():
             built(torch.empty(shape, dtype=TORCH_DTYPES[dtype], device="meta"))

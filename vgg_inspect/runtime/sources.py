@@ -29,6 +29,7 @@ from .instantiate import (  # noqa: E402
     ensure_fits,
     instantiate,
     module_dtype,
+    move_plain_tensors,
     place,
     state_bytes,
     unsupported_kernels,
@@ -73,7 +74,9 @@ class UserSource:
 
     def on_cpu(self, dtype: str) -> nn.Module:
         """A copy of the meta build with uninitialised CPU storage (a peer's run needs real tensors)."""
-        return copy.deepcopy(self.on_meta(dtype)).to_empty(device="cpu")
+        made = copy.deepcopy(self.on_meta(dtype)).to_empty(device="cpu")
+        move_plain_tensors(made, "cpu")
+        return made
 
     def run_on_cpu(self) -> nn.Module:
         """Built by your code on CPU in float32, its own initialisation run (the empirical field)."""
