@@ -34,6 +34,10 @@ import time
 TOOL = [sys.executable, "-m", "vgg_inspect"]
 HERE = os.path.dirname(os.path.abspath(__file__))
 USER_FILE = os.path.join(HERE, "..", "tests", "models", "functional_vgg.py")
+ZOO = os.path.join(HERE, "..", "tests", "zoo")
+# VGGs as people write them (tests/zoo): the tool against the torchinfo + fvcore workflow on each
+ZOO_MODELS = {"FCN8s": ("fcn.py", "FCN8s", 224), "SSD300": ("ssd.py", "SSDBackbone", 300),
+              "ModernVGG": ("activations.py", "ModernVGG", 32)}  # fmt: skip
 
 
 def measure(cmd: list[str]) -> tuple[float, float]:
@@ -78,6 +82,11 @@ def main() -> None:
         "effective 4096": [*TOOL, "receptive-field", "vgg16", "--effective", "--samples", "1", "--format", "json",
                            "--input", "4096"],
     }  # fmt: skip
+    for label, (file, name, size) in ZOO_MODELS.items():
+        ref = f"{os.path.join(ZOO, file)}:{name}"
+        cmds[f"summary {label}"] = [*TOOL, "summary", ref, "--input", str(size)]
+        cmds[f"torchinfo + fvcore on {label}"] = [sys.executable, os.path.join(HERE, "user_workflow.py"), ref, "1",
+                                                  str(size)]  # fmt: skip
     samples: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(args.repeat):
         for label, cmd in cmds.items():
@@ -98,6 +107,7 @@ def main() -> None:
         ("diagram vgg16", "import matplotlib.pyplot", 1.5),
         ("report vgg16", "import matplotlib.pyplot", 1.5),
         ("summary file.py:VGGNet", "torchinfo + fvcore on it", 0.5),
+        *((f"summary {label}", f"torchinfo + fvcore on {label}", 0.5) for label in ZOO_MODELS),
     ):
         ratio = t[label] / t[base]
         rows.append((label, f"{t[label]:.3f} s", f"{ratio:.2f}x {base}", f"<= {limit:.2f}x", ratio <= limit))
