@@ -15,7 +15,7 @@ from typing import ClassVar
 
 from ..records import record
 from .base import Axis, AxisOp, ConvKernel, Geometry, LayerKind, Op, Pair, Shape, Window, Windows, numel
-from .layers import adaptive_axis
+from .layers import WeightLayer, adaptive_axis
 
 
 def _four(op: Op, shape: Shape) -> tuple[int, int, int, int]:
@@ -130,7 +130,10 @@ class Interpolate(Op):
 
 
 @record(frozen=True)
-class ConvTranspose2d(Op):
+class ConvTranspose2d(WeightLayer):
+    """Its backward (weight and input gradients) and bias adds are a weight layer's; its MACs count
+    input positions, where a conv's count output positions."""
+
     kind: ClassVar[LayerKind] = LayerKind.RESAMPLE
     type_name: ClassVar[str] = "ConvTranspose2d"
     rules_measured: ClassVar[bool] = False
@@ -171,14 +174,6 @@ class ConvTranspose2d(Op):
     def macs(self, in_shape: Shape, out_shape: Shape) -> int:
         kh, kw = self.kernel_size
         return numel(in_shape) * (self.out_channels // self.groups) * kh * kw
-
-    def backward_macs(
-        self, in_shape: Shape, out_shape: Shape, needs_input_grad: bool, needs_weight_grad: bool = True
-    ) -> int:
-        return self.macs(in_shape, out_shape) * (int(needs_input_grad) + int(needs_weight_grad))
-
-    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        return {"bias": numel(out_shape)} if self.bias else {}
 
     def workspace(
         self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
