@@ -172,12 +172,23 @@ def broadcasts(shape: Any, to: Any) -> bool:
 
 def _conv_fits(args: tuple[Any, ...]) -> bool:
     x, w, b = args[0], args[1], args[2]
-    if len(args) != 9 or args[6] or not isinstance(args[8], int) or args[8] < 1 or w.dim() != 4:
+    if len(args) != 9 or not isinstance(args[8], int) or args[8] < 1 or w.dim() != 4:
         return False
-    groups = args[8]
-    channels = x.shape[1] == w.shape[1] * groups and w.shape[0] % groups == 0
+    groups, transposed = args[8], bool(args[6])
     windows = [*ints(args[3], 1), *ints(args[4], 0), *ints(args[5], 1)]
-    return channels and (b is None or b.shape == (w.shape[0],)) and len(windows) == 6
+    if len(windows) != 6:
+        return False
+    if transposed:  # weight (C_in, C_out / groups, kh, kw); output padding below stride or dilation
+        extra = ints(args[7], 0)
+        out = w.shape[1] * groups
+        channels = x.shape[1] == w.shape[0] and w.shape[0] % groups == 0
+        strides, dilations = windows[:2], windows[4:]
+        if len(extra) != 2 or any(e < 0 or e >= max(s, d) for e, s, d in zip(extra, strides, dilations)):
+            return False
+    else:
+        out = w.shape[0]
+        channels = x.shape[1] == w.shape[1] * groups and w.shape[0] % groups == 0
+    return channels and (b is None or b.shape == (out,)) and min(windows) >= 0
 
 
 def _pool_fits(dilated: bool) -> Callable[[tuple[Any, ...]], bool]:

@@ -2,11 +2,13 @@
 
 Several of those kernels are Python refs wrapped in dynamo.disable, whose first call imports
 torch._dynamo (0.7 s, most of a user-model analysis), and the windowed ones call torch._check,
-which imports sympy (0.25 s). Each op's binding says what may be assumed of it; every shortcut is
-tested against torch's own meta kernel, and any case it does not cover is left to the kernel."""
+which imports sympy (0.25 s). Each op's binding, or torch's own tags, say what may be assumed of
+it; every shortcut is tested against torch's own meta kernel, and any case it does not cover is
+left to the kernel."""
 
 from __future__ import annotations
 
+import itertools
 from typing import Any
 
 from . import require
@@ -15,10 +17,24 @@ require("torch", "analysing an nn.Module")
 import torch  # noqa: E402
 
 from . import bindings  # noqa: E402
+from .common_ops import UNTAGGED_POINTWISE  # noqa: E402
+
+# Pointwise-tagged ops whose result is not the operands' dtype, or not one tensor, or that refuse
+# floating-point operands: comparisons give bool, the rest are left to their kernels.
+BOOL_RESULTS = frozenset({
+    "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit",
+    "logical_and", "logical_or", "logical_xor", "logical_not",
+})  # fmt: skip
+LEFT_TO_KERNELS = frozenset({
+    "__lshift__", "__ilshift__", "__rshift__", "__irshift__", "float_power", "float_power_", "frexp", "where",
+    "gcd", "gcd_", "lcm", "lcm_",
+})  # fmt: skip
+REDUCTIONS = frozenset({"sum", "mean", "amax", "amin", "prod"})  # (x, dims?, keepdim?) with a result like x
 
 
-def meta_result(name: str, args: tuple[Any, ...], kwargs: Any) -> Any:
-    """The meta result of aten ``name`` on ``args``; None: let the op's own meta kernel run."""
+def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[str] = frozenset()) -> Any:
+    """The meta result of aten ``name`` (whose overload carries torch's ``tags``) on ``args``;
+    None: let the op's own meta kernel run."""
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if kwargs or not tensors or any(not t.is_meta or t.dtype != tensors[0].dtype for t in tensors):
         return None
@@ -30,4 +46,100 @@ def meta_result(name: str, args: tuple[Any, ...], kwargs: Any) -> Any:
     if name == "mul" and len(tensors) == 2 == len(args) and x.shape == tensors[1].shape and x.is_contiguous():
         return x.new_empty(x.shape)  # the dropout's x * mask
     binding = bindings.for_aten(name)
-    return binding.meta(name, args, x) if binding is not None and binding.meta is not None else None
+    if binding is not None and binding.meta is not None:
+        return binding.meta(name, args, x)
+    if "pointwise" in tags or name in UNTAGGED_POINTWISE:
+        return _pointwise(name, args, tensors)
+    if name in REDUCTIONS and "reduction" in tags:
+        return _reduction(args, x)
+    if name in ("native_group_norm", "native_layer_norm"):
+        return _normalised(name, args, x)
+    return None
+
+
+def _broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
+    """The broadcast of ``shapes`` (numpy's rule), None where they do not broadcast."""
+    out: list[int] = []
+    for sizes in zip(*(reversed(s) for s in (((1,) * (max(map(len, shapes)) - len(s)) + s) for s in shapes))):
+        big = {n for n in sizes if n != 1}
+        if len(big) > 1:
+            return None
+        out.append(big.pop() if big else 1)
+    return tuple(reversed(out))
+
+
+def _pointwise(name: str, args: tuple[Any, ...], tensors: list[torch.Tensor]) -> Any:
+    """A pointwise op on row-major floating-point operands of one dtype (and plain numbers): a
+    contiguous result of their broadcast shape, bool for a comparison; in place: the input."""
+    x = tensors[0]
+    if not x.dtype.is_floating_point or not all(_row_major(t) for t in tensors):
+        return None
+    unbounded = name.rstrip("_") in ("clamp", "clip") and all(a is None for a in args[1:])  # torch's error
+    if name in LEFT_TO_KERNELS or name.startswith("bitwise_") or unbounded:
+        return None
+    if any(a is not None and not isinstance(a, (torch.Tensor, bool, int, float)) for a in args):
+        return None
+    shape = _broadcast([tuple(t.shape) for t in tensors])
+    if shape is None:
+        return None
+    if name.endswith("_"):
+        return x if shape == tuple(x.shape) and name[:-1] not in BOOL_RESULTS else None
+    return x.new_empty(shape, dtype=torch.bool if name in BOOL_RESULTS else x.dtype)
+
+
+def _row_major(t: torch.Tensor) -> bool:
+    """Strides that fall along the dims (a contiguous tensor or a crop of one): the result of a
+    pointwise op on such operands is laid out contiguously."""
+    strides = [s for n, s in zip(t.shape, t.stride()) if n > 1]
+    return all(a > b for a, b in itertools.pairwise(strides)) and (not strides or strides[-1] > 0)
+
+
+def _reduction(args: tuple[Any, ...], x: torch.Tensor) -> Any:
+    """``sum``/``mean``/``amax``… over listed dims of a contiguous floating-point tensor, result
+    in its dtype (no ``dtype`` argument): the reduced dims dropped, or kept as 1."""
+    if not x.dtype.is_floating_point or not x.is_contiguous() or x.dim() == 0 or len(args) > 3:
+        return None
+    dims = args[1] if len(args) > 1 else None
+    keep = args[2] if len(args) > 2 else False
+    if not isinstance(keep, bool):
+        return None
+    if dims is None or dims == []:
+        reduced = set(range(x.dim()))
+    elif isinstance(dims, (list, tuple)) and all(isinstance(d, int) and -x.dim() <= d < x.dim() for d in dims):
+        reduced = {d % x.dim() for d in dims}
+        if len(reduced) != len(dims):
+            return None  # a dim named twice: the kernel's error
+    else:
+        return None
+    shape = (
+        [1 if i in reduced else n for i, n in enumerate(x.shape)]
+        if keep
+        else [n for i, n in enumerate(x.shape) if i not in reduced]
+    )
+    return x.new_empty(shape)
+
+
+def _normalised(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
+    """(output, mean, rstd) of GroupNorm / LayerNorm on a contiguous float32/float64 input."""
+    if x.dtype not in (torch.float32, torch.float64) or not x.is_contiguous() or x.dim() < 2:
+        return None
+    if name == "native_group_norm":  # (x, weight, bias, N, C, HxW, group, eps)
+        if len(args) != 8 or not all(isinstance(a, int) for a in args[3:7]):
+            return None
+        n, c, hw, groups = args[3:7]
+        affine_ok = all(t is None or tuple(t.shape) == (c,) for t in args[1:3])
+        if (n, c) != tuple(x.shape[:2]) or hw * n * c != x.numel() or groups < 1 or c % groups or not affine_ok:
+            return None
+        return x.new_empty(x.shape), x.new_empty((n, groups)), x.new_empty((n, groups))
+    if len(args) != 5:  # native_layer_norm(x, normalized_shape, weight, bias, eps)
+        return None
+    normalized = args[1]
+    if not isinstance(normalized, (list, tuple)) or not 0 < len(normalized) <= x.dim():
+        return None
+    axis = x.dim() - len(normalized)
+    if tuple(x.shape[axis:]) != tuple(normalized):
+        return None
+    if not all(t is None or tuple(t.shape) == tuple(normalized) for t in args[2:4]):
+        return None
+    stats = (*x.shape[:axis], *(1,) * len(normalized))
+    return x.new_empty(x.shape), x.new_empty(stats), x.new_empty(stats)

@@ -18,6 +18,7 @@ from torch import nn  # noqa: E402
 from .. import errors  # noqa: E402
 from ..errors import AnalysisError  # noqa: E402
 from .instantiate import TORCH_DTYPES  # noqa: E402
+from .recorder import ShortcutMode  # noqa: E402
 
 
 def unwrap(module: nn.Module, notes: list[str]) -> nn.Module:
@@ -72,7 +73,7 @@ def materialise(module: nn.Module, shape: tuple[int, ...], dtype: str, notes: li
     on_meta = all(t.is_meta for t in [*module.parameters(), *module.buffers()])
     built = module if on_meta else _meta_copy(module)
     try:
-        with torch.no_grad():
+        with torch.no_grad(), ShortcutMode():
             built(torch.empty(shape, dtype=TORCH_DTYPES[dtype], device="meta"))
     except Exception as exc:  # the model's own code: one line
         if errors.DEBUG:

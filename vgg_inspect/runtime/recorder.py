@@ -172,7 +172,8 @@ class Recorder:
 
     def operation(self, func: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
         name = func.overloadpacket.__name__
-        out = meta_result(name, args, kwargs)
+        tags = frozenset(t.name for t in getattr(func, "tags", ()))
+        out = meta_result(name, args, kwargs, tags)
         if out is None:
             out = func(*args, **(kwargs or {}))
         if self.active:
@@ -206,7 +207,7 @@ class Recorder:
                 last.input_shape = tuple(x.shape) if x is not None else last.input_shape  # dropout2d: mask (N, C, 1, 1)
                 last.output_shape = tuple(out.shape)
             return out
-        self._record(name, args, out, flat, frozenset(t.name for t in getattr(func, "tags", ())))
+        self._record(name, args, out, flat, tags)
         return out
 
     def _crops(self, args: tuple[Any, ...], out: Any) -> bool:
@@ -285,6 +286,16 @@ class EagerMode(TorchDispatchMode):
         # Torch's documented opt-out: without it the mode is wrapped in dynamo.disable, which imports
         # torch._dynamo on the first op (0.7 s of a 1 s analysis).
         return False
+
+
+class ShortcutMode(EagerMode):
+    """Runs every operation, with the meta results made directly where they can be (a forward on
+    meta that records nothing: a lazy module's materialisation)."""
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
+        tags = frozenset(t.name for t in getattr(func, "tags", ()))
+        out = meta_result(func.overloadpacket.__name__, args, kwargs, tags)
+        return func(*args, **(kwargs or {})) if out is None else out
 
 
 class RecordingMode(EagerMode):
