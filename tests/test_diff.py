@@ -1,6 +1,7 @@
 """diff: two models aligned layer by layer; exit 0 when the same, 1 when any aligned layer differs."""
 
 import json
+import pathlib
 
 import pytest
 from click.testing import CliRunner
@@ -8,6 +9,8 @@ from click.testing import CliRunner
 from vgg_inspect.cli import cli
 
 from .test_schema import VALIDATOR
+
+ZOO = pathlib.Path(__file__).parent / "zoo"
 
 
 def _diff(*args):
@@ -104,3 +107,46 @@ def test_model_options_go_to_the_side_they_describe():
     assert res.exit_code == 2 and "--num-classes describes a built-in VGG" in res.output
     res = CliRunner().invoke(cli, ["diff", "vgg11", "vgg13", "--kwargs", "a=1"])
     assert res.exit_code == 2 and "--kwargs apply to your own model" in res.output
+
+
+def _pairs(*args):
+    res = _diff(*args)
+    assert res.exit_code in (0, 1), res.output
+    return [(r["a"], r["b"]) for r in json.loads(res.output)["diff"]["rows"] if not r["neutral"]]
+
+
+@pytest.mark.parametrize(
+    "a,b,new",
+    [("vgg11", "vgg13", ["conv1_2", "conv2_2"]), ("vgg16", "vgg19", ["conv3_4", "conv4_4", "conv5_4"]),
+     ("vgg11", "vgg19", ["conv1_2", "conv2_2", "conv3_3", "conv3_4", "conv4_3", "conv4_4", "conv5_3", "conv5_4"])],
+)  # fmt: skip
+def test_inserted_convs_are_the_new_ones(a, b, new):
+    """The paper's tables: each deeper configuration adds convs at the end of its blocks, so every
+    other layer keeps its name and is paired with its namesake."""
+    pairs = _pairs(a, b)
+    assert [y for x, y in pairs if x is None] == new
+    assert all(x == y for x, y in pairs if x is not None)
+
+
+def test_a_timm_style_conv_head_pairs_with_the_linear_head():
+    pairs = _pairs(f"{ZOO}/timm_style.py:TimmVGG16", "vgg16")
+    assert pairs[-4:] == [("pool5", "pool5"), ("fc6", "fc6"), ("fc7", "fc7"), ("fc8", "fc8")]
+
+
+def test_ssd_pool5_and_conv6_conv7_pair_with_vgg16s_pool5_fc6_fc7():
+    """SSD's paper: pool5 becomes 3x3/s1, fc6 and fc7 become (dilated) convs; its extra layers
+    have no counterpart but the first, which takes fc8's place."""
+    pairs = _pairs(f"{ZOO}/ssd.py:SSDBackbone", "vgg16", "--input", "300")
+    at = pairs.index(("vgg.30", "pool5"))
+    assert pairs[at + 1 : at + 5] == [(None, "avgpool"), ("vgg.31", "fc6"), ("vgg.33", "fc7"), ("extras.0", "fc8")]
+    assert all(y is None for _, y in pairs[at + 5 :])
+    convs = [(x, y) for x, y in pairs[:at] if y and y.startswith("conv")]
+    assert len(convs) == 13 and all(
+        x == f"vgg.{i}" for (x, _), i in zip(convs, [0, 2, 5, 7, 10, 12, 14, 17, 19, 21, 24, 26, 28])
+    )
+
+
+def test_fcns_learnable_upsampling_is_never_paired_with_a_pool():
+    pairs = _pairs(f"{ZOO}/fcn.py:FCN32s", "vgg16", "--input", "64")
+    assert ("upscore", None) in pairs
+    assert [p for p in pairs if p[1] in ("fc6", "fc7", "fc8")] == [("fc6", "fc6"), ("fc7", "fc7"), ("fc8", "fc8")]

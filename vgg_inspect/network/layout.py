@@ -152,7 +152,7 @@ def layer_names(
     return paper_names(kinds, modules, shapes) if vgg_shaped else _unique(list(modules))
 
 
-def _head_starts(kinds: list[LayerKind], shapes: list[tuple[Shape, Shape]] | None) -> int:
+def head_start(kinds: list[LayerKind], shapes: list[tuple[Shape, Shape]] | None) -> int:
     """Where the head begins: after the last pool that ends a block, unless the convs after it keep
     the map's size (a conv block with no pool after it). A head's convs (fc6 as a 7x7 conv, fc7 as
     a 1x1 conv: the paper's dense evaluation, timm, FCN) shrink the map or are 1x1."""
@@ -184,7 +184,7 @@ def paper_names(
     last = ""  # suffix of the last weight layer, for relu/bn/dropout names
     follower = {LayerKind.RELU: "relu", LayerKind.NORM: "bn", LayerKind.DROPOUT: "drop", LayerKind.ACTIVATION: "act",
                 LayerKind.GROUP_NORM: "norm"}  # fmt: skip
-    head = _head_starts(kinds, shapes)
+    head = head_start(kinds, shapes)
     for i, (kind, module) in enumerate(zip(kinds, modules)):
         if kind is LayerKind.CONV and (module.startswith("classifier.") or i >= head):
             kind = LayerKind.FC  # the conv head: fc6..fc8 as convolutions

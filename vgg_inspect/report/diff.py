@@ -1,15 +1,19 @@
 """Two models' layers aligned in execution order, field by field (pure: from their traces and rows).
 
-The layers that matter (weights, pools, norms) are aligned first, by kind; the neutral ones between
-them (ReLU, Dropout, flatten, an identity pool) are paired among themselves, so an extra no-op
-never shifts the alignment. A neutral layer is shown and is never a difference."""
+The layers that matter (weights, pools, norms) are aligned first, by role: the block a layer is
+in and its position there (conv3_2 with conv3_2, pool5 with pool5), or its position in the head
+(fc6 with fc6, whether a Linear or timm's 7x7 conv), then by output channels and kernel; a conv is
+never paired with a pool. The neutral ones between them (ReLU, Dropout, flatten, an identity
+pool) are paired among themselves, so an extra no-op never shifts the alignment. A neutral layer
+is shown and is never a difference."""
 
 from __future__ import annotations
 
 import difflib
 from typing import Any
 
-from ..ops import NEUTRAL_KINDS
+from ..network.layout import head_start
+from ..ops import NEUTRAL_KINDS, LayerKind
 from ..ops.traced import LayerTrace
 from .documents import Diff, DiffRow, DiffSection
 from .model import LayerRow, Report
@@ -41,7 +45,9 @@ def _neutral(pair: tuple[LayerTrace, LayerRow]) -> bool:
     t, r = pair
     if r.params:  # a layer with parameters is never neutral (FCN's upscore, PReLU, an L2Norm scale)
         return False
-    identity = r.kind in ("avgpool", "pool") and list(t.input_shape) == list(t.output_shape)  # AvgPool2d(1, 1)
+    # AvgPool2d(1, 1), an adaptive pool at its own size; SSD's 3x3/s1 pool5 keeps the size but is no no-op
+    same = list(t.input_shape) == list(t.output_shape) and tuple(getattr(t.op, "kernel_size", (1, 1))) == (1, 1)
+    identity = r.kind in ("avgpool", "pool") and same
     return r.kind in NEUTRAL_KINDS or identity or r.kind not in COMPARED_KINDS
 
 
@@ -57,9 +63,72 @@ def _align(a: Side, b: Side, xs: list[int], ys: list[int]) -> Pairs:
     return out
 
 
+GROUPS = {"conv": "weight", "fc": "weight", "avgpool": "pool", "gnorm": "norm", "lrn": "norm"}
+Role = tuple[Any, ...]
+
+
+def _roles(side: Side, keep: list[int]) -> dict[int, Role]:
+    """Each kept layer's role: (block, group, n-th of its group in the block), or ("head", group, n)
+    after the last block. Blocks end at pools, the head starts where the names' head does."""
+    kinds = [LayerKind(str(r.kind)) if str(r.kind) in LayerKind._value2member_map_ else LayerKind.OTHER
+             for _, r in side]  # fmt: skip
+    shapes = [(tuple(t.input_shape), tuple(t.output_shape)) for t, _ in side]
+    head = min(head_start(kinds, shapes), next((i for i, k in enumerate(kinds) if k is LayerKind.FC), len(side)))
+    roles: dict[int, Role] = {}
+    block, seen = 1, dict[tuple[Any, ...], int]()
+    for i in keep:
+        group = GROUPS.get(str(side[i][1].kind), str(side[i][1].kind))
+        where: tuple[Any, ...] = ("head",) if i >= head else (block,)
+        seen[(*where, group)] = n = seen.get((*where, group), 0) + 1
+        roles[i] = (*where, group, n)
+        if group == "pool" and i < head:
+            block += 1
+    return roles
+
+
+def _similarity(x: tuple[LayerTrace, LayerRow], y: tuple[LayerTrace, LayerRow], rx: Role, ry: Role) -> float | None:
+    """How alike two layers are (None: never paired): the same role counts most, then the same
+    output channels and kernel."""
+    if rx[-2] != ry[-2]:
+        return None
+    (tx, _), (ty, _) = x, y
+    channels = len(tx.output_shape) > 1 and len(ty.output_shape) > 1 and tx.output_shape[1] == ty.output_shape[1]
+    kernel = getattr(tx.op, "kernel_size", None) == getattr(ty.op, "kernel_size", None)
+    return 1 + 3 * (rx == ry) + 1 * channels + 0.5 * kernel
+
+
+def _by_role(a: Side, b: Side, xs: list[int], ys: list[int]) -> Pairs:
+    """The pairing of the layers that matter with the most similarity in total (an alignment in
+    execution order, Needleman-Wunsch with free gaps)."""
+    ra, rb = _roles(a, xs), _roles(b, ys)
+    n, m = len(xs), len(ys)
+    sim = [[_similarity(a[i], b[j], ra[i], rb[j]) for j in ys] for i in xs]
+    best = [[0.0] * (m + 1) for _ in range(n + 1)]  # best[i][j]: of xs[i:] against ys[j:]
+    for i in range(n - 1, -1, -1):
+        for j in range(m - 1, -1, -1):
+            s = sim[i][j]
+            best[i][j] = max(best[i + 1][j], best[i][j + 1], best[i + 1][j + 1] + s if s is not None else -1.0)
+    out: Pairs = []
+    i, j = 0, 0
+    while i < n or j < m:  # on a tie the earlier layers pair (SSD's conv6 with fc6, not its extras)
+        s = sim[i][j] if i < n and j < m else None
+        if s is not None and best[i][j] == best[i + 1][j + 1] + s:
+            out.append((xs[i], ys[j]))
+            i, j = i + 1, j + 1
+        elif i < n and best[i][j] == best[i + 1][j] and not (
+            j < m and best[i][j] == best[i][j + 1] and all(sim[k][j] is None for k in range(i, n))
+        ):  # of two equal skips, the layer nothing later can pair with goes first (vgg16's avgpool)
+            out.append((xs[i], None))
+            i += 1
+        else:
+            out.append((None, ys[j]))
+            j += 1
+    return out
+
+
 def pair_layers(a: Side, b: Side) -> Pairs:
     """The layers that matter aligned first, the neutral ones between them among themselves."""
-    main = _align(
+    main = _by_role(
         a, b, [i for i, p in enumerate(a) if not _neutral(p)], [j for j, p in enumerate(b) if not _neutral(p)]
     )
     pairs: Pairs = []

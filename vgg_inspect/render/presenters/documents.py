@@ -274,7 +274,8 @@ def diff_view(result: Any, all_layers: bool = False) -> View:
         f"{f' ({d.b.layers})' if d.b.layers else ''}; input {units.shape(d.input)}.",
         f"Params: {_pair(t['params'])}; MACs: {_pair(t['macs'])}. "
         + ("Every aligned layer matches." if d.same else f"{changed} layer(s) differ (in red; a → b)."),
-        "Layers are aligned in execution order by kind; ReLU, Dropout, flatten and pools that change nothing are "
-        "shown dimmed and never count as a difference.",
+        "Layers are aligned in execution order by role (block and place in it, place in the head), then channels "
+        "and kernel; ReLU, Dropout, flatten and pools that change nothing are shown dimmed and never count as a "
+        "difference.",
     ]
     return View(f"diff {d.a.name} {d.b.name}", cols, rows, notes, style)
