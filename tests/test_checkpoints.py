@@ -137,3 +137,48 @@ def test_checkpoint_json_is_valid(tmp_path):
     VALIDATOR.validate(_identify(path))
     VALIDATOR.validate(json.loads(CliRunner().invoke(cli, ["summary", "vgg16", "--weights", path, "--format",
                                                            "json"]).output))  # fmt: skip
+
+
+def _bn1d_head(state, classes=10):
+    """torchvision's classifier with a BatchNorm1d after fc6 and fc7 (a common edit)."""
+    head = {k: v for k, v in state.items() if not k.startswith("classifier.")}
+    for j, (fin, fout) in enumerate(((512 * 49, 4096), (4096, 4096), (4096, classes))):
+        head[f"classifier.{4 * j}.weight"] = torch.zeros(1).expand(fout, fin)
+        head[f"classifier.{4 * j}.bias"] = torch.zeros(1).expand(fout)
+        if j < 2:
+            for name in ("weight", "bias", "running_mean", "running_var"):
+                head[f"classifier.{4 * j + 1}.{name}"] = torch.zeros(1).expand(fout)
+    return head
+
+
+def test_identify_a_batch_norm_head_is_not_vgg16_bn(tmp_path):
+    state = _bn1d_head(_torchvision_state(VARIANTS["vgg16"].layers))
+    found = _identify(_save(tmp_path, "h.pt", state))
+    assert found["variant"] is None and found["features"] == "vgg16" and not found["batch_norm"]
+    assert found["head"] == "Linear 25088→4096, BatchNorm1d 4096, Linear 4096→4096, BatchNorm1d 4096, Linear 4096→10"
+    assert found["differences"] == [f"head: {found['head']} instead of fc6–fc8"]
+
+
+def test_identify_a_cut_vgg19(tmp_path):
+    """features.0 … features.28 (conv5_1) of vgg19 and nothing after: vgg19 cut after conv5_1, not
+    the closest variant."""
+    state = _torchvision_state(VARIANTS["vgg19"].layers)
+    cut = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) <= 28}
+    found = _identify(_save(tmp_path, "cut.pt", cut))
+    assert found["how"] == "vgg19 cut after conv5_1 (torchvision key layout)"
+    assert found["features"] == "vgg19 up to conv5_1" and found["variant"] is None
+
+
+def test_identify_a_short_cut_names_every_variant_it_could_be(tmp_path):
+    state = _torchvision_state(VARIANTS["vgg16"].layers)
+    cut = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) <= 7}
+    found = _identify(_save(tmp_path, "cut.pt", cut))
+    assert found["how"].startswith("cut after conv2_2: the start of vgg13, vgg16_c, vgg16, vgg19")
+    assert found["features"] is None
+
+
+def test_identify_whole_features_without_a_classifier(tmp_path):
+    state = {k: v for k, v in _torchvision_state(VARIANTS["vgg11"].layers).items() if k.startswith("features.")}
+    found = _identify(_save(tmp_path, "f.pt", state))
+    assert found["variant"] is None and found["features"] == "vgg11"
+    assert found["differences"] == ["no classifier (fc6–fc8 are not in the file)"]

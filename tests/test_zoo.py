@@ -288,3 +288,44 @@ def test_a_plain_tensor_attribute_does_not_stop_the_peers(device):
     assert res.exit_code == 0, res.output
     peer = json.loads(res.output)["peers"][0]
     assert peer["status"] == "agrees", peer
+
+
+def _identify_module(tmp_path, module) -> dict:
+    """identify on the state dict the module itself writes (each tensor a view of one element)."""
+    state = {k: torch.zeros((), dtype=v.dtype).expand(v.shape) for k, v in module.state_dict().items()}
+    path = tmp_path / "zoo.pt"
+    torch.save(state, path)
+    res = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def _meta(file: str, name: str, **kw):
+    with torch.device("meta"):
+        return _load(file, name, **kw)
+
+
+def test_identify_tells_a_cifar_vgg16_from_vgg16_bn(tmp_path):
+    """13 convs with BatchNorm and one Linear 512→10: vgg16_bn's features, not vgg16_bn."""
+    found = _identify_module(tmp_path, _meta("cifar", "VGG"))
+    assert found["variant"] is None and found["features"] == "vgg16_bn"
+    assert found["head"] == "one Linear 512→10"
+    assert found["differences"] == ["head: one Linear 512→10 instead of fc6–fc8"]
+    assert found["how"].startswith("features match vgg16_bn")
+    assert found["params"] == sum(p.numel() for p in _meta("cifar", "VGG").parameters())
+
+
+def test_identify_reads_timms_key_layout(tmp_path):
+    found = _identify_module(tmp_path, _meta("timm_style", "TimmVGG16"))
+    assert (found["variant"], found["how"], found["head"], found["num_classes"]) == (
+        "vgg16", "timm key layout", "fc6–fc8", 1000
+    )  # fmt: skip
+
+
+def test_identify_names_where_a_feature_extractor_was_cut(tmp_path):
+    """The perceptual-loss VGG19 (renamed slices, no classifier) ends at conv4_4: only vgg19 has
+    four 256-channel convs, so the file is vgg19's start."""
+    found = _identify_module(tmp_path, _meta("perceptual", "PerceptualVGG19"))
+    assert found["variant"] is None and found["features"] == "vgg19 up to conv4_4"
+    assert found["how"].startswith("vgg19 cut after conv4_4")
+    assert found["head"].startswith("none")

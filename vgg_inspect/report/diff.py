@@ -75,12 +75,13 @@ def _roles(side: Side, keep: list[int]) -> dict[int, Role]:
     shapes = [(tuple(t.input_shape), tuple(t.output_shape)) for t, _ in side]
     head = min(head_start(kinds, shapes), next((i for i, k in enumerate(kinds) if k is LayerKind.FC), len(side)))
     roles: dict[int, Role] = {}
-    block, seen = 1, dict[tuple[Any, ...], int]()
+    block = 1
+    seen: dict[tuple[Any, str], int] = {}
     for i in keep:
         group = GROUPS.get(str(side[i][1].kind), str(side[i][1].kind))
-        where: tuple[Any, ...] = ("head",) if i >= head else (block,)
-        seen[(*where, group)] = n = seen.get((*where, group), 0) + 1
-        roles[i] = (*where, group, n)
+        where: Any = "head" if i >= head else block
+        seen[where, group] = n = seen.get((where, group), 0) + 1
+        roles[i] = (where, group, n)
         if group == "pool" and i < head:
             block += 1
     return roles
@@ -115,8 +116,10 @@ def _by_role(a: Side, b: Side, xs: list[int], ys: list[int]) -> Pairs:
         if s is not None and best[i][j] == best[i + 1][j + 1] + s:
             out.append((xs[i], ys[j]))
             i, j = i + 1, j + 1
-        elif i < n and best[i][j] == best[i + 1][j] and not (
-            j < m and best[i][j] == best[i][j + 1] and all(sim[k][j] is None for k in range(i, n))
+        elif (
+            i < n
+            and best[i][j] == best[i + 1][j]
+            and not (j < m and best[i][j] == best[i][j + 1] and all(sim[k][j] is None for k in range(i, n)))
         ):  # of two equal skips, the layer nothing later can pair with goes first (vgg16's avgpool)
             out.append((xs[i], None))
             i += 1

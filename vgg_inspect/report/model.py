@@ -228,6 +228,8 @@ class Identification:
     params: int
     differences: list[str]
     notes: list[str]
+    features: str | None = None  # the variant whose features the file holds ("vgg19 up to conv5_1")
+    head: str = ""  # "fc6–fc8", "one Linear 512→10", "none (the file holds features only)"
 
     def to_dict(self) -> dict[str, Any]:
         return document(asdict(self))

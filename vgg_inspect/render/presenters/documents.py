@@ -229,6 +229,7 @@ def explain_views(result: Any) -> list[View]:
 def identify_view(found: Any) -> View:
     rows = [
         ("variant", found.variant or "-"), ("paper config", found.config or "-"), ("found by", found.how),
+        ("features", found.features or "-"), ("head", found.head or "-"),
         ("classes", found.num_classes), ("BatchNorm", "yes" if found.batch_norm else "no"),
         ("input channels", found.in_channels), ("parameters in the file", f"{found.params:,}"),
     ]  # fmt: skip
