@@ -2,6 +2,7 @@
 browser (headless Chromium), and the README's pictures kept current."""
 
 import hashlib
+import itertools
 import pathlib
 import re
 import shutil
@@ -193,3 +194,55 @@ def test_report_prints(tmp_path):
                     f"--print-to-pdf={pdf}", page.as_uri()], capture_output=True, timeout=120)  # fmt: skip
     data = pdf.read_bytes()
     assert data.startswith(b"%PDF") and len(re.findall(rb"/Type\s*/Page[^s]", data)) >= 2  # tables flow over pages
+
+
+def test_picture_names_are_the_tables_shortened():
+    from vgg_inspect.render.diagram import picture_name
+
+    assert picture_name("conv3_2") == "conv3_2"
+    assert picture_name("F.max_pool2d in StudentVGG.forward#2") == "max_pool2d#2"
+    assert picture_name("F.conv2d in FunctionalLayers.forward") == "conv2d"
+    assert picture_name("backbone.features.block4.conv_3x3") == "conv_3x3"
+    long = picture_name("classifier_layer_with_a_long_name")
+    assert len(long) <= 22 and long.startswith("classifier") and long.endswith("long_name") and "…" in long
+
+
+LONG_NAMES = pathlib.Path(__file__).parent / "models" / "long_names.py"
+
+
+@pytest.mark.parametrize("model,size", [(f"{LONG_NAMES}:StudentVGG", 32), ("vgg19", 224), ("vgg11_lrn_bn", 64)])
+def test_diagram_labels_stay_on_the_page_clear_of_title_and_legend(model, size):
+    """Measured as drawn (Agg's font metrics): every label lies inside the figure, and none
+    overlaps the title, the legend or another label."""
+    pytest.importorskip("matplotlib")
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from vgg_inspect.render.diagram import figure
+
+    fig = figure(vgg_inspect.analyze(model, device="meta" if ":" in model else None, input_size=size))
+    renderer = FigureCanvasAgg(fig).get_renderer()
+    fig.draw(renderer)
+    ax = fig.axes[0]
+    page = fig.bbox
+    title = ax.title.get_window_extent(renderer)
+    legend = fig.legends[0].get_window_extent(renderer)
+    labels = [t.get_window_extent(renderer) for t in ax.texts if t.get_rotation() == 90]
+    assert labels
+    for box in labels:
+        assert page.x0 <= box.x0 and box.x1 <= page.x1 and page.y0 <= box.y0 and box.y1 <= page.y1
+        assert not box.overlaps(title) and not box.overlaps(legend)
+    for a, b in itertools.pairwise(labels):
+        assert a.x1 <= b.x0  # side by side, never on top of each other
+    blocks = [t for t in ax.texts if t.get_rotation() == 0]
+    assert all(page.x0 <= t.get_window_extent(renderer).x0 and t.get_window_extent(renderer).x1 <= page.x1
+               for t in blocks)  # fmt: skip
+
+
+def test_report_charts_keep_each_name_on_one_line(tmp_path):
+    """The HTML charts' name column is as wide as the longest (shortened) name."""
+    from vgg_inspect.render.html import charts
+
+    html_text = charts(vgg_inspect.analyze(f"{LONG_NAMES}:StudentVGG", device="meta", input_size=32))
+    assert "max_pool2d#2" in html_text and "F.max_pool2d in" not in html_text
+    widths = {int(w) for w in re.findall(r"--name: (\d+)ch", html_text)}
+    assert widths == {22}  # the longest shortened name (21 characters: 10, an ellipsis, 10) and a space

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import math
+import re
 from typing import Any
 
 from ..report.model import LayerRow, Report
@@ -18,6 +19,26 @@ COLOURS = {"conv": "#4C78A8", "pool": "#E45756", "fc": "#54A24B", "lrn": "#B279A
 KIND_NAMES = {"conv": "conv", "pool": "max-pool", "fc": "fully connected", "lrn": "LRN", "avgpool": "average pool"}
 SHOWN = tuple(COLOURS)
 ANNOTATIONS = ("params", "macs", "memory", "rf")
+
+
+CALL = re.compile(r"(?:F\.)?(?P<op>[\w.]+) in \S+?(?P<n>#\d+)?")
+LONGEST = 22  # characters of a layer's label in a picture
+
+
+def picture_name(name: str) -> str:
+    """A layer's label in pictures: the table's name, shortened where it would not fit. A
+    functional call is its op and count (``F.max_pool2d in StudentVGG.forward#2``: max_pool2d#2), a
+    long module path its last part, and what is still too long keeps its two ends around an
+    ellipsis (the table's Module column has the whole path)."""
+    call = CALL.fullmatch(name)
+    if call:
+        name = call["op"] + (call["n"] or "")
+    if len(name) > LONGEST and "." in name:
+        name = name.rsplit(".", 1)[1]
+    if len(name) > LONGEST:
+        half = (LONGEST - 1) // 2
+        name = f"{name[:half]}…{name[-half:]}"
+    return name
 
 
 def _figure(width: float, height: float) -> Any:
@@ -108,6 +129,11 @@ def _block_totals(report: Report) -> list[tuple[int, int]]:
 
 def diagram(report: Report, annotate: str | None = None, fmt: str = "svg") -> bytes:
     """The network as slabs, grouped by block, with shapes and per-block totals."""
+    return save(figure(report, annotate), fmt)
+
+
+def figure(report: Report, annotate: str | None = None) -> Any:
+    """The diagram's matplotlib Figure, laid out (what ``diagram`` saves)."""
     fig = _figure(8.0, 4.6)  # checks that matplotlib is there before anything else
     from matplotlib.patches import Polygon, Rectangle
 
@@ -116,6 +142,7 @@ def diagram(report: Report, annotate: str | None = None, fmt: str = "svg") -> by
     fig.set_size_inches(max(8.0, 0.42 * len(rows) + 2), 4.6)
     ax = fig.add_subplot()
     x = 0.0
+    labels: list[Any] = []
     blocks: list[list[tuple[LayerRow, float]]] = [[]]
     for row, height, depth in geometry:
         c = row.output_shape[1]
@@ -126,8 +153,8 @@ def diagram(report: Report, annotate: str | None = None, fmt: str = "svg") -> by
                               (x + depth, height / 2)], closed=True, facecolor=colour, alpha=0.55, lw=0.4,
                              edgecolor="#222"))  # fmt: skip
         label = "×".join(map(str, row.output_shape[1:])) if len(row.output_shape) == 4 else str(c)
-        ax.text(x + depth / 2, height / 2 + skew + 0.12, f"{row.name}  {label}", rotation=90, ha="center",
-                va="bottom", fontsize=7)  # fmt: skip
+        labels.append(ax.text(x + depth / 2, height / 2 + skew + 0.12, f"{picture_name(row.name)}  {label}",
+                              rotation=90, ha="center", va="bottom", fontsize=7))  # fmt: skip
         if annotate:
             ax.text(x + depth / 2, -height / 2 - 0.1, _annotation(row, annotate), rotation=90, ha="center",
                     va="top", fontsize=6.5, color="#333")  # fmt: skip
@@ -141,7 +168,7 @@ def diagram(report: Report, annotate: str | None = None, fmt: str = "svg") -> by
         params, macs = totals[number - 1] if number - 1 < len(totals) else (0, 0)
         last_row = block[-1][0]
         field = "global" if last_row.field_status == "global" else last_row.receptive_field
-        names = "head" if any(r.name.startswith("fc") for r, _ in block) else f"block {number}"
+        names = "head" if any(r.kind == "fc" or r.name.startswith("fc") for r, _ in block) else f"block {number}"
         ax.annotate("", xy=(first, -2.55), xytext=(last, -2.55), arrowprops={"arrowstyle": "-", "color": "#888"})
         ax.text((first + last) / 2, -2.7, f"{names}\n{units.si(params)} params\n{units.si(macs)} MACs\nRF {field}",
                 ha="center", va="top", fontsize=6.5)  # fmt: skip
@@ -152,9 +179,31 @@ def diagram(report: Report, annotate: str | None = None, fmt: str = "svg") -> by
     ax.set_title(f"{m.name}: input {units.shape(i.shape)}, {units.si(report.totals.params)} params, "
                  f"{units.si(report.totals.macs)} MACs", fontsize=10, loc="left")  # fmt: skip
     handles = [Rectangle((0, 0), 1, 1, facecolor=COLOURS[k]) for k in SHOWN if any(r.kind == k for r in rows)]
-    labels = [KIND_NAMES[k] for k in SHOWN if any(r.kind == k for r in rows)]
-    ax.legend(handles, labels, loc="upper right", fontsize=7, frameon=False, ncol=len(labels))
-    return save(fig, fmt)
+    kinds = [KIND_NAMES[k] for k in SHOWN if any(r.kind == k for r in rows)]
+    fig.legend(handles, kinds, loc="outside lower right", fontsize=7, frameon=False, ncol=len(kinds))
+    _fit_labels(fig, ax, labels)
+    return fig
+
+
+def _fit_labels(fig: Any, ax: Any, labels: list[Any]) -> None:
+    """Room above the slabs for the longest label: the figure grows with it, and the axes' top is
+    raised until every label ends inside them (nothing runs into the title or off the page)."""
+    if not labels:
+        return
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    renderer = FigureCanvasAgg(fig).get_renderer()  # type: ignore[no-untyped-call]  # SVG's and PDF's font metrics
+    fig.draw_without_rendering()
+    tallest = max(t.get_window_extent(renderer).height for t in labels) / fig.dpi  # inches
+    fig.set_size_inches(fig.get_size_inches()[0], 4.6 + max(0.0, tallest - 1.2))
+    for _ in range(4):  # the scale changes with the limits: a few rounds settle it
+        fig.draw_without_rendering()
+        to_data = ax.transData.inverted()
+        top = max(to_data.transform((0, t.get_window_extent(renderer).y1))[1] for t in labels)
+        low, high = ax.get_ylim()
+        if high - 0.05 <= top + 0.15 <= high:
+            break
+        ax.set_ylim(low, max(4.6, top + 0.15))
 
 
 def heatmap(grid: list[list[float]]) -> str:

@@ -33,8 +33,9 @@ figure.diagram { overflow-x: auto; }
 figure.diagram svg { min-width: 860px; }  /* on a phone it scrolls rather than shrinks to unreadable */
 .charts { display: grid; grid-template-columns: repeat(auto-fit, minmax(min(100%, 520px), 1fr)); gap: 16px; }
 .chart h3 { font-size: 0.95rem; margin: 0 0 0.3rem; }
-.bar { display: grid; grid-template-columns: 6.5rem 1fr 7.5rem; gap: 6px; align-items: center; font-size: 0.78rem; }
-.bar .name { font-family: ui-monospace, monospace; }
+.bar { display: grid; grid-template-columns: var(--name, 8ch) 1fr 7.5rem; gap: 6px; align-items: center;
+       font-size: 0.78rem; font-family: ui-monospace, monospace; }
+.bar .name { white-space: nowrap; }
 .bar .value { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
 .track { position: relative; height: 0.75rem; background: #f3f4f6; border-radius: 2px; }
 .fill { position: absolute; left: 0; height: 50%; background: #4C78A8; border-radius: 2px; }
@@ -134,27 +135,31 @@ def _bars(title: str, rows: list[tuple[str, list[float], str]], legend: list[str
     key = "".join(
         f"<span class='swatch' style='background:{c}'></span>{html.escape(k)}" for c, k in zip(colours, legend)
     )
-    return f"<div class='chart'><h3>{html.escape(title)}</h3><div class='legend'>{key}</div>{''.join(lines)}</div>"
+    widest = max([len(name) for name, _, _ in rows] + [6])  # the name column fits the longest, on one line
+    return (f"<div class='chart' style='--name: {widest + 1}ch'><h3>{html.escape(title)}</h3>"
+            f"<div class='legend'>{key}</div>{''.join(lines)}</div>")  # fmt: skip
 
 
 def charts(report: Any) -> str:
     """Parameters, MACs and memory per layer, and the receptive field's growth with the input size
     marked: plain HTML bars, exact values beside them."""
     from . import units
-    from .diagram import SHOWN
+    from .diagram import SHOWN, picture_name
 
     rows = [r for r in report.layers if r.kind in SHOWN]
+    names = [picture_name(r.name) for r in rows]  # the diagram's labels: one line each
     out = [
-        _bars("Parameters per layer", [(r.name, [r.params], f"{r.params:,}") for r in rows], ["parameters"]),
-        _bars("MACs per layer", [(r.name, [r.macs or 0], units.si(r.macs or 0)) for r in rows], ["MACs"]),
-        _bars("Memory per layer", [(r.name, [r.activation_bytes, r.saved_bytes],
-                                    f"{units.mib(r.activation_bytes)} / {units.mib(r.saved_bytes)}") for r in rows],
+        _bars("Parameters per layer", [(n, [r.params], f"{r.params:,}") for n, r in zip(names, rows)], ["parameters"]),
+        _bars("MACs per layer", [(n, [r.macs or 0], units.si(r.macs or 0)) for n, r in zip(names, rows)], ["MACs"]),
+        _bars("Memory per layer", [(n, [r.activation_bytes, r.saved_bytes],
+                                    f"{units.mib(r.activation_bytes)} / {units.mib(r.saved_bytes)}")
+                                   for n, r in zip(names, rows)],
               ["output", "saved for backward"]),
     ]  # fmt: skip
     local = [r for r in rows if r.field_status == "local" and isinstance(r.receptive_field, int)]
     if local:
         side = max(report.input.shape[2:])
         out.append(_bars("Receptive field growth (dashed: the input size)",
-                         [(r.name, [r.receptive_field], f"{r.receptive_field} px") for r in local],
+                         [(picture_name(r.name), [r.receptive_field], f"{r.receptive_field} px") for r in local],
                          ["receptive field", f"input: {side} px"], marker=side))  # fmt: skip
     return "".join(out)
