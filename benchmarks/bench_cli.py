@@ -1,6 +1,6 @@
 """Time vgg-inspect against its baselines in one run and print the ratios against the targets.
 
-    python benchmarks/bench_cli.py [--repeat 7]
+    python benchmarks/bench_cli.py [--repeat 7] [--only zoo]
 
 Each command runs in a fresh process (what a user pays), ``--repeat`` times, interleaved so that
 machine drift falls on every command alike; the median wall time and the median peak resident
@@ -37,7 +37,11 @@ USER_FILE = os.path.join(HERE, "..", "tests", "models", "functional_vgg.py")
 ZOO = os.path.join(HERE, "..", "tests", "zoo")
 # VGGs as people write them (tests/zoo): the tool against the torchinfo + fvcore workflow on each
 ZOO_MODELS = {"FCN8s": ("fcn.py", "FCN8s", 224), "SSD300": ("ssd.py", "SSDBackbone", 300),
-              "ModernVGG": ("activations.py", "ModernVGG", 32)}  # fmt: skip
+              "ModernVGG": ("activations.py", "ModernVGG", 32),
+              "FunctionalActs": ("activations.py", "FunctionalActs", 32),
+              "d2l": ("d2l.py", "VGG", 224), "timm": ("timm_style.py", "TimmVGG16", 224),
+              "CIFAR": ("cifar.py", "VGG", 32), "perceptual": ("perceptual.py", "PerceptualVGG19", 224)}  # fmt: skip
+BASELINES = ("import click", "import click, rich", "import torch")
 
 
 def measure(cmd: list[str]) -> tuple[float, float]:
@@ -54,6 +58,7 @@ def measure(cmd: list[str]) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--only", default="", help="run only the checks whose label contains this (e.g. 'zoo')")
     args = parser.parse_args()
     # What an installed package has: its modules byte-compiled (pip does it; an editable install under
     # PYTHONDONTWRITEBYTECODE=1 would otherwise compile every module on every run).
@@ -87,6 +92,11 @@ def main() -> None:
         cmds[f"summary {label}"] = [*TOOL, "summary", ref, "--input", str(size)]
         cmds[f"torchinfo + fvcore on {label}"] = [sys.executable, os.path.join(HERE, "user_workflow.py"), ref, "1",
                                                   str(size)]  # fmt: skip
+    if args.only:  # the checks asked for and their baselines
+        wanted = "summary " if args.only == "zoo" else args.only
+        keep = {k for k in cmds if args.only in k or (args.only == "zoo" and k.removeprefix(wanted) in ZOO_MODELS)}
+        keep |= {f"torchinfo + fvcore on {k.removeprefix('summary ')}" for k in keep} | set(BASELINES)
+        cmds = {k: v for k, v in cmds.items() if k in keep}
     samples: dict[str, list[tuple[float, float]]] = {k: [] for k in cmds}
     for _ in range(args.repeat):
         for label, cmd in cmds.items():
@@ -109,6 +119,8 @@ def main() -> None:
         ("summary file.py:VGGNet", "torchinfo + fvcore on it", 0.5),
         *((f"summary {label}", f"torchinfo + fvcore on {label}", 0.5) for label in ZOO_MODELS),
     ):
+        if label not in t or base not in t:
+            continue
         ratio = t[label] / t[base]
         rows.append((label, f"{t[label]:.3f} s", f"{ratio:.2f}x {base}", f"<= {limit:.2f}x", ratio <= limit))
     for what, d in (("time", t), ("peak RSS", m)):
@@ -118,10 +130,12 @@ def main() -> None:
             ("summary file.py:VGGNetAdaptive, 1024/64 vs 224/1", "user 1024/64", "user 224/1"),
             ("receptive-field vgg16 --effective, 4096 vs 224", "effective 4096", "effective 224"),
         ):
+            if big not in d or small not in d:
+                continue
             ratio = d[big] / d[small]
             rows.append((f"{title} ({what})", f"{d[big]:.2f} vs {d[small]:.2f} {unit}",
                          f"{ratio:.2f}x", "<= 1.15x", ratio <= 1.15))  # fmt: skip
-    width = max(len(r[0]) for r in rows)
+    width = max([len(r[0]) for r in rows] + [1])
     for label, value, ratio, target, ok in rows:
         print(f"{label:<{width}}  {value:>22}  {ratio:>26}  target {target:<8} {'ok' if ok else 'MISSED'}")
 
