@@ -268,11 +268,44 @@ def test_figures_are_traced(figure, found, how):
 
 
 def test_unknown_figure_names_the_nearest():
-    data = json.loads(CliRunner().invoke(cli, ["explain", "93MB", "--format", "json"]).output)
+    data = json.loads(CliRunner().invoke(cli, ["explain", "94MB", "--format", "json"]).output)
     (m,) = data["figures"]
     assert m["found"] == [] and re.search(r"no convention gives it; nearest: .+ = [\d,]+ \([+-]\d+\.\d%\)", m["note"])
     bad = CliRunner().invoke(cli, ["explain", "vgg16", "12parsecs"])
     assert bad.exit_code == 2 and "unreadable figure '12parsecs'" in bad.output
+
+
+def _note(*args):
+    res = CliRunner().invoke(cli, ["explain", *args, "--format", "json"])
+    assert res.exit_code == 0, res.output
+    (m,) = json.loads(res.output)["figures"]
+    return m
+
+
+@pytest.mark.parametrize("figure", ["93MB", "96MB", "96 MB"])
+def test_the_cs231n_memory_figures_are_traced_to_their_claim(figure):
+    """The README's own examples: CS231n's '24M * 4 bytes ~= 93MB' and its 96 MB copies are no
+    sum of VGG16's activations, but they are the claims table's entry, said with the real figure."""
+    m = _note("vgg16", figure)
+    assert m["note"].startswith("a figure in circulation: 93 MB / 96 MB per image (forward) (CS231n")
+    assert f"{ref.VGG16_ACTIVATION_VALUES:,} values" in m["note"]
+
+
+def test_typos_are_called_typos():
+    m = _note("vgg16", "139,357,544")  # the copied typo: one digit off the total
+    assert m["note"] == f"total parameters (with biases) = {ref.PARAMS['vgg16']:,} with one digit slipped (a typo)"
+    slipped = _note("vgg16", "138,357,545")  # one digit off the total: 138,357,544
+    assert slipped["found"] == ["total parameters (with biases)"] and "one digit slipped" in slipped["note"]
+
+
+def test_figures_of_any_size_are_answered_exactly():
+    """A 401-digit figure, one written to 43 places, zero, and a model whose MACs pass decimal's
+    default 28 digits: each gets an answer, none a traceback."""
+    assert "nearest: total parameters" in _note("vgg16", "9" * 401)["note"]
+    assert "nearest" in _note("vgg16", "0." + "0" * 42 + "1G")["note"]
+    assert _note("vgg16", "0") == {"figure": "0", "found": [], "note": "0 is no count of this model"}
+    huge = _note("vgg16", "--input", "73888218976", "1728")
+    assert huge["found"] == ["conv1_1 weights (no bias)"]
 
 
 def test_explain_works_for_other_models():

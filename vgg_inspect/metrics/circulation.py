@@ -9,12 +9,12 @@ or names the nearest. ``circulation`` checks the figures that circulate in tutor
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from ..errors import VggInspectError
 from ..records import record
-from ..scales import BYTE_SCALE, COUNT_SCALE, UNIT_NAMES
+from ..scales import BYTE_SCALE, COUNT_SCALE, UNIT_NAMES, rounds_to
 
 DTYPES = (("float32", 4), ("float16/bfloat16", 2))
 _FIGURE_RE = re.compile(r"^\s*([0-9][0-9,_]*(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*$")
@@ -39,10 +39,7 @@ class Figure:
 
     def holds(self, value: int, unit: str | None = None) -> bool:
         """Does ``value`` print as this figure at the precision written (in ``unit``, default its own)?"""
-        scale = BYTE_SCALE[unit.upper()] if unit else self.scale()
-        exponent = self.number.as_tuple().exponent
-        places = Decimal(1).scaleb(exponent if isinstance(exponent, int) else 0)
-        return (Decimal(value) / scale).quantize(places, rounding=ROUND_HALF_UP) == self.number
+        return rounds_to(value, BYTE_SCALE[unit.upper()] if unit else self.scale(), self.number)
 
 
 def parse_figure(text: str) -> Figure:
@@ -113,7 +110,25 @@ class Match:
     note: str  # how it matches, or what is nearest
 
 
-def match(figure_text: str, report: Any) -> Match:
+def _one_digit_off(a: str, b: str) -> bool:
+    """Two digit strings one slip apart: one digit changed, added or dropped."""
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b)) == 1
+    short, long = sorted((a, b), key=len)
+    return len(long) == len(short) + 1 and any(long[:i] + long[i + 1 :] == short for i in range(len(long)))
+
+
+# Figures in circulation that no quantity gives and no typo explains, as written (upper case, no
+# spaces): the claim of the claims table that traces each.
+CIRCULATING = {"93MB": "93 MB / 96 MB per image (forward)", "96MB": "93 MB / 96 MB per image (forward)",
+               "10MB": "block-5 output 512x7x7 needs ~10MB"}  # fmt: skip
+LONGEST_DIGITS = 40  # past this a figure is no count of any VGG: the digit checks are skipped
+
+
+def match(figure_text: str, report: Any, claims: list[Claim] | None = None) -> Match:
+    """Which quantity gives a figure as written; else a figure in circulation it is (``claims``:
+    the VGG16 ones), a typo (the digits reordered, one digit slipped), a shifted decimal point, or
+    the nearest quantity. Exact at any size (no float)."""
     fig = parse_figure(figure_text)
     found_quantities = quantities(report)
     same = [q for q in found_quantities if q.kind == fig.kind]
@@ -127,20 +142,36 @@ def match(figure_text: str, report: Any) -> Match:
         swapped = [q for q in same if alt and fig.holds(q.value, alt)]
         if swapped:
             return Match(fig.text, [q.what for q in swapped], f"matches if {fig.unit} is read as {alt}")
-    target = float(fig.number) * fig.scale()
-    digits = sorted(str(int(target)))
-    for q in same:  # a typo: the right digits in another order
-        if sorted(str(q.value)) == digits and q.value != int(target):
+    target = fig.number * fig.scale()  # a Decimal, exact
+    if target == 0:
+        return Match(fig.text, [], f"0 is no {'count' if fig.kind == 'count' else 'size'} of this model")
+    integral = target == target.to_integral_value() and target.adjusted() < LONGEST_DIGITS
+    digits = str(int(target)) if integral else ""
+    for q in same if digits else []:  # a typo: the right digits in another order, or one digit slipped
+        if sorted(str(q.value)) == sorted(digits) and q.value != int(target):
             return Match(fig.text, [q.what], f"the digits of {q.what} = {q.value:,} in another order (a typo)")
+    for q in same if digits else []:
+        if len(digits) >= 4 and _one_digit_off(str(q.value), digits):
+            return Match(fig.text, [q.what], f"{q.what} = {q.value:,} with one digit slipped (a typo)")
+    written = CIRCULATING.get(fig.text.replace(" ", "").upper())
+    for claim in claims or []:  # no typo, but a figure the claims table traces
+        if claim.claim == written:
+            return Match(
+                fig.text,
+                [],
+                f"a figure in circulation: {claim.claim} ({claim.source}); {claim.verdict}; "
+                f"the model's: {claim.correct}",
+            )
     for q in same:  # a digit slip: the right digits with the comma or decimal point moved
         for k in (-3, -2, -1, 1, 2, 3):
-            if target and abs(q.value * 10**k - target) / target < 1e-3:
+            if abs(q.value * Decimal(10) ** k - target) / target < Decimal("1e-3"):
                 return Match(fig.text, [q.what], f"the digits of {q.what} = {q.value:,}, off by a factor of 10^{k}")
-    nearest = min(same, key=lambda q: abs(q.value - target) / max(target, 1), default=None)
+    nearest = min(same, key=lambda q: abs(q.value - target) / target, default=None)
     if nearest is None:
         return Match(fig.text, [], "no quantity of this kind")
-    off = 100 * (nearest.value - target) / target if target else 0.0
-    return Match(fig.text, [], f"no convention gives it; nearest: {nearest.what} = {nearest.value:,} ({off:+.1f}%)")
+    off = 100 * (nearest.value - target) / target
+    ratio = f"{off:+.1f}%" if abs(off) < 10**6 else f"{nearest.value / target:.3g} times the figure"
+    return Match(fig.text, [], f"no convention gives it; nearest: {nearest.what} = {nearest.value:,} ({ratio})")
 
 
 @record

@@ -10,11 +10,11 @@ precision written (``138.36M`` holds when the actual value rounds to 138.36 mill
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 from typing import Any
 
 from ..errors import VggInspectError, did_you_mean
-from ..scales import COUNT_SCALE
+from ..scales import COUNT_SCALE, rounds_to
 from .documents import Outcome
 
 # Digits, optionally grouped by thousands with commas (138,357,544) or with underscores (138_357_544).
@@ -74,10 +74,8 @@ def matches(actual: Any, expected: str) -> bool:
         return bool(actual == int(text.replace("_", "").replace(",", "")))
     m = _SUFFIX_RE.match(text)
     if m:
-        number, decimals, suffix = m.groups()
-        places = Decimal(1).scaleb(-len(decimals or ""))
-        scaled = (Decimal(actual) / COUNT_SCALE[suffix.upper()]).quantize(places, rounding=ROUND_HALF_UP)
-        return scaled == Decimal(number)
+        number, _, suffix = m.groups()
+        return rounds_to(actual, COUNT_SCALE[suffix.upper()], Decimal(number))
     try:
         return float(actual) == float(text)
     except ValueError:
