@@ -179,6 +179,7 @@ def test_memory_cli_labels_and_errors(torch):
         (["memory", "--measure"], "--measure needs --device cuda"),
         (["memory", "--train"], "--train goes with --measure"),
         (["memory", "--budget", "0GiB"], "size must be positive"),
+        (["memory", "--budget", "16"], "a size needs a unit: '16' would be 16 bytes; did you mean 16GiB"),
     ):
         res = runner.invoke(cli, args)
         assert res.exit_code == 2 and msg in res.output and "Traceback" not in res.output

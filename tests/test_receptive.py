@@ -262,6 +262,7 @@ def test_effective_table_and_errors(torch):
         (["receptive-field", "--mode", "support"], "--mode applies to MODEL --effective"),
         (["receptive-field", "vgg16", "--model", "vgg19"], "not both"),
         (["receptive-field", "--kernel", "4"], "--kernel must be odd"),
+        (["receptive-field", "--kernel", "0"], "--kernel must be at least 1, got 0"),
         (["receptive-field", "--channels", "0"], "channels must be at least 1"),
     ):
         res = runner.invoke(cli, args)

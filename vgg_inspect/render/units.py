@@ -30,14 +30,20 @@ def bytes_full(n: int) -> str:
 
 
 def parse_bytes(text: str) -> int:
-    """'16GiB', '16 GB', '500MiB', '1024' (bytes) -> bytes."""
+    """'16GiB', '16 GB', '500MiB', '1024B' -> bytes; a bare number is refused (which unit was meant?)."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
     unit = m.group(2).upper() if m else ""
     if not m or (unit and unit not in BYTE_SCALE):
         raise VggInspectError(
             f"malformed size '{text}': expected a number with a unit such as 16GiB, 8GB or 512MiB", param="budget"
         )
-    factor = BYTE_SCALE.get(unit) or 1
+    if not unit:  # '16' would be 16 bytes: nobody's budget
+        raise VggInspectError(
+            f"a size needs a unit: '{text}' would be {m.group(1)} bytes; did you mean {m.group(1)}GiB "
+            f"(or {m.group(1)}GB, {m.group(1)}MiB, {m.group(1)}B)?",
+            param="budget",
+        )
+    factor = BYTE_SCALE[unit]
     from fractions import Fraction  # exact: 99999999999999999999999TiB must not go through a float
 
     value = int(Fraction(m.group(1)) * factor)

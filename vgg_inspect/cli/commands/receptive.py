@@ -101,7 +101,8 @@ def receptive_field(
     if chosen == "stack":
         width = 512 if channels is None else channels
         cin = width if req.in_channels is None else req.in_channels
-        table = api.stack_comparison(cin, width if out_channels is None else out_channels, kernel or 7, bias)
+        table = api.stack_comparison(cin, width if out_channels is None else out_channels,
+                                     7 if kernel is None else kernel, bias)  # fmt: skip
         emit(out, table, lambda: presenters.stack_view(table.rows, table.in_channels, table.out_channels, bias))
         return
     req = req.replace(in_channels=3 if req.in_channels is None else req.in_channels)
