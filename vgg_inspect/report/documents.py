@@ -36,10 +36,14 @@ class VariantList(Document):
 
 @record
 class Outcome:
+    """One checked value: ``expected`` as written (an --expect) or as recorded (a golden file),
+    ``actual`` the report's raw value (a number stays a number), ``change`` how far a number moved."""
+
     key: str
-    expected: str
-    actual: str
+    expected: Any
+    actual: Any
     ok: bool
+    change: str | None = None  # "+1.70%": a number that moved (within its tolerance or not)
 
 
 @record

@@ -101,7 +101,7 @@ def check_expectations(report: dict[str, Any], expectations: list[str]) -> list[
         if key.endswith(".receptive_field") and value.lower() in FIELD_STATUSES:
             # "global" is what the table prints for a field that is everything reachable
             actual = lookup(report, key.rsplit(".", 1)[0] + ".field_status")
-        outcomes.append(Outcome(key, value, show(actual), matches(actual, value)))
+        outcomes.append(Outcome(key, value, actual, matches(actual, value)))
     return outcomes
 
 
@@ -126,7 +126,7 @@ def check_golden(report: dict[str, Any], golden: dict[str, Any]) -> list[Outcome
         want, have = _flat("", golden.get(section, {})), _flat("", report.get(section, {}))
         for k, v in want.items():
             got = have.get(k, "<missing>")
-            outcomes.append(Outcome(f"{section}.{k}", show(v), show(got), got == v))
+            outcomes.append(Outcome(f"{section}.{k}", v, got, got == v))
     have_layers = {r["name"]: r for r in report["layers"]}
     for row in golden.get("layers", []):
         got_row = have_layers.get(row["name"])
@@ -135,7 +135,7 @@ def check_golden(report: dict[str, Any], golden: dict[str, Any]) -> list[Outcome
             continue
         for k, v in row.items():
             got = got_row.get(k, "<missing>")
-            outcomes.append(Outcome(f"{row['name']}.{k}", show(v), show(got), got == v))
+            outcomes.append(Outcome(f"{row['name']}.{k}", v, got, got == v))
     extra = [r["name"] for r in report["layers"] if r["name"] not in {g["name"] for g in golden.get("layers", [])}]
     for name in extra:
         outcomes.append(Outcome(name, "absent", "present", False))
@@ -224,10 +224,10 @@ def compare_baseline(
         if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
             moved = Decimal(actual) - Decimal(expected)
             ok = abs(moved) <= limit * abs(Decimal(expected))
-            change = f" ({moved / Decimal(expected):+.2%})" if expected and moved else ""
-            outcomes.append(Outcome(key, show(expected), show(actual) + change, ok))
+            change = f"{moved / Decimal(expected):+.2%}" if expected and moved else None
+            outcomes.append(Outcome(key, expected, actual, ok, change))
         else:
-            outcomes.append(Outcome(key, show(expected), show(actual), actual == expected))
+            outcomes.append(Outcome(key, expected, actual, actual == expected))
     if strict_layers:
         outcomes += [o for o in check_golden(report, {**baseline, "model": {}, "input": {}, "totals": {}})]
     return outcomes

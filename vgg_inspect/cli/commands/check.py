@@ -103,7 +103,7 @@ def check(
         w = report.weights
         found = [Outcome(f"weights: {k}", "present", "missing", False) for k in w.missing]
         found += [Outcome(f"weights: {k}", "absent", "present", False) for k in w.unexpected]
-        found += [Outcome(f"weights: {m.key}", m.text(m.expected), m.text(m.found), False) for m in w.mismatches]
+        found += [Outcome(f"weights: {m.key}", m.expected, m.found, False) for m in w.mismatches]
         found = found or [Outcome("weights", "fit the architecture", f"{w.params:,} parameters fit", True)]
         outcomes += found
         sections.append((found, f"checkpoint {w.path} against {report.model.name}", False))

@@ -7,6 +7,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from ...ops import NEUTRAL_KINDS
+from ...report.expectations import show
 from ...report.model import InputInfo, ModelInfo
 from .. import units
 from ..views import Column, View
@@ -38,8 +39,8 @@ def check_view(outcomes: list[Outcome], title: str, only_failures: bool = False)
     rows = [o for o in outcomes if not o.ok] if only_failures else outcomes
     cols = [
         Column("Key", lambda o: o.key, justify="left"),
-        Column("Expected", lambda o: o.expected),
-        Column("Actual", lambda o: o.actual),
+        Column("Expected", lambda o: o.expected if isinstance(o.expected, str) else show(o.expected)),
+        Column("Actual", lambda o: show(o.actual) + (f" ({o.change})" if o.change else "")),
         Column("Result", lambda o: "ok" if o.ok else "FAIL", justify="left"),
     ]
     verdict = f"{len(outcomes) - failed} of {len(outcomes)} expectations hold" + (
