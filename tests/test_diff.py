@@ -129,6 +129,7 @@ def test_inserted_convs_are_the_new_ones(a, b, new):
 
 
 def test_a_timm_style_conv_head_pairs_with_the_linear_head():
+    pytest.importorskip("torch")  # the zoo models are your code: traced with torch
     pairs = _pairs(f"{ZOO}/timm_style.py:TimmVGG16", "vgg16")
     assert pairs[-4:] == [("pool5", "pool5"), ("fc6", "fc6"), ("fc7", "fc7"), ("fc8", "fc8")]
 
@@ -136,6 +137,7 @@ def test_a_timm_style_conv_head_pairs_with_the_linear_head():
 def test_ssd_pool5_and_conv6_conv7_pair_with_vgg16s_pool5_fc6_fc7():
     """SSD's paper: pool5 becomes 3x3/s1, fc6 and fc7 become (dilated) convs; its extra layers
     have no counterpart but the first, which takes fc8's place."""
+    pytest.importorskip("torch")  # the zoo models are your code: traced with torch
     pairs = _pairs(f"{ZOO}/ssd.py:SSDBackbone", "vgg16", "--input", "300")
     at = pairs.index(("vgg.30", "pool5"))
     assert pairs[at + 1 : at + 5] == [(None, "avgpool"), ("vgg.31", "fc6"), ("vgg.33", "fc7"), ("extras.0", "fc8")]
@@ -147,6 +149,7 @@ def test_ssd_pool5_and_conv6_conv7_pair_with_vgg16s_pool5_fc6_fc7():
 
 
 def test_fcns_learnable_upsampling_is_never_paired_with_a_pool():
+    pytest.importorskip("torch")  # the zoo models are your code: traced with torch
     pairs = _pairs(f"{ZOO}/fcn.py:FCN32s", "vgg16", "--input", "64")
     assert ("upscore", None) in pairs
     assert [p for p in pairs if p[1] in ("fc6", "fc7", "fc8")] == [("fc6", "fc6"), ("fc7", "fc7"), ("fc8", "fc8")]

@@ -215,6 +215,8 @@ def test_diagram_labels_stay_on_the_page_clear_of_title_and_legend(model, size):
     """Measured as drawn (Agg's font metrics): every label lies inside the figure, and none
     overlaps the title, the legend or another label."""
     pytest.importorskip("matplotlib")
+    if ":" in model:
+        pytest.importorskip("torch")  # your own model is traced with torch
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     from vgg_inspect.render.diagram import figure
@@ -240,6 +242,7 @@ def test_diagram_labels_stay_on_the_page_clear_of_title_and_legend(model, size):
 
 def test_report_charts_keep_each_name_on_one_line(tmp_path):
     """The HTML charts' name column is as wide as the longest (shortened) name."""
+    pytest.importorskip("torch")  # the model is your code: traced with torch
     from vgg_inspect.render.html import charts
 
     html_text = charts(vgg_inspect.analyze(f"{LONG_NAMES}:StudentVGG", device="meta", input_size=32))
