@@ -171,6 +171,12 @@ def test_debug_prints_the_traceback():
     assert res.exit_code == 1 and "Traceback" in res.output and "forward's own mistake" in res.output
     res = CliRunner().invoke(cli, ["params", f"{MODELS}:Broken"])  # the next run, in the same process
     assert res.exit_code == 1 and "Traceback" not in res.output and "--debug shows the traceback" in res.output
+    # where people put it: at the end of the line they ran, or after the subcommand
+    for argv in (["params", f"{MODELS}:Broken", "--debug"], ["params", "--debug", f"{MODELS}:Broken"]):
+        res = CliRunner().invoke(cli, argv)
+        assert res.exit_code == 1 and "Traceback" in res.output and "the user's own mistake" in res.output, argv
+    res = CliRunner().invoke(cli, ["params", f"{MODELS}:Broken", "--", "--debug"])  # after --: an argument
+    assert "Traceback" not in res.output
 
 
 def test_block_comparison_of_your_model_is_the_paper_s():
