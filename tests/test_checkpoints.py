@@ -182,3 +182,13 @@ def test_identify_whole_features_without_a_classifier(tmp_path):
     found = _identify(_save(tmp_path, "f.pt", state))
     assert found["variant"] is None and found["features"] == "vgg11"
     assert found["differences"] == ["no classifier (fc6–fc8 are not in the file)"]
+
+
+def test_identify_own_names_under_features_are_renamed_keys(tmp_path):
+    """``features.block1.conv`` is no torchvision index: the file is read by its weight shapes
+    (once a traceback: int('block1'))."""
+    state = _torchvision_state(VARIANTS["vgg11"].layers)
+    renamed = {k.replace("features.", "features.block.", 1) if k.startswith("features.") else k: v
+               for k, v in state.items()}  # fmt: skip
+    found = _identify(_save(tmp_path, "own.pt", renamed))
+    assert found["variant"] == "vgg11" and found["how"].startswith("sequence of weight shapes")

@@ -18,7 +18,6 @@ from .model import Identification
 
 Shapes = dict[str, tuple[int, ...]]
 Module = tuple[str, str, tuple[int, ...]]  # (key prefix, conv / linear / norm, weight shape)
-STATS = ("running_mean", "running_var", "num_batches_tracked")
 HIDDEN = 4096  # fc6 and fc7 of every variant
 
 
@@ -45,7 +44,12 @@ def _modules(shapes: Shapes) -> list[Module]:
 
 
 def _layout(shapes: Shapes) -> str | None:
-    if not any(re.fullmatch(r"features\.\d+\.weight", k) and len(s) == 4 for k, s in shapes.items()):
+    """torchvision's (or timm's) layout: convs at ``features.N``, and nothing else under ``features``
+    (a ``features.block1.conv`` of one's own is read as renamed keys)."""
+    inside = [k for k in shapes if k.startswith("features.")]
+    if not any(len(shapes[k]) == 4 and re.fullmatch(r"features\.\d+\.weight", k) for k in inside):
+        return None
+    if not all(re.fullmatch(r"features\.\d+\.[^.]+", k) for k in inside):
         return None
     return "timm" if any(k.startswith(("pre_logits.", "head.fc.")) for k in shapes) else "torchvision"
 
@@ -114,8 +118,9 @@ def _standard_head(head: list[Module], channels: int) -> bool:
     (k6, s6), (k7, s7), (k8, s8) = ((kind, s) for _, kind, s in head)
     linear = k6 == k7 == "linear" and s6 == (HIDDEN, channels * 49) and s7 == (HIDDEN, HIDDEN)
     conv = k6 == k7 == "conv" and s6 == (HIDDEN, channels, 7, 7) and s7 == (HIDDEN, HIDDEN, 1, 1)
-    last = (k8 == "linear" and s8[1] == HIDDEN) or (k8 == "conv" and s8[1:] == (HIDDEN, 1, 1))
-    return (linear and k8 == "linear" and s8[1] == HIDDEN) or (conv and last)
+    fc8_linear = k8 == "linear" and s8[1] == HIDDEN
+    fc8_conv = k8 == "conv" and s8[1:] == (HIDDEN, 1, 1)
+    return (linear and fc8_linear) or (conv and (fc8_linear or fc8_conv))
 
 
 def identify_shapes(path: str, shapes: Shapes, params: int, notes: list[str]) -> Identification:
