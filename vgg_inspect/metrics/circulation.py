@@ -9,7 +9,7 @@ or names the nearest. ``circulation`` checks the figures that circulate in tutor
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from ..errors import VggInspectError
@@ -142,7 +142,9 @@ def match(figure_text: str, report: Any, claims: list[Claim] | None = None) -> M
         swapped = [q for q in same if alt and fig.holds(q.value, alt)]
         if swapped:
             return Match(fig.text, [q.what for q in swapped], f"matches if {fig.unit} is read as {alt}")
-    target = fig.number * fig.scale()  # a Decimal, exact
+    with localcontext() as ctx:  # a Decimal, exact: as many digits as the figure was written with
+        ctx.prec = len(fig.number.as_tuple().digits) + len(str(fig.scale()))
+        target = fig.number * fig.scale()
     if target == 0:
         return Match(fig.text, [], f"0 is no {'count' if fig.kind == 'count' else 'size'} of this model")
     integral = target == target.to_integral_value() and target.adjusted() < LONGEST_DIGITS

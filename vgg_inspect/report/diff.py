@@ -65,13 +65,13 @@ def _align(a: Side, b: Side, xs: list[int], ys: list[int]) -> Pairs:
 
 GROUPS = {"conv": "weight", "fc": "weight", "avgpool": "pool", "gnorm": "norm", "lrn": "norm"}
 Role = tuple[Any, ...]
+KINDS = {k.value: k for k in LayerKind}
 
 
 def _roles(side: Side, keep: list[int]) -> dict[int, Role]:
     """Each kept layer's role: (block, group, n-th of its group in the block), or ("head", group, n)
     after the last block. Blocks end at pools, the head starts where the names' head does."""
-    kinds = [LayerKind(str(r.kind)) if str(r.kind) in LayerKind._value2member_map_ else LayerKind.OTHER
-             for _, r in side]  # fmt: skip
+    kinds = [KINDS.get(str(r.kind), LayerKind.OTHER) for _, r in side]
     shapes = [(tuple(t.input_shape), tuple(t.output_shape)) for t, _ in side]
     head = min(head_start(kinds, shapes), next((i for i, k in enumerate(kinds) if k is LayerKind.FC), len(side)))
     roles: dict[int, Role] = {}

@@ -188,7 +188,7 @@ def _conv_fits(args: tuple[Any, ...]) -> bool:
     else:
         out = w.shape[0]
         channels = x.shape[1] == w.shape[1] * groups and w.shape[0] % groups == 0
-    return channels and (b is None or b.shape == (out,)) and min(windows) >= 0
+    return channels and (b is None or b.shape == (out,))
 
 
 def _pool_fits(dilated: bool) -> Callable[[tuple[Any, ...]], bool]:

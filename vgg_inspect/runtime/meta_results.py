@@ -8,6 +8,7 @@ left to the kernel."""
 
 from __future__ import annotations
 
+import functools
 import itertools
 from typing import Any
 
@@ -30,6 +31,12 @@ LEFT_TO_KERNELS = frozenset({
     "gcd", "gcd_", "lcm", "lcm_",
 })  # fmt: skip
 REDUCTIONS = frozenset({"sum", "mean", "amax", "amin", "prod"})  # (x, dims?, keepdim?) with a result like x
+
+
+@functools.cache
+def tags_of(func: Any) -> frozenset[str]:
+    """The names of an aten overload's tags (``pointwise``, ``reduction``...), once per overload."""
+    return frozenset(t.name for t in getattr(func, "tags", ()))
 
 
 def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[str] = frozenset()) -> Any:
@@ -59,13 +66,14 @@ def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[s
 
 def _broadcast(shapes: list[tuple[int, ...]]) -> tuple[int, ...] | None:
     """The broadcast of ``shapes`` (numpy's rule), None where they do not broadcast."""
+    rank = max(map(len, shapes))
     out: list[int] = []
-    for sizes in zip(*(reversed(s) for s in (((1,) * (max(map(len, shapes)) - len(s)) + s) for s in shapes))):
+    for sizes in zip(*((1,) * (rank - len(s)) + s for s in shapes)):  # aligned at the last dim
         big = {n for n in sizes if n != 1}
         if len(big) > 1:
             return None
         out.append(big.pop() if big else 1)
-    return tuple(reversed(out))
+    return tuple(out)
 
 
 def _pointwise(name: str, args: tuple[Any, ...], tensors: list[torch.Tensor]) -> Any:

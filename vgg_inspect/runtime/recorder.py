@@ -19,7 +19,7 @@ from .. import ops  # noqa: E402
 from ..records import field, record  # noqa: E402
 from . import bindings  # noqa: E402
 from .arguments import arg  # noqa: E402
-from .meta_results import meta_result  # noqa: E402
+from .meta_results import meta_result, tags_of  # noqa: E402
 
 # Operations that compute nothing: views, reshapes, transposes, bare allocations.
 FREE_OPS = frozenset({
@@ -172,7 +172,7 @@ class Recorder:
 
     def operation(self, func: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
         name = func.overloadpacket.__name__
-        tags = frozenset(t.name for t in getattr(func, "tags", ()))
+        tags = tags_of(func)
         out = meta_result(name, args, kwargs, tags)
         if out is None:
             out = func(*args, **(kwargs or {}))
@@ -293,8 +293,7 @@ class ShortcutMode(EagerMode):
     meta that records nothing: a lazy module's materialisation)."""
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-        tags = frozenset(t.name for t in getattr(func, "tags", ()))
-        out = meta_result(func.overloadpacket.__name__, args, kwargs, tags)
+        out = meta_result(func.overloadpacket.__name__, args, kwargs, tags_of(func))
         return func(*args, **(kwargs or {})) if out is None else out
 
 
