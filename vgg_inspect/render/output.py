@@ -1,13 +1,13 @@
 """Write a document (JSON) or its views (table, CSV, Markdown) to stdout or a file.
 
 Files are written atomically (a temporary file in the same folder, then renamed), so a failed or
-interrupted run never leaves half a golden file. ``-`` means stdout.
+interrupted run never leaves half a golden file; a device or a FIFO is written in place, never
+replaced; every write is checked to its last byte (``writes``). ``-`` means stdout.
 """
 
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -76,33 +76,14 @@ def write(text: str, output: str | None) -> None:
 
 
 def write_bytes(data: bytes, output: str | None) -> None:
-    """To stdout, or atomically to the file ``output``."""
-    if output in (None, "-"):
-        sys.stdout.flush()
-        sys.stdout.buffer.write(data) if hasattr(sys.stdout, "buffer") else sys.stdout.write(data.decode("utf-8"))
-        sys.stdout.flush()
-        return
-    assert output is not None
-    import tempfile
+    """To stdout, or to the file ``output`` (atomically; a device or FIFO in place): see ``writes``."""
+    from . import writes
 
-    folder = os.path.dirname(os.path.abspath(output))
-    if os.path.isdir(output):
-        raise IsADirectoryError(21, "Is a directory", output)
-    try:
-        fd, temporary = tempfile.mkstemp(prefix=".vgg-inspect-", suffix=".tmp", dir=folder)
-    except OSError as exc:  # name the file asked for, not the temporary one
-        raise OSError(exc.errno, f"cannot write there ({exc.strerror})", output) from None
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temporary, 0o666 & ~umask)  # as open() would create it, not mkstemp's 0600
-        os.replace(temporary, output)
-    except BaseException:
-        if os.path.exists(temporary):
-            os.unlink(temporary)
-        raise
+    if output in (None, "-"):
+        writes.to_stdout(data)
+    else:
+        assert output is not None
+        writes.to_path(data, output)
 
 
 def export(view_list: Sequence[View], exports: dict[str, str], wide: bool) -> None:
