@@ -1,7 +1,9 @@
 """The Python API: every analysis a command offers, as functions that return typed documents.
 
 Built-in variants are analysed with the closed-form formulas (no torch); the torch runtime is
-imported only inside the functions that need a device, a user's module or a measurement. Every
+imported only inside the functions that need a device, a user's module or a measurement. The
+functions that may run your model's code run it ``contained`` (``guard``: its prints go to
+stderr, its ``sys.exit`` is an ``AnalysisError``). Every
 bad argument raises :class:`vgg_inspect.errors.VggInspectError`, a ``ValueError``. The functions
 named after a command (``flops``, ``memory``, ``receptive_field``) return its whole document.
 """
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from . import validate
 from .errors import VggInspectError
+from .guard import containing
 from .metrics import footprint
 from .network import ITEMSIZE, ModelSpec, layer_defs, minimum_input, paper_names
 from .ops.traced import LayerTrace, analytical_traces
@@ -103,6 +106,7 @@ def _check_weights(report: Report, path: str, model: Any) -> None:
         )
 
 
+@containing
 def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
     return _analysis(req, include, optimizer)[0]
 
@@ -137,6 +141,7 @@ def analyze(
     return analyze_request(req, include=include, optimizer=optimizer)
 
 
+@containing
 def analyze_module(
     module: Any,
     input_shape: Any,
@@ -160,6 +165,7 @@ def analyze_module(
 # --- whole documents, as the commands print them ---
 
 
+@containing
 def flops(
     req: Request,
     *,
@@ -195,6 +201,7 @@ def memory(
     return report
 
 
+@containing
 def receptive_field(
     req: Request,
     *,
@@ -216,6 +223,7 @@ def receptive_field(
 # --- the pieces of those documents ---
 
 
+@containing
 def compare_peers(
     req: Request, report: Report, only: Iterable[str] = (), traces: list[LayerTrace] | None = None
 ) -> list[Peer]:
@@ -267,6 +275,7 @@ def budget(req: Request, limit: int, optimizer: str = "momentum") -> Budget:
     )
 
 
+@containing
 def measure(req: Request, report: Report, train: bool) -> Measured:
     """A real run on CUDA beside the estimate it should match."""
     from .runtime import measure as m
@@ -301,6 +310,7 @@ def pick_layer(req: Request, report: Report, layer: str | None) -> int:
     return pick(report, layer, _readable(req, report))
 
 
+@containing
 def effective_field(
     req: Request,
     report: Report,
@@ -332,6 +342,7 @@ def effective_field(
                                      on_step=on_step)  # fmt: skip
 
 
+@containing
 def block_comparison(req: Request) -> BlockComparison:
     from .metrics import kernels
     from .report.documents import BlockComparison
@@ -393,6 +404,7 @@ def identify(path: str) -> Identification:
     return checkpoint.identify(path)
 
 
+@containing
 def diff(a: Request, b: Request) -> Diff:
     """Two models' weight and pooling layers aligned in execution order, field by field."""
     from .report.diff import diff_reports

@@ -233,7 +233,7 @@ def model_options(
                 "--kwargs",
                 metavar="NAME=VALUE,...",
                 help="For your own model (path/to/file.py:Name or package.module:Name, whose code this runs): "
-                "literal arguments for its class or factory.",
+                "arguments for its class or factory, as Python literals: --kwargs \"cfg=[64,'M',128],name='a,b'\".",
             ),
             click.option(
                 "--weights",

@@ -5,12 +5,15 @@ Errors name the file, the name and your own line; ``--debug`` shows the whole tr
 from __future__ import annotations
 
 import ast
+import contextlib
 import importlib
 import importlib.util
 import inspect
 import os
 import sys
+import sysconfig
 import traceback
+from collections.abc import Iterator
 from typing import Any
 
 from . import require
@@ -22,10 +25,30 @@ from .. import errors  # noqa: E402
 from ..errors import AnalysisError, VggInspectError, did_you_mean  # noqa: E402
 
 
+def _items(text: str) -> list[str]:
+    """``a=[1,2],b='x,y',c=3`` -> its items: split at the commas outside brackets and quotes."""
+    items, depth, quote, start = [], 0, "", 0
+    for i, ch in enumerate(text):
+        if quote:
+            quote = "" if ch == quote and text[i - 1] != "\\" else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth = max(depth - 1, 0)
+        elif ch == "," and depth == 0:
+            items.append(text[start:i])
+            start = i + 1
+    items.append(text[start:])
+    return [item for item in items if item.strip()]
+
+
 def parse_kwargs(text: str | None) -> dict[str, Any]:
-    """``num_classes=10,batch_norm=true`` -> literal values (numbers, true/false, none, strings)."""
+    """``num_classes=10,batch_norm=true,cfg=[64,'M',128],name='a,b'`` -> Python literals (numbers,
+    strings, lists, tuples, dicts), true/false/none in any case, and a bare word as a string."""
     out: dict[str, Any] = {}
-    for part in [p for p in (text or "").split(",") if p.strip()]:
+    for part in _items(text or ""):
         key, sep, value = part.partition("=")
         if not sep or not key.strip().isidentifier():
             raise VggInspectError(f"malformed {{param}} item '{part}': expected NAME=VALUE", param="kwargs")
@@ -36,7 +59,13 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
             continue
         try:
             out[key.strip()] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+            if raw[:1] in "[({'\"":
+                raise VggInspectError(
+                    f"{{param}} value of {key.strip()} is not a Python literal: {raw} (lists, tuples, dicts and "
+                    "quoted strings are read as Python writes them)",
+                    param="kwargs",
+                ) from None
             out[key.strip()] = raw  # a bare word is a string
     return out
 
@@ -56,6 +85,43 @@ def _fail(what: str, exc: BaseException, path: str | None) -> AnalysisError:
     return AnalysisError(
         f"{what} ({_user_line(exc, path)}): {type(exc).__name__}: {first}; --debug shows the traceback"
     )
+
+
+# A model file's folder -> the modules that importing it added from that folder (its siblings).
+_SIBLINGS: dict[str, set[str]] = {}
+
+
+def _within(module: Any, folder: str) -> bool:
+    found = getattr(module, "__file__", None)
+    return isinstance(found, str) and os.path.abspath(found).startswith(folder + os.sep)
+
+
+@contextlib.contextmanager
+def _as_script(path: str) -> Iterator[None]:
+    """Import ``path`` as ``python path`` would run it: its folder first on sys.path, no arguments
+    (a module-level ``parse_args()`` must not read vgg-inspect's), and its own sibling modules: two
+    model files that each import a ``helpers.py`` of their own must not share the first one."""
+    folder = os.path.dirname(os.path.abspath(path))
+    for other, names in _SIBLINGS.items():
+        for name in names if other != folder else ():
+            if _within(sys.modules.get(name), other):
+                del sys.modules[name]  # the other file keeps its objects; this file imports its own
+    installed = {os.path.abspath(p) + os.sep for p in (sys.prefix, *sysconfig.get_paths().values())}
+    before = set(sys.modules)
+    argv, sys.argv = sys.argv, [path]
+    sys.path.insert(0, folder)
+    try:
+        yield
+    finally:
+        sys.argv = argv
+        if folder in sys.path:
+            sys.path.remove(folder)
+        _SIBLINGS.setdefault(folder, set()).update(
+            name
+            for name in set(sys.modules) - before
+            if _within(sys.modules[name], folder)
+            and not any(os.path.abspath(sys.modules[name].__file__ or "").startswith(p) for p in installed)
+        )
 
 
 def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple[torch.nn.Module, str]:
@@ -83,13 +149,11 @@ def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple
         if spec is None or spec.loader is None:
             raise VggInspectError(f"{path} is not a Python file that can be imported", param="model")
         module = importlib.util.module_from_spec(spec)
-        sys.path.insert(0, os.path.dirname(os.path.abspath(path)))  # its own imports, as `python file.py` would
         try:
-            spec.loader.exec_module(module)
+            with _as_script(path):
+                spec.loader.exec_module(module)
         except Exception as exc:
             raise _fail(f"importing {path} failed", exc, path) from None
-        finally:
-            sys.path.pop(0)
     else:
         try:
             module = importlib.import_module(source)
