@@ -35,6 +35,9 @@ MATRIX: list[tuple[bool, list[str]]] = [
     (False, ["memory", "vgg16_bn", "--budget", "16GiB", "--optimizer", "adam", "--format", "json"]),
     (False, ["memory", "vgg11", "--dtype", "float16", "--batch", "8", "--format", "json"]),
     (False, ["receptive-field", "vgg16", "--format", "json"]),
+    (False, ["roofline", "vgg16", "--dtype", "bfloat16", "--batch", "1,256", "--format", "csv"]),
+    (False, ["roofline", "vgg11_bn", "--train", "--device-spec", "l4", "--input", "64", "--format", "markdown"]),
+    (False, ["storage", "vgg16_bn", "--format", "markdown"]),
     (False, ["receptive-field", "vgg16", "--input", "200", "--format", "csv"]),
     (False, ["receptive-field", "--format", "json"]),
     (

@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Request", "analyze", "analyze_module", "analyze_request", "block_comparison", "budget", "compare_peers", "diff",
     "effective_field", "explain", "flops", "identify", "measure", "memory", "paper_table", "pick_layer",
-    "receptive_field", "stack_comparison", "sweep", "variants",
+    "receptive_field", "roofline", "stack_comparison", "storage", "sweep", "variants",
 ]  # fmt: skip
 
 Analysis = tuple[Report, list[LayerTrace]]
@@ -411,3 +411,65 @@ def diff(a: Request, b: Request) -> Diff:
 
     (ra, ta), (rb, tb) = _analysis(a), _analysis(b)
     return diff_reports(ra, ta, rb, tb)
+
+
+# --- how fast, on which device, how large on disk ---
+
+
+def _batches(batches: Iterable[int] | int) -> list[int]:
+    found = [batches] if isinstance(batches, int) else list(batches)
+    if not found:
+        raise VggInspectError("{param} needs at least one batch size", param="batch")
+    return list(dict.fromkeys(validate.count(b, "batch") for b in found))
+
+
+@containing
+def roofline(
+    req: Request,
+    *,
+    device_spec: str | None = "h100-sxm",
+    peak_tflops: float | None = None,
+    bandwidth_tbs: float | None = None,
+    batches: Iterable[int] | int = (1,),
+    train: bool = False,
+    tf32: bool = False,
+    refresh: bool = False,
+) -> Report:
+    """The report at the first batch, with its traffic (bytes moved, FLOPs per byte) and a roofline
+    on a device: a spec by name, ``cpu`` (this machine's measured peaks), or ``peak_tflops`` and
+    ``bandwidth_tbs`` for any other; one point per batch."""
+    from .metrics import devices
+    from .report import speed
+
+    math = devices.math_mode(req.canonical_dtype(), tf32)
+    if peak_tflops is not None or bandwidth_tbs is not None:
+        if peak_tflops is None or bandwidth_tbs is None:
+            raise VggInspectError("--peak-tflops and --bandwidth describe a device together: give both")
+        spec = devices.custom_spec(peak_tflops, bandwidth_tbs, math)
+    elif str(device_spec).strip().lower() == "cpu":
+        from .runtime import peaks
+
+        spec = peaks.cpu_spec(req.canonical_dtype(), refresh=refresh)
+    else:
+        spec = devices.device_spec(str(device_spec))
+    info = speed.device_info(spec, math)
+    sections: dict[int, Any] = {}
+    first: Report | None = None
+    for b in _batches(batches):
+        report, traces = _analysis(req.replace(batch=b))
+        sections[b] = speed.traffic(report, traces, req.input_requires_grad)
+        first = first or report
+    assert first is not None
+    first.traffic = sections[first.input.shape[0]]
+    first.roofline = speed.roofline(sections, info, train)
+    return first
+
+
+@containing
+def storage(req: Request) -> Report:
+    """The report with the weights' sizes per number format and the checkpoint torch.save writes."""
+    from .report import speed
+
+    report, traces = _analysis(req.replace(dtype="float32"))
+    report.storage = speed.storage(report, traces)
+    return report

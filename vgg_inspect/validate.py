@@ -56,6 +56,17 @@ def input_sizes(text: str, param: str = "input_size") -> list[tuple[int, int]]:
     return [input_size(part, param) for part in str(text).split(",")]
 
 
+def counts(text: Any, param: str) -> list[int]:
+    """``"1,8,64"`` -> [1, 8, 64]: each a count >= 1, repeats dropped, order kept."""
+    found = []
+    for part in str(text).split(","):
+        if not part.strip().isdigit():
+            raise VggInspectError(f"malformed {{param}} '{text}': expected N or a comma list such as 1,8,64",
+                                  param=param)  # fmt: skip
+        found.append(count(int(part), param))
+    return list(dict.fromkeys(found))
+
+
 def shape(value: Any, param: str = "input_shape") -> tuple[int, ...]:
     """A tensor shape: a tuple of positive integers."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):

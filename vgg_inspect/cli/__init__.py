@@ -48,6 +48,8 @@ COMMANDS = {
     "report": "pictures:report",
     "identify": "checkpoints:identify",
     "diff": "diff:diff",
+    "roofline": "speed:roofline",
+    "storage": "speed:storage",
 }
 
 

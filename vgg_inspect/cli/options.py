@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from .. import validate
 from ..errors import VggInspectError
 from ..records import record
 from ..render.output import FORMATS
@@ -56,6 +57,9 @@ OPTION_NAMES = {
     "kwargs": "--kwargs",
     "figure": "FIGURE",
     "output": "--output",
+    "device_spec": "--device-spec",
+    "peak_tflops": "--peak-tflops",
+    "bandwidth": "--bandwidth",
 }
 
 
@@ -179,6 +183,7 @@ def model_options(
     argument: bool = True,
     outputs: bool = True,
     tables: bool = True,
+    multi_batch: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """MODEL and the options that describe the network and its input (``request`` gathers them).
     Values are checked by the API, whose errors name the option; that keeps every error one line.
@@ -209,7 +214,11 @@ def model_options(
                 metavar="SIZE",
                 help="Input size S or HxW" + (", or a comma list to compare sizes." if multi_input else "."),
             ),
-            click.option("--batch", type=int, default=1, show_default=True, help="Batch size."),
+            click.option("--batch", type=int, default=1, show_default=True, help="Batch size.")
+            if not multi_batch
+            else click.option(
+                "--batch", default="1", show_default=True, metavar="N[,N...]", help="Batch size, or a comma list."
+            ),
             click.option("--dtype", default="float32", show_default=True, help="float32, float16 or bfloat16."),
             click.option(
                 "--device",
@@ -251,6 +260,9 @@ def model_options(
         @functools.wraps(f)
         def command(*args: Any, **kwargs: Any) -> Any:
             values = {k: kwargs.pop(k, None) for k in REQUEST_FIELDS}
+            if multi_batch:  # the command receives every batch; the request holds the first
+                kwargs["batches"] = batches = validate.counts(values["batch"], "batch")
+                values["batch"] = batches[0]
             return f(*args, req=Request(**values), **kwargs)
 
         for opt in reversed(opts):

@@ -41,6 +41,8 @@ class LayerCompute:
     flops: int | None
     train_flops: int | None
     extra_flops: dict[str, int]
+    input_grad: bool = False  # the backward computes the gradient w.r.t. this layer's input
+    weight_grad: bool = False  # ... and w.r.t. its weights
 
 
 def layer_compute(
@@ -51,17 +53,17 @@ def layer_compute(
     seen_weights = input_requires_grad
     for t in traces:
         macs = t.op.macs(t.input_shape, t.output_shape)
+        # Nothing upstream of the first weight layer needs a gradient w.r.t. its input; a trace
+        # knows exactly (a branch that reads the image directly needs none either).
+        needs = seen_weights if t.input_requires_grad is None else t.input_requires_grad
+        # a frozen layer (requires_grad False) computes no weight gradient: autograd skips it
+        weights = t.trainable_params > 0 if t.weight_requires_grad is None else t.weight_requires_grad
         if macs is None:
-            out.append(LayerCompute(None, None, None, {}))
+            out.append(LayerCompute(None, None, None, {}, needs, weights))
         else:
             extra = t.op.extra_flops(t.input_shape, t.output_shape)
             flops = 2 * macs + sum(v for k, v in extra.items() if k in include)
-            # Nothing upstream of the first weight layer needs a gradient w.r.t. its input; a trace
-            # knows exactly (a branch that reads the image directly needs none either).
-            needs = seen_weights if t.input_requires_grad is None else t.input_requires_grad
-            # a frozen layer (requires_grad False) computes no weight gradient: autograd skips it
-            weights = t.trainable_params > 0 if t.weight_requires_grad is None else t.weight_requires_grad
             train = flops + 2 * t.op.backward_macs(t.input_shape, t.output_shape, needs, weights)
-            out.append(LayerCompute(macs, flops, train, extra))
+            out.append(LayerCompute(macs, flops, train, extra, needs, weights))
         seen_weights = seen_weights or t.trainable_params > 0
     return out

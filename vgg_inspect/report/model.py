@@ -187,6 +187,101 @@ class EffectiveField:
 
 
 @record
+class TrafficRow:
+    """Bytes one layer moves (metrics/traffic.py's convention) and its FLOPs per byte."""
+
+    name: str
+    module: str
+    weight_bytes: int  # parameters and buffers read
+    input_bytes: int  # every tensor it reads
+    output_bytes: int  # its output, written
+    bytes: int  # the three above: the forward's traffic
+    flops: int | None
+    intensity: float | None  # flops / bytes; None: FLOPs not counted, or nothing moved
+    training_bytes: int  # what training adds (backward reads and writes, Dropout's forward)
+    train_flops: int | None
+    train_intensity: float | None  # train_flops / (bytes + training_bytes)
+    training_weight_bytes: int = 0  # of training_bytes, the part that does not grow with the batch
+
+
+@record
+class Traffic:
+    dtype: str
+    convention: str
+    layers: list[TrafficRow]
+    bytes: int
+    flops: int
+    intensity: float | None
+    train_bytes: int  # bytes + every layer's training_bytes
+    train_flops: int
+    train_intensity: float | None
+
+
+@record
+class DeviceInfo:
+    name: str
+    title: str
+    math: str  # which peak: fp32, tf32, bf16, fp16, fp8
+    peak_flops: float  # dense FLOP/s
+    bandwidth: float  # bytes/s
+    ridge: float  # FLOP/byte where the roofs meet
+    memory_gb: float | None
+    source: str
+    note: str
+
+
+@record
+class RooflineLayer:
+    name: str
+    flops: int | None
+    bytes: int
+    intensity: float | None
+    bound: str  # compute | memory | unknown (no FLOP formula: the time is the memory time alone)
+    time_s: float  # max(FLOPs / peak, bytes / bandwidth)
+    share: float  # percent of the point's total time
+    turnover_batch: int | None  # the smallest batch at which it is compute-bound; None: never
+
+
+@record
+class RooflinePoint:
+    batch: int
+    flops: int
+    bytes: int
+    latency_s: float  # a lower bound: the layers' times added (one after another, each at its roof)
+    images_per_s: float  # a ceiling: batch / latency_s
+    compute_bound_share: float  # percent of the time spent in compute-bound layers
+    layers: list[RooflineLayer]
+
+
+@record
+class Roofline:
+    device: DeviceInfo
+    train: bool  # forward + backward (the FLOPs are train_flops, the bytes include training_bytes)
+    convention: str
+    points: list[RooflinePoint]
+
+
+@record
+class StorageRow:
+    format: str  # fp32, fp16, bf16, fp8, int8, int4
+    bits: int
+    weight_bytes: int  # conv and linear weights at this format, with their scales
+    other_bytes: int  # biases, norm parameters and buffers, kept at float32 (or the 16-bit dtype)
+    total_bytes: int
+    scheme: str
+
+
+@record
+class Storage:
+    params: int
+    quantised_params: int  # conv and linear weights: what a quantised format stores in fewer bits
+    rows: list[StorageRow]
+    checkpoint_bytes: int  # what torch.save(model.state_dict()) writes at float32 (closed form)
+    checkpoint_note: str
+    not_known: list[str]
+
+
+@record
 class ShapeMismatch:
     """A checkpoint tensor whose shape differs from the architecture's."""
 
@@ -251,6 +346,9 @@ class Report:
     effective_receptive_field: EffectiveField | None = None
     weights: WeightsCheck | None = None
     coverage: Coverage = field(default_factory=Coverage)
+    traffic: Traffic | None = None
+    roofline: Roofline | None = None
+    storage: Storage | None = None
 
     def layer(self, key: str) -> LayerRow:
         """A layer by paper name (conv5_3) or module path (features.28)."""

@@ -21,6 +21,7 @@ from .layers import (
     sweep_view,
     visible,
 )
+from .speed import roofline_views, storage_views
 
 __all__ = [
     "block_view",
@@ -36,7 +37,9 @@ __all__ = [
     "params_views",
     "peers_view",
     "receptive_views",
+    "roofline_views",
     "stack_view",
+    "storage_views",
     "summary_views",
     "sweep_view",
     "visible",

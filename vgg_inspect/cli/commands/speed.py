@@ -1,0 +1,80 @@
+"""`roofline`, `storage` and `bench`: time, throughput and size, for sizing a backbone."""
+
+from __future__ import annotations
+
+import click
+
+from ... import api
+from ...metrics.devices import DEVICES
+from ...request import Request
+from ..options import Output, emit, examples, model_options
+
+
+@click.command(
+    epilog=examples(
+        "vgg-inspect roofline vgg16 --device-spec h100-sxm --dtype bfloat16 --batch 1,8,64,256",
+        "vgg-inspect roofline vgg16 --device-spec cpu",
+        "vgg-inspect roofline vgg19 --peak-tflops 100 --bandwidth 1.5 --train --batch 32",
+        "vgg-inspect roofline vgg16 --device-spec l4 --dtype float16 --plot vgg16-l4.png",
+    )
+)
+@model_options(multi_batch=True)
+@click.option(
+    "--device-spec",
+    default="h100-sxm",
+    show_default=True,
+    metavar="NAME",
+    help=f"A device from the data sheets ({', '.join(DEVICES)}), or cpu: this machine's peaks, measured once "
+    "and cached.",
+)
+@click.option(
+    "--peak-tflops", type=float, help="Any other device: its dense peak TFLOP/s at the dtype (with --bandwidth)."
+)
+@click.option("--bandwidth", type=float, metavar="TB/S", help="Any other device: its memory bandwidth in TB/s.")
+@click.option("--tf32", is_flag=True, help="float32 at the TF32 tensor-core peak (cuDNN's default for convs).")
+@click.option("--train", is_flag=True, help="A training step: forward + backward FLOPs and bytes.")
+@click.option("--refresh", is_flag=True, help="With --device-spec cpu: measure this CPU's peaks again.")
+@click.option("--plot", metavar="FILE", help="Also draw the roofline (.png, .svg or .pdf): the layers on the roofs.")
+def roofline(
+    out: Output,
+    all_layers: bool,
+    device_spec: str,
+    peak_tflops: float | None,
+    bandwidth: float | None,
+    tf32: bool,
+    train: bool,
+    refresh: bool,
+    plot: str | None,
+    batches: list[int],
+    req: Request,
+) -> None:
+    """Bytes moved, FLOPs per byte and the bound of every layer on a device, the latency bound and the
+    images/s ceiling per batch, and the batch at which each memory-bound layer turns compute-bound."""
+    from ..options import presenters
+
+    report = api.roofline(req, device_spec=device_spec, peak_tflops=peak_tflops, bandwidth_tbs=bandwidth,
+                          batches=batches, train=train, tf32=tf32, refresh=refresh)  # fmt: skip
+    if plot:
+        from ...render.output import write_bytes
+        from ...render.roofline_plot import draw_roofline
+
+        write_bytes(draw_roofline(report, plot.rsplit(".", 1)[-1].lower()), plot)
+        click.echo(f"wrote {plot}", err=True)
+    emit(out, report, lambda: presenters.roofline_views(report, all_layers))
+
+
+@click.command(
+    epilog=examples(
+        "vgg-inspect storage vgg16",
+        "vgg-inspect storage vgg16_bn --num-classes 10 --format json",
+        "vgg-inspect storage my_vgg.py:VGG16",
+    )
+)
+@model_options(tables=False)
+def storage(out: Output, req: Request) -> None:
+    """The weights at fp32, fp16, bf16, fp8, int8 and int4 (per-channel scales), in bytes, MB and
+    MiB, and the size of the checkpoint torch.save writes."""
+    from ..options import presenters
+
+    report = api.storage(req)
+    emit(out, report, lambda: presenters.storage_views(report))

@@ -1,0 +1,119 @@
+"""Accelerators as data: dense peak throughput per math mode, memory bandwidth and capacity, each
+device with its source. Dense figures only: vendors' "with sparsity" peaks are exactly twice these
+(2:4 structured sparsity, which a dense VGG does not use) and are often quoted as if dense.
+
+Figures from NVIDIA's data sheets, as collected in the project's REFERENCE (§8). TFLOP/s and TB/s
+are decimal (10^12); capacity is the data sheet's "GB" figure, as written there.
+"""
+
+from __future__ import annotations
+
+from ..errors import VggInspectError, did_you_mean
+from ..records import record
+
+MATHS = ("fp32", "tf32", "bf16", "fp16", "fp8")  # the peak a dtype uses (float32 is fp32 unless --tf32)
+
+
+@record(frozen=True)
+class DeviceSpec:
+    name: str  # the key: h100-sxm
+    title: str  # NVIDIA H100 SXM
+    peak_tflops: dict[str, float]  # dense TFLOP/s per math mode; a mode the device lacks is absent
+    bandwidth_tbs: float  # memory bandwidth, TB/s (10^12 B/s)
+    memory_gb: float | None  # capacity as the data sheet writes it (GB)
+    source: str
+    note: str = ""
+
+    def peak(self, math: str) -> float:
+        """Dense FLOP/s for ``math``; an error that says which modes the device has."""
+        if math not in self.peak_tflops:
+            raise VggInspectError(
+                f"{self.title} has no {math} peak in its data sheet; it lists {', '.join(self.peak_tflops)}",
+                param="dtype",
+            )
+        return self.peak_tflops[math] * 1e12
+
+    @property
+    def bandwidth(self) -> float:
+        return self.bandwidth_tbs * 1e12
+
+
+_SHEET = "NVIDIA data sheet (dense, without sparsity)"
+_HOPPER = {"fp32": 66.9, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4, "fp8": 1978.9}
+
+DEVICES: dict[str, DeviceSpec] = {
+    d.name: d
+    for d in (
+        DeviceSpec("h100-sxm", "NVIDIA H100 SXM", _HOPPER, 3.35, 80, f"{_SHEET}: H100 SXM5"),
+        DeviceSpec(
+            "h100-pcie",
+            "NVIDIA H100 PCIe",
+            {"fp32": 51.2, "tf32": 378, "bf16": 756, "fp16": 756, "fp8": 1513},
+            2.0,
+            80,
+            f"{_SHEET}: H100 PCIe",
+        ),
+        DeviceSpec("h200", "NVIDIA H200 SXM", _HOPPER, 4.8, 141, f"{_SHEET}: H200 SXM"),
+        DeviceSpec(
+            "a100-80gb",
+            "NVIDIA A100 SXM 80 GB",
+            {"fp32": 19.5, "tf32": 156, "bf16": 312, "fp16": 312},
+            2.039,
+            80,
+            f"{_SHEET}: A100 80GB SXM",
+        ),
+        DeviceSpec(
+            "a100-40gb",
+            "NVIDIA A100 40 GB",
+            {"fp32": 19.5, "tf32": 156, "bf16": 312, "fp16": 312},
+            1.555,
+            40,
+            f"{_SHEET}: A100 40GB",
+        ),
+        DeviceSpec(
+            "l4",
+            "NVIDIA L4",
+            {"fp32": 30.3, "tf32": 60, "bf16": 121, "fp16": 121, "fp8": 242},
+            0.3,
+            24,
+            f"{_SHEET}: L4",
+        ),
+        DeviceSpec(
+            "rtx-4090",
+            "NVIDIA GeForce RTX 4090",
+            {"fp32": 82.6, "tf32": 82.6, "bf16": 165.2, "fp16": 165.2, "fp8": 330.3},
+            1.008,
+            24,
+            "NVIDIA Ada architecture white paper: RTX 4090",
+            "16-bit and fp8 peaks with fp32 accumulate (GeForce cards halve them against fp16 accumulate)",
+        ),
+    )
+}
+ALIASES = {"h100": "h100-sxm", "a100": "a100-80gb", "4090": "rtx-4090", "h200-sxm": "h200"}
+
+
+def device_spec(name: str) -> DeviceSpec:
+    key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
+    key = ALIASES.get(key, key)
+    if key not in DEVICES:
+        choices = [*DEVICES, "cpu"]
+        raise VggInspectError(
+            f"unknown device spec '{name}'{did_you_mean(key, [*choices, *ALIASES])}; expected one of "
+            f"{', '.join(choices)}, or --peak-tflops and --bandwidth for any other device",
+            param="device_spec",
+        )
+    return DEVICES[key]
+
+
+def custom_spec(peak_tflops: float, bandwidth_tbs: float, math: str) -> DeviceSpec:
+    """A device the user describes: one peak (for the dtype in use) and a bandwidth."""
+    for value, what in ((peak_tflops, "peak_tflops"), (bandwidth_tbs, "bandwidth")):
+        if not (isinstance(value, (int, float)) and value > 0 and value != float("inf")):
+            raise VggInspectError(f"{{param}} must be a positive number, got {value!r}", param=what)
+    return DeviceSpec("custom", "your device", {math: float(peak_tflops)}, float(bandwidth_tbs), None,
+                      "given on the command line")  # fmt: skip
+
+
+def math_mode(dtype: str, tf32: bool = False) -> str:
+    """Which peak a dtype runs at: float32 at fp32 (tf32 where asked), the 16-bit types at their own."""
+    return {"float32": "tf32" if tf32 else "fp32", "bfloat16": "bf16", "float16": "fp16"}[dtype]

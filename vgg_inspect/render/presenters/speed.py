@@ -1,0 +1,113 @@
+"""Views of the roofline and storage sections: time and bytes per layer, per batch and per format."""
+
+from __future__ import annotations
+
+from ...ops import NEUTRAL_KINDS
+from ...report.model import Report, RooflineLayer, RooflinePoint, StorageRow
+from .. import units
+from ..views import Column, View
+from .layers import _title, _warned
+
+
+def seconds(s: float) -> str:
+    """A time in the unit its size calls for: 12.3 µs, 4.56 ms, 1.23 s."""
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
+        if s >= scale:
+            return f"{s / scale:,.3g} {unit}" if s / scale < 1000 else f"{s / scale:,.0f} {unit}"
+    return f"{s * 1e9:,.3g} ns"
+
+
+def rate(flops_per_s: float) -> str:
+    return units.si(flops_per_s, "FLOP/s")
+
+
+def _per_byte(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.1f}" if v < 1000 else f"{v:,.0f}"
+
+
+def roofline_views(report: Report, all_layers: bool = False) -> list[View]:
+    roof = report.roofline
+    assert roof is not None
+    d = roof.device
+    first = roof.points[0]
+    kinds = {r.name: r.kind for r in report.layers}
+    rows = [x for x in first.layers if all_layers or kinds.get(x.name) not in NEUTRAL_KINDS]
+    what = "train step (forward + backward)" if roof.train else "inference forward"
+    cols = [
+        Column("Layer", lambda x: x.name, justify="left"),
+        Column("FLOPs", lambda x: x.flops, units.count, compact=units.si, drop=4),
+        Column("Bytes moved", lambda x: x.bytes, units.count, compact=lambda v: units.si(v, "B"), drop=3),
+        Column("FLOP/byte", lambda x: x.intensity, _per_byte),
+        Column("Bound", lambda x: x.bound, justify="left"),
+        Column("Time", lambda x: x.time_s, seconds),
+        Column("Share", lambda x: x.share, lambda v: f"{v:.1f}%", drop=2),
+        Column("Compute-bound from batch", _turnover, drop=1),
+    ]
+    notes = [
+        f"{d.title}: {rate(d.peak_flops)} dense {d.math} peak, {units.si(d.bandwidth, 'B/s')} bandwidth, ridge "
+        f"{d.ridge:,.0f} FLOP/byte ({d.source}{'; ' + d.note if d.note else ''}). Sparse peaks (2x) are not used.",
+        f"Latency at batch {first.batch}: at least {seconds(first.latency_s)}; at most "
+        f"{first.images_per_s:,.1f} images/s; {first.compute_bound_share:.0f}% of the time in compute-bound layers.",
+        f"Time: {roof.convention}.",
+        f"Bytes moved: {report.traffic.convention if report.traffic else ''}.",
+    ]
+    hidden = sum(x.share for x in first.layers if x not in rows)
+    if hidden >= 0.05:
+        notes.insert(
+            2, f"Rows not shown (ReLU, Dropout, flatten) take {hidden:.1f}% of the time: --all-layers shows them."
+        )
+    per_layer = View(_title(report, f"Roofline, {what}, batch {first.batch}"), cols, rows, _warned(report, notes),
+                     lambda x: "bold" if x.bound == "compute" else None)  # fmt: skip
+    batches = [
+        Column("Batch", lambda p: p.batch),
+        Column("FLOPs", lambda p: p.flops, units.count, compact=units.si, drop=2),
+        Column("Bytes moved", lambda p: p.bytes, units.count, compact=lambda v: units.si(v, "B"), drop=1),
+        Column("Latency (at least)", lambda p: p.latency_s, seconds),
+        Column("Images/s (at most)", lambda p: p.images_per_s, lambda v: f"{v:,.1f}"),
+        Column("Compute-bound time", lambda p: p.compute_bound_share, lambda v: f"{v:.0f}%"),
+    ]
+    return [per_layer, View(f"By batch on {d.title} ({d.math})", batches, roof.points, [_memory_bound(roof.points)])]
+
+
+def _turnover(x: RooflineLayer) -> str:
+    if x.flops is None:
+        return "-"
+    return "never" if x.turnover_batch is None else f"{x.turnover_batch:,}"
+
+
+def _memory_bound(points: list[RooflinePoint]) -> str:
+    last = points[-1]
+    slow = sorted((x for x in last.layers if x.bound == "memory" and x.share >= 1), key=lambda x: -x.share)[:3]
+    if not slow:
+        return f"At batch {last.batch} no layer that takes 1% of the time is memory-bound."
+    names = ", ".join(f"{x.name} ({x.share:.0f}%)" for x in slow)
+    return (
+        f"Memory-bound at batch {last.batch}: {names}. A layer that is compute-bound from 'never' stays below the "
+        "ridge at any batch: its activations alone move too many bytes per FLOP."
+    )
+
+
+def storage_views(report: Report) -> list[View]:
+    s = report.storage
+    assert s is not None
+    cols = [
+        Column("Format", lambda r: r.format, justify="left"),
+        Column("Weights", lambda r: r.weight_bytes, units.count, compact=lambda v: units.si(v, "B"), drop=3),
+        Column("Other", lambda r: r.other_bytes, units.count, compact=lambda v: units.si(v, "B"), drop=2),
+        Column("Total bytes", lambda r: r.total_bytes, units.count),
+        Column("MB", lambda r: r.total_bytes, lambda v: f"{v / 1e6:,.1f} MB"),
+        Column("MiB", lambda r: r.total_bytes, lambda v: f"{v / 2**20:,.1f} MiB"),
+        Column("How", lambda r: r.scheme, justify="left", wrap=True, drop=1),
+    ]
+    c = s.checkpoint_bytes
+    notes = [
+        f"{s.quantised_params:,} of {s.params:,} parameters are conv and linear weights (what fp8, int8 and int4 "
+        "store in fewer bits). MB = 10^6 bytes, MiB = 2^20 bytes: torchvision's '527.8 MB' for VGG16 is 527.8 MiB.",
+        f"Checkpoint: about {c:,} B = {c / 1e6:,.1f} MB = {c / 2**20:,.1f} MiB; {s.checkpoint_note}.",
+        "Not known here: " + "; ".join(s.not_known) + ".",
+    ]
+    return [View(_title(report, "Storage of the weights"), cols, s.rows, _warned(report, notes), _bold_fp32)]
+
+
+def _bold_fp32(row: StorageRow) -> str | None:
+    return "bold" if row.format == "fp32" else None

@@ -1,0 +1,119 @@
+"""How fast, on which device, and how large on disk: the traffic, roofline and storage sections of
+a report, assembled from its traces (pure: no torch)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ..metrics import storage as sizes
+from ..metrics.compute import layer_compute
+from ..metrics.devices import DeviceSpec
+from ..metrics.traffic import intensity, layer_traffic, turnover_batch
+from ..network import ITEMSIZE
+from ..ops import Convention
+from ..ops.traced import LayerTrace
+from .model import (
+    DeviceInfo,
+    Report,
+    Roofline,
+    RooflineLayer,
+    RooflinePoint,
+    Storage,
+    StorageRow,
+    Traffic,
+    TrafficRow,
+)
+
+TRAFFIC_CONVENTION = (
+    "each tensor crosses memory once per pass, caches ignored, operators unfused (eager): the forward reads "
+    "weights, buffers and every input and writes its output; training adds the backward's reads (output "
+    "gradient, saved tensors, weights for the input gradient) and writes (input and weight gradients); "
+    "flatten and eval's dropout move nothing; a lower bound on traffic"
+)
+ROOFLINE_CONVENTION = (
+    "per layer max(FLOPs / peak, bytes / bandwidth) at the dense peak of the dtype's math; the layers run "
+    "one after another, so the latency is a lower bound and images/s a ceiling (launch overheads, kernel "
+    "efficiency and caches ignored)"
+)
+
+
+def traffic(report: Report, traces: Sequence[LayerTrace], input_requires_grad: bool = False) -> Traffic:
+    dtype = report.input.dtype
+    convention = Convention(report.options.saved_convention)
+    computes = layer_compute(traces, report.options.include, input_requires_grad)
+    moved = layer_traffic(traces, computes, ITEMSIZE[dtype], convention)
+    rows = [
+        TrafficRow(row.name, row.module, m.weight_bytes, m.input_bytes, m.output_bytes, m.bytes, row.flops,
+                   intensity(row.flops, m.bytes), m.training_bytes, row.train_flops,
+                   intensity(row.train_flops, m.bytes + m.training_bytes), m.training_weight_bytes)
+        for row, m in zip(report.layers, moved)
+    ]  # fmt: skip
+    total = sum(r.bytes for r in rows)
+    train_total = total + sum(r.training_bytes for r in rows)
+    flops, train_flops = report.totals.flops, report.totals.train_flops
+    return Traffic(dtype, TRAFFIC_CONVENTION, rows, total, flops, intensity(flops, total), train_total, train_flops,
+                   intensity(train_flops, train_total))  # fmt: skip
+
+
+def device_info(spec: DeviceSpec, math: str) -> DeviceInfo:
+    peak = spec.peak(math)
+    return DeviceInfo(spec.name, spec.title, math, peak, spec.bandwidth, peak / spec.bandwidth, spec.memory_gb,
+                      spec.source, spec.note)  # fmt: skip
+
+
+def point(section: Traffic, batch: int, device: DeviceInfo, train: bool) -> RooflinePoint:
+    """One batch on the roofs: each layer's bound and time, the latency bound, the throughput ceiling.
+    ``section`` is the traffic at ``batch``."""
+    layers = []
+    for r in section.layers:
+        flops = r.train_flops if train else r.flops
+        nbytes = r.bytes + (r.training_bytes if train else 0)
+        fixed = r.weight_bytes + (r.training_weight_bytes if train else 0)
+        memory_time = nbytes / device.bandwidth
+        if flops is None:
+            layers.append(RooflineLayer(r.name, None, nbytes, None, "unknown", memory_time, 0.0, None))
+            continue
+        compute_time = flops / device.peak_flops
+        turnover = turnover_batch(
+            flops // batch, fixed, (nbytes - fixed) // batch, device.peak_flops, device.bandwidth
+        ) if flops else None  # fmt: skip
+        bound = "compute" if flops and compute_time >= memory_time else "memory"
+        layers.append(RooflineLayer(r.name, flops, nbytes, intensity(flops, nbytes), bound,
+                                    max(compute_time, memory_time), 0.0, turnover))  # fmt: skip
+    latency = sum(x.time_s for x in layers)
+    for x in layers:
+        x.share = 100 * x.time_s / latency if latency else 0.0
+    computing = sum(x.time_s for x in layers if x.bound == "compute")
+    flops_total = section.train_flops if train else section.flops
+    bytes_total = section.train_bytes if train else section.bytes
+    return RooflinePoint(batch, flops_total, bytes_total, latency, batch / latency if latency else 0.0,
+                         100 * computing / latency if latency else 0.0, layers)  # fmt: skip
+
+
+def roofline(sections: dict[int, Traffic], device: DeviceInfo, train: bool) -> Roofline:
+    return Roofline(device, train, ROOFLINE_CONVENTION, [point(t, b, device, train) for b, t in sections.items()])
+
+
+def storage(report: Report, traces: Sequence[LayerTrace]) -> Storage:
+    split = sizes.split(traces, [t.module for t in traces])
+    rows = []
+    for fmt, bits in sizes.FORMATS:
+        weights, other = sizes.format_bytes(split, fmt, bits)
+        if fmt in sizes.QUANTISED:
+            scheme = (f"conv/linear weights at {bits} bits" + (", two per byte" if bits == 4 else "")
+                      + " + one float32 scale per output channel; the rest float32")  # fmt: skip
+        else:
+            scheme = f"every parameter and buffer at {bits} bits (num_batches_tracked int64)"
+        rows.append(StorageRow(fmt, bits, weights, other, weights + other, scheme))
+    slack = sizes.checkpoint_slack(split)
+    note = (
+        f"torch.save(model.state_dict()) at float32: the tensors plus torch's zip archive (a pickle of the "
+        f"keys, headers, 64-byte alignment), within {slack:,} bytes either way"
+    )
+    unknown = [
+        "activations of a quantised model (they depend on the kernels: int8 convolutions may keep float "
+        "outputs, and fp8 needs per-tensor activation scales)",
+        "which kernels a device runs for a quantised format, and their speed",
+        "compressed checkpoints (zip stores torch's tensors uncompressed)",
+    ]
+    return Storage(report.totals.params, split.quantisable, rows, sizes.checkpoint_bytes(split), note, unknown)
