@@ -229,3 +229,19 @@ def test_cpu_spec_is_measured_once_and_cached(tmp_path, monkeypatch):
 
     monkeypatch.setattr(peaks, "measure", never)
     assert roofline(Request("vgg11", input_size=32), device_spec="cpu").roofline.device.peak_flops == got["flops"]
+
+
+def test_roofline_plot(tmp_path):
+    pytest.importorskip("matplotlib")
+    svg, png = tmp_path / "r.svg", tmp_path / "r.png"
+    res = CliRunner().invoke(cli, ["roofline", "vgg16", "--dtype", "bf16", "--batch", "1,64", "--plot", str(svg)])
+    assert res.exit_code == 0, res.output
+    text = svg.read_text()
+    for words in ("ridge 295 FLOP/byte", "fc6, fc7, fc8", "compute-bound: conv2_1 … conv4_3 (8 layers)", "conv1_1",
+                  "not drawn: 24 layers without FLOPs"):  # fmt: skip
+        assert words in text, words
+    assert CliRunner().invoke(cli, ["roofline", "vgg11", "--plot", str(png)]).exit_code == 0
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    res = CliRunner().invoke(cli, ["roofline", "vgg11", "--plot", str(tmp_path / "r.gif")])
+    assert res.exit_code == 2 and "--plot takes a .png, .svg or .pdf file, got '.gif'" in res.output
+    assert not (tmp_path / "r.gif").exists()
