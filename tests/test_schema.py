@@ -48,6 +48,7 @@ def test_command_json_is_valid(args):
     "args",
     [
         ["params", "vgg11", "--device", "cpu"],
+        ["bench", "--config", "8,M,16,M", "--input", "32", "--batch", "1,2", "--iterations", "2", "--per-layer"],
         ["flops", "vgg11", "--input", "32", "--compare"],
         ["receptive-field", "vgg11", "--input", "64", "--effective", "--samples", "1"],
         # your own model, through every section a report can carry

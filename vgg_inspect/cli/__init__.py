@@ -50,6 +50,7 @@ COMMANDS = {
     "diff": "diff:diff",
     "roofline": "speed:roofline",
     "storage": "speed:storage",
+    "bench": "speed:bench",
 }
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -286,3 +287,16 @@ def given(ctx: click.Context, name: str) -> bool:
 def examples(*lines: str) -> str:
     """A command's epilog: its examples, printed at the end of --help as written."""
     return "\b\nExamples:\n" + "".join(f"  {line}\n" for line in lines)
+
+
+@contextlib.contextmanager
+def progress_bar(description: str, total: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar on stderr while something runs (gone when it is done); each call advances it."""
+    from rich.console import Console
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
+    ) as progress:
+        task = progress.add_task(description, total=total)
+        yield lambda what: progress.update(task, advance=1, description=what)

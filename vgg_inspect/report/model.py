@@ -282,6 +282,46 @@ class Storage:
 
 
 @record
+class BenchLayer:
+    name: str
+    module: str
+    measured_s: float  # median of the per-layer runs (hooks, synchronised on CUDA)
+    predicted_s: float | None  # the roofline's time at the device's peaks; None: no peaks known
+    ratio: float | None  # measured / predicted
+
+
+@record
+class BenchRun:
+    batch: int
+    iterations: int  # timed (fewer than asked when Ctrl-C stopped the run)
+    median_s: float
+    p90_s: float
+    images_per_s: float  # batch / median
+    achieved_flops: float  # the report's FLOPs (train FLOPs with --train) per median second
+    peak_percent: float | None  # of the device's dense peak at the dtype; None: no peak known
+    peak_memory_bytes: int | None  # measured (see memory_convention); None: not measurable here
+    estimate_bytes: int  # the report's inference_required_bytes (training_total_bytes with --train)
+    stopped: bool
+    layers: list[BenchLayer] | None = None
+
+
+@record
+class Bench:
+    device: str  # cpu, cuda:0
+    device_name: str  # what the device calls itself
+    dtype: str
+    train: bool  # forward, backward and an SGD-momentum step
+    channels_last: bool
+    compiled: bool
+    method: str  # how the time was taken
+    memory_convention: str
+    weights: str  # how the weights were filled
+    peak_flops: float | None
+    peak_source: str | None
+    runs: list[BenchRun]
+
+
+@record
 class ShapeMismatch:
     """A checkpoint tensor whose shape differs from the architecture's."""
 
@@ -349,6 +389,7 @@ class Report:
     traffic: Traffic | None = None
     roofline: Roofline | None = None
     storage: Storage | None = None
+    bench: Bench | None = None
 
     def layer(self, key: str) -> LayerRow:
         """A layer by paper name (conv5_3) or module path (features.28)."""

@@ -1,7 +1,8 @@
-"""This machine's CPU peaks, measured rather than assumed: a large matmul at the dtype for FLOP/s,
-a large copy for bandwidth. Cached per machine, dtype, thread count and torch version in the user's
-cache folder (``$XDG_CACHE_HOME/vgg-inspect``, else ``~/.cache/vgg-inspect``); ``refresh`` measures
-again. ``--device-spec cpu`` and ``bench --device cpu`` read them."""
+"""This machine's CPU peaks, measured rather than assumed: a large matmul and a large convolution at
+the dtype for FLOP/s (the faster counts), a large copy for bandwidth. Cached per machine, dtype,
+thread count and torch version in the user's cache folder (``$XDG_CACHE_HOME/vgg-inspect``, else
+``~/.cache/vgg-inspect``); ``refresh`` measures again. ``--device-spec cpu`` and ``bench --device
+cpu`` read them."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from ..metrics.devices import DeviceSpec, math_mode  # noqa: E402
 from .instantiate import TORCH_DTYPES  # noqa: E402
 
 MATMUL_N = 2048  # 17 GFLOP a product: long enough to time, short enough for 2 cores
+CONV_SHAPE, CONV_WEIGHT = (4, 256, 56, 56), (256, 256, 3, 3)  # conv3_2 of VGG16 at batch 4
 COPY_BYTES = 256 * 2**20  # well beyond the caches
 SECONDS = 0.3  # each measurement runs at least this long, best repeat kept
 
@@ -54,10 +56,17 @@ def _best(run: Any) -> float:
 
 
 def measure(dtype: str) -> dict[str, float]:
-    """FLOP/s of an N x N matmul at ``dtype`` and bytes/s of a large copy (read + write counted)."""
-    a = torch.randn(MATMUL_N, MATMUL_N).to(TORCH_DTYPES[dtype])
-    b = torch.randn(MATMUL_N, MATMUL_N).to(TORCH_DTYPES[dtype])
-    flops = 2 * MATMUL_N**3 / _best(lambda: torch.mm(a, b))
+    """FLOP/s at ``dtype``: the faster of an N x N matmul and a VGG-sized 3x3 convolution (BLAS and
+    oneDNN differ by 2x on some CPUs: MKL takes a slower path on AMD's); bytes/s of a large copy
+    (read + write counted)."""
+    kind = TORCH_DTYPES[dtype]
+    a, b = torch.randn(MATMUL_N, MATMUL_N).to(kind), torch.randn(MATMUL_N, MATMUL_N).to(kind)
+    x, w = torch.randn(CONV_SHAPE).to(kind), torch.randn(CONV_WEIGHT).to(kind)
+    conv_flops = 2 * CONV_WEIGHT[0] * CONV_WEIGHT[1] * 9 * CONV_SHAPE[0] * CONV_SHAPE[2] * CONV_SHAPE[3]
+    flops = max(
+        2 * MATMUL_N**3 / _best(lambda: torch.mm(a, b)),
+        conv_flops / _best(lambda: torch.nn.functional.conv2d(x, w, padding=1)),
+    )
     src = torch.empty(COPY_BYTES // 4, dtype=torch.float32)
     dst = torch.empty_like(src)
     bandwidth = 2 * COPY_BYTES / _best(lambda: dst.copy_(src))
@@ -92,6 +101,6 @@ def cpu_spec(dtype: str, refresh: bool = False) -> DeviceSpec:
     return DeviceSpec(
         "cpu", f"{name} ({torch.get_num_threads()} threads)", {math_mode(dtype): got["flops"] / 1e12},
         got["bandwidth"] / 1e12, None,
-        f"measured here: a {MATMUL_N}x{MATMUL_N} matmul at {dtype} and a {COPY_BYTES // 2**20} MiB copy "
-        f"(best of {SECONDS} s each; cached in {cache_path()})",
+        f"measured here: the faster of a {MATMUL_N}x{MATMUL_N} matmul and a 256->256 3x3 conv at {dtype}, and a "
+        f"{COPY_BYTES // 2**20} MiB copy (best of {SECONDS} s each; cached in {cache_path()})",
     )  # fmt: skip

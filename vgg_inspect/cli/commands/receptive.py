@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 
 import click
 
 from ... import api
 from ...errors import VggInspectError
 from ...request import Request
-from ..options import Output, emit, examples, given, model_options, presenters
+from ..options import Output, emit, examples, given, model_options, presenters, progress_bar
 
 # receptive-field has four modes; each option belongs to the modes listed here.
 RF_MODES = {
@@ -122,15 +122,6 @@ def receptive_field(
     emit(out, report, lambda: presenters.effective_view(field, report))
 
 
-@contextmanager
-def _progress(mode: str, samples: int) -> Iterator[Callable[[str], None]]:
+def _progress(mode: str, samples: int) -> AbstractContextManager[Callable[[str], None]]:
     """A progress bar on stderr while the gradients are taken (gone when they are)."""
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    steps = 1 + (1 if mode == "support" else samples)
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
-    ) as progress:
-        task = progress.add_task("gradients of the input", total=steps)
-        yield lambda what: progress.update(task, advance=1, description=what)
+    return progress_bar("gradients of the input", 1 + (1 if mode == "support" else samples))

@@ -7,7 +7,7 @@ import click
 from ... import api
 from ...metrics.devices import DEVICES
 from ...request import Request
-from ..options import Output, emit, examples, model_options
+from ..options import Output, emit, examples, model_options, progress_bar
 
 
 @click.command(
@@ -78,3 +78,48 @@ def storage(out: Output, req: Request) -> None:
 
     report = api.storage(req)
     emit(out, report, lambda: presenters.storage_views(report))
+
+
+@click.command(
+    epilog=examples(
+        "vgg-inspect bench vgg16 --device cpu --batch 1,8",
+        "vgg-inspect bench vgg11 --device cpu --input 64 --per-layer",
+        "vgg-inspect bench vgg16 --device cuda --dtype bfloat16 --batch 256 --compile --channels-last",
+        "vgg-inspect bench vgg19 --device cuda --train --batch 64",
+    )
+)
+@model_options(multi_batch=True)
+@click.option("--train", is_flag=True, help="Time training steps: forward, backward and an SGD-momentum step.")
+@click.option("--warmup", type=int, default=3, show_default=True, help="Untimed iterations first.")
+@click.option("--iterations", type=int, default=10, show_default=True, help="Timed iterations per batch.")
+@click.option("--channels-last", is_flag=True, help="Weights and input in channels-last memory format.")
+@click.option("--compile", "compile_", is_flag=True, help="torch.compile the model first (its compile time untimed).")
+@click.option("--per-layer", is_flag=True, help="Also time each module (hooks) beside the roofline's prediction.")
+@click.option(
+    "--device-spec",
+    metavar="NAME",
+    help="Whose peak the fraction is of (default: cpu measures this CPU; a CUDA GPU is looked up by its name).",
+)
+def bench(
+    out: Output,
+    all_layers: bool,
+    train: bool,
+    warmup: int,
+    iterations: int,
+    channels_last: bool,
+    compile_: bool,
+    per_layer: bool,
+    device_spec: str | None,
+    batches: list[int],
+    req: Request,
+) -> None:
+    """Time forward passes (or training steps) for real: median and p90 latency, images/s, achieved
+    FLOP/s and the fraction of the device's dense peak, and the measured peak memory beside the
+    estimate. Ctrl-C stops with the iterations done so far."""
+    from ..options import presenters
+
+    with progress_bar("timing", len(batches) * (warmup + iterations)) as on_step:
+        report = api.bench(req, batches=batches, train=train, warmup=warmup, iterations=iterations,
+                           channels_last=channels_last, compile=compile_, per_layer=per_layer,
+                           device_spec=device_spec, on_step=on_step)  # fmt: skip
+    emit(out, report, lambda: presenters.bench_views(report, all_layers))

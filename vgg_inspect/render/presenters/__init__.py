@@ -21,9 +21,10 @@ from .layers import (
     sweep_view,
     visible,
 )
-from .speed import roofline_views, storage_views
+from .speed import bench_views, roofline_views, storage_views
 
 __all__ = [
+    "bench_views",
     "block_view",
     "check_view",
     "diff_view",

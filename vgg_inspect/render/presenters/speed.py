@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ...ops import NEUTRAL_KINDS
-from ...report.model import Report, RooflineLayer, RooflinePoint, StorageRow
+from ...report.model import BenchRun, Report, RooflineLayer, RooflinePoint, StorageRow
 from .. import units
 from ..views import Column, View
 from .layers import _title, _warned
@@ -111,3 +111,52 @@ def storage_views(report: Report) -> list[View]:
 
 def _bold_fp32(row: StorageRow) -> str | None:
     return "bold" if row.format == "fp32" else None
+
+
+def bench_views(report: Report, all_layers: bool = False) -> list[View]:
+    bench = report.bench
+    assert bench is not None
+    what = "training steps" if bench.train else "forward passes"
+    options = [o for o, on in (("channels-last", bench.channels_last), ("compiled", bench.compiled)) if on]
+    cols = [
+        Column("Batch", lambda r: r.batch),
+        Column("Runs", lambda r: r.iterations, drop=5),
+        Column("Median", lambda r: r.median_s, seconds),
+        Column("p90", lambda r: r.p90_s, seconds, drop=4),
+        Column("Images/s", lambda r: r.images_per_s, lambda v: f"{v:,.1f}"),
+        Column("Achieved", lambda r: r.achieved_flops, rate, compact=lambda v: units.si(v, "FLOP/s")),
+        Column("Of peak", lambda r: r.peak_percent, lambda v: "-" if v is None else f"{v:.1f}%", drop=3),
+        Column("Peak memory", lambda r: r.peak_memory_bytes, lambda v: "-" if v is None else units.mib(v), drop=2),
+        Column("Estimate", lambda r: r.estimate_bytes, units.mib, drop=1),
+    ]
+    peak = (
+        f"{rate(bench.peak_flops)} dense ({bench.peak_source})" if bench.peak_flops else "no peak known (--device-spec)"
+    )
+    notes = [
+        f"{bench.device_name} ({bench.device}), {bench.dtype}{', ' + ', '.join(options) if options else ''}: "
+        f"timed by {bench.method}; peak {peak}.",
+        f"Achieved = the report's {'train FLOPs' if bench.train else 'FLOPs'} (2 x MACs) / median time. Peak memory: "
+        f"{bench.memory_convention}; estimate: {'training total' if bench.train else 'inference required'} bytes.",
+        f"Weights {bench.weights}.",
+    ]
+    if any(r.stopped for r in bench.runs):
+        notes.append("Stopped by Ctrl-C: the last batch has the iterations done so far.")
+    views = [View(_title(report, f"Measured {what}"), cols, bench.runs, _warned(report, notes))]
+    for run in bench.runs:
+        if run.layers:
+            views.append(_layer_view(run, report, all_layers))
+    return views
+
+
+def _layer_view(run: BenchRun, report: Report, all_layers: bool) -> View:
+    kinds = {r.module: r.kind for r in report.layers}
+    rows = [x for x in run.layers or [] if all_layers or kinds.get(x.module) not in NEUTRAL_KINDS]
+    cols = [
+        Column("Layer", lambda x: x.name, justify="left"),
+        Column("Measured", lambda x: x.measured_s, seconds),
+        Column("Roofline", lambda x: x.predicted_s, lambda v: "-" if v is None else seconds(v)),
+        Column("Measured / roofline", lambda x: x.ratio, lambda v: "-" if v is None else f"{v:,.1f}x"),
+    ]
+    notes = ["Each module timed with hooks (synchronised on CUDA), median of its runs; the roofline assumes the "
+             "device's peaks, so the ratio is how far from them each layer runs."]  # fmt: skip
+    return View(f"Per layer at batch {run.batch}", cols, rows, notes)

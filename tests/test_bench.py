@@ -1,0 +1,147 @@
+"""`bench`: real CPU timings, the CUDA timing path with torch.cuda mocked, Ctrl-C, bad input."""
+
+import json
+import statistics
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.api import Request, analyze, bench
+from vgg_inspect.cli import cli
+
+torch = pytest.importorskip("torch")
+
+SMALL = dict(config="8,M,16,M", input_size=32)
+
+
+@pytest.fixture(autouse=True)
+def cache(tmp_path_factory, monkeypatch):
+    """This CPU's peaks measured once for the module, in a folder of its own (never the user's cache)."""
+    from vgg_inspect.runtime import peaks
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "bench-cache"))
+    monkeypatch.setattr(peaks, "SECONDS", 0.05)
+
+
+def test_cpu_bench_figures_follow_from_its_times():
+    report = bench(Request(**SMALL), batches=[1, 3], iterations=4, warmup=1, per_layer=True)
+    b = report.bench
+    assert b.device == "cpu" and "perf_counter" in b.method and b.peak_flops and "measured here" in b.peak_source
+    for run in b.runs:
+        totals = analyze(**SMALL, batch=run.batch).totals  # the closed-form report at that batch
+        assert run.iterations == 4 and not run.stopped
+        assert 0 < run.median_s <= run.p90_s
+        assert run.images_per_s == pytest.approx(run.batch / run.median_s)
+        assert run.achieved_flops == pytest.approx(totals.flops / run.median_s)
+        assert run.peak_percent == pytest.approx(100 * run.achieved_flops / b.peak_flops)
+        assert run.estimate_bytes == totals.inference_required_bytes
+        names = {x.name for x in run.layers}
+        assert {"conv1_1", "pool1", "conv2_1", "fc3", "fc5"} <= names
+        for x in run.layers:
+            assert x.measured_s > 0 and (x.ratio is None or x.ratio == pytest.approx(x.measured_s / x.predicted_s))
+
+
+def test_train_bench_counts_train_flops():
+    report = bench(Request(**SMALL, batch=2), batches=[2], train=True, iterations=2, warmup=1)
+    run = report.bench.runs[0]
+    assert report.bench.train and run.achieved_flops == pytest.approx(report.totals.train_flops / run.median_s)
+    assert run.estimate_bytes == report.totals.training_total_bytes
+
+
+def test_median_and_p90_nearest_rank():
+    from vgg_inspect.runtime.bench import summary
+
+    times = [float(t) for t in range(1, 11)]  # 1..10
+    assert summary(times) == (statistics.median(times), 9.0)
+    assert summary([3.0]) == (3.0, 3.0)
+
+
+def test_cuda_clock_reads_events_after_the_end_event(monkeypatch):
+    """No GPU here: torch.cuda's events are mocked; the step runs on CPU."""
+    from vgg_inspect.runtime import bench as b
+
+    log = []
+
+    class Event:
+        def __init__(self, enable_timing=False):
+            assert enable_timing
+            self.at = None
+
+        def record(self):
+            log.append("record")
+            self.at = len(log)
+
+        def synchronize(self):
+            log.append("synchronize")
+
+        def elapsed_time(self, end):
+            assert log[-1] == "synchronize"  # read only once the end event completed
+            return 12.5  # milliseconds
+
+    monkeypatch.setattr(torch.cuda, "Event", Event)
+    monkeypatch.setattr(torch.cuda, "synchronize", lambda device=None: log.append("sync"))
+    monkeypatch.setattr(torch.cuda, "reset_peak_memory_stats", lambda device=None: log.append("reset"))
+    monkeypatch.setattr(torch.cuda, "max_memory_allocated", lambda device=None: 123_456)
+    clock = b.CudaClock(torch.device("cuda"))
+    model = torch.nn.Conv2d(3, 4, 3)
+    got = b.run(model, torch.zeros(1, 3, 8, 8), clock, train=False, warmup=2, iterations=3)
+    assert got.times == [0.0125] * 3 and got.peak_memory == 123_456
+    assert log[0] == "reset" and log.count("record") == 6 and "sync" in log
+
+
+def test_cuda_device_names_map_to_the_table(monkeypatch):
+    from vgg_inspect.runtime import bench as b
+
+    for name, spec in (("NVIDIA H100 80GB HBM3", "h100-sxm"), ("NVIDIA H100 PCIe", "h100-pcie"),
+                       ("NVIDIA H200", "h200"), ("NVIDIA A100-SXM4-80GB", "a100-80gb"),
+                       ("NVIDIA A100-PCIE-40GB", "a100-40gb"), ("NVIDIA L4", "l4"),
+                       ("NVIDIA GeForce RTX 4090", "rtx-4090"), ("Tesla T4", None)):  # fmt: skip
+        monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None, n=name: n)
+        assert b.spec_for_cuda(torch.device("cuda")) == spec
+
+
+def test_ctrl_c_keeps_the_iterations_done(monkeypatch):
+    from vgg_inspect.runtime import bench as b
+
+    calls = []
+
+    class Stops(torch.nn.Module):
+        def forward(self, x):
+            calls.append(1)
+            if len(calls) == 4:  # 1 warm-up, 2 timed, then Ctrl-C
+                raise KeyboardInterrupt
+            return x
+
+    got = b.run(Stops(), torch.zeros(1, 3, 4, 4), b.CpuClock(), train=False, warmup=1, iterations=10)
+    assert got.stopped and len(got.times) == 2
+
+
+def test_bench_bad_input():
+    for args, message in (
+        (["--device", "cuda"], "is not available"),
+        (["--device", "meta"], "--device for bench is cpu or cuda"),
+        (["--iterations", "0"], "--iterations must be at least 1"),
+        (["--compile", "--per-layer"], "--per-layer times each module"),
+        (["--device-spec", "h10"], "unknown device spec 'h10'"),
+    ):
+        res = CliRunner().invoke(cli, ["bench", "--config", "8,M", "--input", "16", *args])
+        assert res.exit_code == 2 and message in res.output and "Traceback" not in res.output, (args, res.output)
+
+
+def test_a_batch_that_will_not_fit_is_refused_before_it_runs(monkeypatch):
+    from vgg_inspect.runtime import bench as b
+    from vgg_inspect.runtime import instantiate
+
+    monkeypatch.setattr(instantiate, "available_bytes", lambda device: 200 * 2**20)
+    monkeypatch.setattr(b, "run", lambda *a, **k: pytest.fail("ran"))
+    res = CliRunner().invoke(cli, ["bench", "vgg11", "--device", "cpu", "--batch", "512"])
+    assert res.exit_code == 1 and "needs" in res.output and "GiB" in res.output
+
+
+def test_bench_json_and_table():
+    res = CliRunner().invoke(cli, ["bench", *"--config 8,M --input 16 --iterations 2 --format json".split()])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output)["bench"]["runs"][0]["iterations"] == 2
+    res = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["bench", *"--config 8,M --input 16 --iterations 2".split()])
+    assert res.exit_code == 0 and max(map(len, res.output.splitlines())) <= 80
+    assert "Achieved = the report's FLOPs (2 x MACs) / median time" in " ".join(res.output.split())

@@ -1,0 +1,230 @@
+"""Time a model for real on a device: warm-up, then timed forward passes (or training steps).
+
+CUDA: one pair of CUDA events around each iteration, the device synchronised before reading them;
+the peak memory is ``torch.cuda.max_memory_allocated``. CPU: ``time.perf_counter`` around each
+iteration at torch's thread count; the peak memory is the process's peak resident set above what it
+held before the model was allocated (the OS view: it includes the allocator's cache). Weights are
+not initialised by the paper's scheme: they
+are filled with 1/fan-in (fast, and no uninitialised memory whose denormals would slow a CPU); the
+values do not change a dense kernel's speed. Ctrl-C stops the run with the iterations done so far.
+"""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from typing import Any
+
+from . import require
+
+require("torch", "timing a model")
+import torch  # noqa: E402
+from torch import nn  # noqa: E402
+
+from ..errors import AnalysisError, VggInspectError  # noqa: E402
+from ..records import record  # noqa: E402
+from .instantiate import TORCH_DTYPES  # noqa: E402
+
+# torch.cuda.get_device_name() -> the device table's name (the first that matches)
+CUDA_NAMES = (("H200", "h200"), ("H100 PCIe", "h100-pcie"), ("H100", "h100-sxm"), ("A100-SXM4-80GB", "a100-80gb"),
+              ("A100 80GB", "a100-80gb"), ("A100", "a100-40gb"), ("L4", "l4"), ("4090", "rtx-4090"))  # fmt: skip
+
+
+@record
+class Timing:
+    times: list[float]  # seconds per timed iteration
+    peak_memory: int | None  # bytes
+    stopped: bool  # Ctrl-C ended it early
+    layer_times: dict[str, list[float]]  # module path -> seconds per iteration (--per-layer)
+
+
+def spec_for_cuda(device: torch.device) -> str | None:
+    name = torch.cuda.get_device_name(device)
+    return next((spec for key, spec in CUDA_NAMES if key in name), None)
+
+
+def prepare(module: nn.Module, channels_last: bool, compile_: bool) -> Any:
+    with torch.no_grad():
+        for p in module.parameters():
+            p.fill_(1.0 / max(1, p[0].numel()) if p.dim() > 1 else 0.0)
+    if channels_last:
+        module = module.to(memory_format=torch.channels_last)
+    if compile_:
+        try:
+            return torch.compile(module)
+        except Exception as exc:  # torch.compile refuses before running (a Python it does not support)
+            raise AnalysisError(f"torch.compile failed: {str(exc).splitlines()[0]}") from None
+    return module
+
+
+def _layer_hooks(module: nn.Module, sync: Callable[[], None], times: dict[str, list[float]]) -> list[Any]:
+    started: dict[str, float] = {}
+    handles = []
+    for name, child in module.named_modules():
+        if name and not any(True for _ in child.children()):
+
+            def pre(_m: nn.Module, _a: Any, name: str = name) -> None:
+                sync()
+                started[name] = time.perf_counter()
+
+            def post(_m: nn.Module, _a: Any, _o: Any, name: str = name) -> None:
+                sync()
+                times.setdefault(name, []).append(time.perf_counter() - started[name])
+
+            handles += [child.register_forward_pre_hook(pre), child.register_forward_hook(post)]
+    return handles
+
+
+class CpuClock:
+    """perf_counter around each iteration; the peak is the resident set above ``baseline``."""
+
+    def __init__(self, baseline: int | None = None) -> None:
+        self.baseline = baseline
+
+    def sync(self) -> None:
+        pass
+
+    def reset(self) -> None:
+        pass
+
+    def time(self, step: Callable[[], None]) -> float:
+        t0 = time.perf_counter()
+        step()
+        return time.perf_counter() - t0
+
+    def peak(self) -> int | None:
+        top = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
+        return top - self.baseline if self.baseline is not None and top > self.baseline else None
+
+
+class CudaClock:
+    """A pair of CUDA events around each iteration, read once the end event has completed (the
+    host returns before the GPU finishes); the peak is max_memory_allocated since the reset."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device = device
+
+    def sync(self) -> None:
+        torch.cuda.synchronize(self.device)
+
+    def reset(self) -> None:
+        torch.cuda.reset_peak_memory_stats(self.device)
+
+    def time(self, step: Callable[[], None]) -> float:
+        start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
+        start.record()
+        step()
+        end.record()
+        end.synchronize()
+        return float(start.elapsed_time(end)) / 1000  # milliseconds
+
+    def peak(self) -> int | None:
+        return int(torch.cuda.max_memory_allocated(self.device))
+
+
+def clock_for(device: torch.device, baseline: int | None = None) -> CpuClock | CudaClock:
+    return CudaClock(device) if device.type == "cuda" else CpuClock(baseline)
+
+
+def run(
+    module: Any,
+    x: torch.Tensor,
+    clock: CpuClock | CudaClock,
+    *,
+    train: bool,
+    warmup: int,
+    iterations: int,
+    per_layer: nn.Module | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Timing:
+    """``warmup`` untimed and ``iterations`` timed passes of ``module`` on ``x``; with ``per_layer``,
+    then a few more with each of its modules timed (apart: the hooks' synchronisation costs time)."""
+    optimizer = torch.optim.SGD(module.parameters(), lr=1e-9, momentum=0.9) if train else None
+
+    def step() -> None:
+        if optimizer is None:
+            with torch.inference_mode():
+                module(x)
+            return
+        optimizer.zero_grad(set_to_none=True)
+        out = module(x)
+        (out.float().sum() if isinstance(out, torch.Tensor) else sum(o.float().sum() for o in out)).backward()
+        optimizer.step()
+
+    if hasattr(module, "train"):
+        module.train(train)
+    layer_times: dict[str, list[float]] = {}
+    times: list[float] = []
+    clock.reset()
+    stopped = False
+    try:
+        for i in range(warmup):
+            step()
+            if on_step:
+                on_step(f"warm-up {i + 1}/{warmup}")
+        clock.sync()
+        for i in range(iterations):
+            times.append(clock.time(step))
+            if on_step:
+                on_step(f"timed {i + 1}/{iterations}")
+        if per_layer is not None:
+            handles = _layer_hooks(per_layer, clock.sync, layer_times)
+            try:
+                for _ in range(max(3, min(iterations, 10))):
+                    step()
+            finally:
+                for h in handles:
+                    h.remove()
+    except KeyboardInterrupt:
+        stopped = True
+        if not times:
+            raise
+    except torch.cuda.OutOfMemoryError:
+        raise AnalysisError(
+            f"out of memory at input {tuple(x.shape)}: the estimate fit, the run did not; try a smaller --batch"
+        ) from None
+    except RuntimeError as exc:
+        raise AnalysisError(f"the run failed: {str(exc).strip().splitlines()[0]}") from None
+    clock.sync()
+    return Timing(times, clock.peak(), stopped, layer_times)
+
+
+def make_input(shape: tuple[int, ...], dtype: str, device: torch.device, channels_last: bool) -> torch.Tensor:
+    x = torch.full(shape, 0.5, dtype=TORCH_DTYPES[dtype], device=device)
+    return x.contiguous(memory_format=torch.channels_last) if channels_last else x
+
+
+def resident_bytes() -> int | None:
+    """The process's resident set now (Linux), the CPU run's baseline before the model is allocated."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * resource.getpagesize()
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def summary(times: list[float]) -> tuple[float, float]:
+    """Median and 90th percentile (nearest rank) of the iteration times."""
+    ordered = sorted(times)
+    p90 = ordered[min(len(ordered) - 1, max(0, -(-9 * len(ordered) // 10) - 1))]
+    return statistics.median(ordered), p90
+
+
+def check_counts(warmup: int, iterations: int) -> None:
+    if warmup < 0 or iterations < 1:
+        raise VggInspectError(f"--iterations must be at least 1 and --warmup at least 0, got {iterations}, {warmup}")
+
+
+def threads() -> int:
+    return int(torch.get_num_threads())
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return str(torch.cuda.get_device_name(device))
+    from .peaks import _cpu_model
+
+    return _cpu_model() or "CPU"
