@@ -283,7 +283,7 @@ def test_help_and_version(run):
 @pytest.mark.parametrize(
     "command",
     ["list", "params", "summary", "check", "flops", "memory", "receptive-field", "variants", "explain", "diagram",
-     "report", "identify", "diff"],
+     "report", "identify", "diff", "roofline", "storage", "bench"],
 )  # fmt: skip
 def test_every_command_help_teaches(run, command, tmp_path, monkeypatch):
     """Two or three real examples at the end, and help text on every option; the examples run."""
@@ -296,6 +296,7 @@ def test_every_command_help_teaches(run, command, tmp_path, monkeypatch):
     cmd = group.get_command(None, command)
     assert all(p.help for p in cmd.params if isinstance(p, __import__("click").Option)), command
     monkeypatch.chdir(tmp_path)  # examples may write files
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # and measure this CPU's peaks
     models = pathlib.Path(__file__).parent / "models" / "functional_vgg.py"
     (tmp_path / "my_vgg.py").write_text(models.read_text() + "\nVGG16 = TorchvisionCopy\nCifarVGG = make_small\n")
     for example in examples:

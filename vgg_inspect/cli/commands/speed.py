@@ -13,7 +13,7 @@ from ..options import Output, emit, examples, model_options, progress_bar
 @click.command(
     epilog=examples(
         "vgg-inspect roofline vgg16 --device-spec h100-sxm --dtype bfloat16 --batch 1,8,64,256",
-        "vgg-inspect roofline vgg16 --device-spec cpu",
+        "vgg-inspect roofline vgg16 --device-spec cpu --batch 8",
         "vgg-inspect roofline vgg19 --peak-tflops 100 --bandwidth 1.5 --train --batch 32",
         "vgg-inspect roofline vgg16 --device-spec l4 --dtype float16 --plot vgg16-l4.png",
     )
@@ -82,8 +82,8 @@ def storage(out: Output, req: Request) -> None:
 
 @click.command(
     epilog=examples(
-        "vgg-inspect bench vgg16 --device cpu --batch 1,8",
-        "vgg-inspect bench vgg11 --device cpu --input 64 --per-layer",
+        "vgg-inspect bench vgg11 --device cpu --input 64 --batch 1,8",
+        "vgg-inspect bench --config 64,M,128,M --device cpu --input 32 --per-layer",
         "vgg-inspect bench vgg16 --device cuda --dtype bfloat16 --batch 256 --compile --channels-last",
         "vgg-inspect bench vgg19 --device cuda --train --batch 64",
     )
