@@ -31,6 +31,7 @@ def test_readme_command_runs(line, tmp_path, monkeypatch):
     if any(g in line for g in NEEDS_GPU):
         pytest.skip("needs a CUDA device")
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # bench measures this CPU's peaks
     if "--baseline golden.json" in line and "--update" not in line:
         CliRunner().invoke(cli, ["check", "--config", "64,M,128,M", "--baseline", "golden.json", "--update"])
     res = skip_if_missing(CliRunner().invoke(cli, shlex.split(line)[1:], env={"COLUMNS": "200"}))
