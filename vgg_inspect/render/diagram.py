@@ -138,6 +138,13 @@ def figure(report: Report, annotate: str | None = None) -> Any:
     from matplotlib.patches import Polygon, Rectangle
 
     geometry = slabs(report)
+    if not geometry:
+        from ..errors import AnalysisError
+
+        raise AnalysisError(
+            f"nothing to draw: {report.model.name} has no conv, pool, LRN or fully connected layer (the diagram "
+            "draws those); summary lists its layers"
+        )
     rows = [g[0] for g in geometry]
     fig.set_size_inches(max(8.0, 0.42 * len(rows) + 2), 4.6)
     ax = fig.add_subplot()

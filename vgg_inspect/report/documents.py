@@ -44,6 +44,7 @@ class Outcome:
     actual: Any
     ok: bool
     change: str | None = None  # "+1.70%": a number that moved (within its tolerance or not)
+    tolerance: str | None = None  # "macs=2%": the tolerance it was held to, where it had one
 
 
 @record

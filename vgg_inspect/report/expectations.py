@@ -9,6 +9,7 @@ precision written (``138.36M`` holds when the actual value rounds to 138.36 mill
 
 from __future__ import annotations
 
+import math
 import re
 from decimal import Decimal
 from typing import Any
@@ -76,6 +77,12 @@ def matches(actual: Any, expected: str) -> bool:
     if m:
         number, _, suffix = m.groups()
         return rounds_to(actual, COUNT_SCALE[suffix.upper()], Decimal(number))
+    try:
+        number = float(text)
+    except ValueError:
+        number = None
+    if number is not None and not math.isfinite(number):
+        raise VggInspectError(f"cannot compare with '{text}': an expected value is a finite number")
     try:
         return float(actual) == float(text)
     except ValueError:
@@ -155,6 +162,8 @@ def load_report_file(path: str) -> dict[str, Any]:
         raise VggInspectError(f"{path} is not UTF-8 text (byte {exc.start}): not a vgg-inspect report") from None
     except json.JSONDecodeError as exc:
         raise VggInspectError(f"{path} is not JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except RecursionError:
+        raise VggInspectError(f"{path} nests its JSON too deeply to be a vgg-inspect report") from None
     import jsonschema
 
     schema = json.loads(resources.files("vgg_inspect").joinpath("report/schema.json").read_text(encoding="utf-8"))
@@ -186,6 +195,8 @@ def parse_tolerance(text: str | None) -> dict[str, Decimal]:
             fraction = Decimal(number) / (100 if value.endswith("%") else 1)
         except ArithmeticError:
             fraction = Decimal(-1)
+        if not fraction.is_finite():  # nan, inf: no tolerance at all
+            fraction = Decimal(-1)
         if not key or fraction < 0 or not number:
             raise VggInspectError(
                 f"malformed --tolerance '{text}': expected a relative tolerance such as 1% or 0.01, or per metric "
@@ -193,6 +204,33 @@ def parse_tolerance(text: str | None) -> dict[str, Decimal]:
             )
         out[key] = fraction
     return out
+
+
+# A tolerance on a metric covers what follows from it alone (unless that has its own): MACs give
+# the FLOPs and the MACs by kind; parameters give their counts by kind and the bytes they take.
+# Memory totals follow from the activations too: they take their own tolerance, or the default.
+DERIVED = {
+    "macs": ("flops", "train_flops", "macs_by_kind."),
+    "params": ("trainable_params", "non_trainable_params", "params_by_kind.", "weight_bytes", "gradient_bytes",
+               "optimizer_state_bytes"),
+}  # fmt: skip
+
+
+def tolerance_for(key: str, tolerance: dict[str, Decimal]) -> tuple[Decimal, str | None]:
+    """The fraction ``key`` may move, and which tolerance gave it (None: exact)."""
+    if key in tolerance:
+        return tolerance[key], key
+    for source, derived in DERIVED.items():
+        if source in tolerance and any(key == d or (d.endswith(".") and key.startswith(d)) for d in derived):
+            return tolerance[source], source
+    if "*" in tolerance:
+        return tolerance["*"], "*"
+    return Decimal(0), None
+
+
+def _tolerance_text(source: str, fraction: Decimal) -> str:
+    percent = f"{(fraction * 100).normalize():f}%"
+    return percent if source == "*" else f"{source}={percent}"
 
 
 def _numbers(totals: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -220,12 +258,13 @@ def compare_baseline(
     outcomes = []
     for key, expected in want.items():
         actual = have.get(key)
-        limit = tolerance.get(key, tolerance.get("*", Decimal(0)))
+        limit, source = tolerance_for(key, tolerance)
         if isinstance(expected, (int, float)) and isinstance(actual, (int, float)) and not isinstance(actual, bool):
             moved = Decimal(actual) - Decimal(expected)
             ok = abs(moved) <= limit * abs(Decimal(expected))
             change = f"{moved / Decimal(expected):+.2%}" if expected and moved else None
-            outcomes.append(Outcome(key, expected, actual, ok, change))
+            held = _tolerance_text(source, limit) if source is not None else None
+            outcomes.append(Outcome(key, expected, actual, ok, change, held))
         else:
             outcomes.append(Outcome(key, expected, actual, actual == expected))
     if strict_layers:

@@ -129,6 +129,8 @@ def module_report(
     if not isinstance(module, nn.Module):
         what = f"the class {module.__name__}" if isinstance(module, type) else type(module).__name__
         raise VggInspectError(f"{{param}} must be an nn.Module instance, got {what}", param="module")
+    if execute is not None and not isinstance(execute, bool):
+        raise VggInspectError(f"{{param}} must be True, False or None, got {execute!r}", param="execute")
     shape = validate.shape(input_shape)
     if len(shape) != 4:
         raise VggInspectError(f"{{param}} must be (N, C, H, W), got {shape}", param="input_shape")

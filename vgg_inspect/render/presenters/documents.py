@@ -36,12 +36,13 @@ def list_view(rows: list[VariantRow]) -> View:
 
 def check_view(outcomes: list[Outcome], title: str, only_failures: bool = False) -> View:
     failed = sum(not o.ok for o in outcomes)
-    rows = [o for o in outcomes if not o.ok] if only_failures else outcomes
+    # failures, and what moved within its tolerance (it moved: the table says so, and by which rule)
+    rows = [o for o in outcomes if not o.ok or o.change] if only_failures else outcomes
     cols = [
         Column("Key", lambda o: o.key, justify="left"),
         Column("Expected", lambda o: o.expected if isinstance(o.expected, str) else show(o.expected)),
         Column("Actual", lambda o: show(o.actual) + (f" ({o.change})" if o.change else "")),
-        Column("Result", lambda o: "ok" if o.ok else "FAIL", justify="left"),
+        Column("Result", _result, justify="left"),
     ]
     verdict = f"{len(outcomes) - failed} of {len(outcomes)} expectations hold" + (
         f"; {failed} failed" if failed else ""
@@ -49,6 +50,12 @@ def check_view(outcomes: list[Outcome], title: str, only_failures: bool = False)
     if not rows:  # nothing failed: no empty table, just the verdict
         return View(f"{title}: nothing failed", [], [], [verdict])
     return View(title, cols, rows, [verdict], lambda o: None if o.ok else "bold red")
+
+
+def _result(o: Outcome) -> str:
+    if not o.ok:
+        return "FAIL" + (f" (beyond {o.tolerance})" if o.tolerance else "")
+    return f"ok, within {o.tolerance}" if o.change and o.tolerance else "ok"
 
 
 def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:

@@ -1,0 +1,82 @@
+"""Inputs that broke the tool (issue 19): each a clear error or the right answer, never a traceback."""
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.cli import cli
+
+from . import reference as ref
+
+
+def run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "NaN"])
+def test_expect_needs_a_finite_number(value):
+    res = run("check", "vgg16", "--expect", f"macs={value}")
+    assert res.exit_code == 2 and f"cannot compare with '{value}'" in res.output and "Traceback" not in res.output
+
+
+@pytest.fixture
+def golden(tmp_path):
+    path = tmp_path / "g.json"
+    assert run("check", "vgg16", "--write-golden", str(path)).exit_code == 0
+    return path
+
+
+@pytest.mark.parametrize("tolerance", ["nan", "macs=nan", "inf", "macs=inf%"])
+def test_tolerance_needs_a_finite_number(golden, tolerance):
+    res = run("check", "vgg16", "--baseline", str(golden), "--tolerance", tolerance)
+    assert res.exit_code == 2 and "malformed --tolerance" in res.output and "Traceback" not in res.output
+
+
+def test_a_deeply_nested_baseline_is_an_error(tmp_path):
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000 + "]" * 100_000)
+    res = run("check", "vgg16", "--baseline", str(deep))
+    assert res.exit_code == 2 and "nests its JSON too deeply" in res.output
+
+
+def test_a_tolerance_covers_what_follows_from_its_metric(golden):
+    """1000 -> 1100 classes moves params +0.30% and fc MACs +0.33%: within params=0.5% and macs=1%,
+    and so are the FLOPs, the MACs by kind and the weight bytes; the memory totals have their own."""
+    args = ["check", "vgg16", "--num-classes", "1100", "--baseline", str(golden)]
+    moved = 100 * 4096  # fc8's extra weights
+    assert ref.PARAMS["vgg16"] + moved + 100 == 138_767_244
+    res = run(*args, "--tolerance", "macs=1%,params=0.5%", "--format", "json")
+    outcomes = {o["key"]: o for o in json.loads(res.output)["outcomes"]}
+    for key in ("params", "weight_bytes", "params_by_kind.fc", "gradient_bytes", "optimizer_state_bytes"):
+        assert outcomes[key]["ok"] and outcomes[key]["tolerance"] == "params=0.5%", key
+    for key in ("macs", "flops", "train_flops", "macs_by_kind.fc"):
+        assert outcomes[key]["ok"] and outcomes[key]["tolerance"] == "macs=1%", key
+    assert outcomes["macs_by_kind.conv"]["change"] is None  # unmoved
+    for key in ("inference_required_bytes", "training_total_bytes"):  # weights and activations: exact here
+        assert not outcomes[key]["ok"] and outcomes[key]["tolerance"] is None
+    assert res.exit_code == 1
+    res = run(*args, "--tolerance", "macs=1%,params=0.5%,1%")
+    assert res.exit_code == 0, res.output
+    for rule in ("params=0.5%", "macs=1%", "1%"):
+        assert f"ok, within {rule}" in res.output, rule
+    res = run(*args, "--tolerance", "params=0.1%,1%")  # an own tolerance wins over the default
+    assert res.exit_code == 1 and "FAIL (beyond params=0.1%)" in res.output
+
+
+def test_analyze_module_execute_is_a_flag():
+    torch = pytest.importorskip("torch")
+    import vgg_inspect
+
+    with pytest.raises(vgg_inspect.VggInspectError, match="execute must be True, False or None, got 'yes'"):
+        vgg_inspect.analyze_module(torch.nn.Conv2d(3, 4, 3), (1, 3, 8, 8), execute="yes")
+
+
+def test_a_diagram_of_a_model_without_layers(tmp_path):
+    pytest.importorskip("torch")
+    pytest.importorskip("matplotlib")
+    model = tmp_path / "m.py"
+    model.write_text("from torch import nn\nclass Empty(nn.Module):\n    def forward(self, x):\n        return x\n")
+    res = run("diagram", f"{model}:Empty", "--input", "8", "-o", str(tmp_path / "e.png"))
+    assert res.exit_code == 1 and "nothing to draw" in res.output and "Traceback" not in res.output
+    assert not (tmp_path / "e.png").exists()
