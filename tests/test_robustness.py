@@ -80,3 +80,54 @@ def test_a_diagram_of_a_model_without_layers(tmp_path):
     res = run("diagram", f"{model}:Empty", "--input", "8", "-o", str(tmp_path / "e.png"))
     assert res.exit_code == 1 and "nothing to draw" in res.output and "Traceback" not in res.output
     assert not (tmp_path / "e.png").exists()
+
+
+def test_checkpoint_errors_are_plain_sentences(tmp_path):
+    torch = pytest.importorskip("torch")
+    whole, garbage = tmp_path / "whole.pt", tmp_path / "garbage.pt"
+    torch.save(torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3)), whole)  # a whole pickled model
+    garbage.write_bytes(b"PK\x03\x04garbage" * 10)
+    res = run("identify", str(whole))
+    assert res.exit_code == 2 and "\\x1b" not in res.output and "\x1b" not in res.output
+    assert "holds pickled Python objects" in res.output and "save model.state_dict() instead" in res.output
+    res = run("identify", str(garbage))
+    line = res.output.strip()
+    assert res.exit_code == 2 and line.endswith("failed finding central directory"), line
+
+
+def test_user_code_error_texts(tmp_path):
+    pytest.importorskip("torch")
+    (tmp_path / "syn.py").write_text("import torch\nclass Net(torch.nn.Module):\n    def f(self)\n        pass\n")
+    res = run("params", f"{tmp_path}/syn.py:Net")
+    assert res.exit_code == 1 and f"({tmp_path}/syn.py:3): SyntaxError: expected ':';" in res.output
+    assert "frozen importlib" not in res.output
+    (tmp_path / "needs.py").write_text(
+        "from torch import nn\nclass Net(nn.Module):\n    def __init__(self, width):\n        super().__init__()\n"
+    )
+    res = run("params", f"{tmp_path}/needs.py:Net", "--kwargs", "depth=3")
+    assert res.exit_code == 2 and "--kwargs gave depth=3" in res.output and "give them with" not in res.output
+    res = run("params", f"{tmp_path}/needs.py:Net")
+    assert res.exit_code == 2 and "give them with --kwargs" in res.output
+    res = run("params", f"{tmp_path}/needs.py:Net:x")
+    assert res.exit_code == 2 and "malformed model" in res.output and "No module named" not in res.output
+
+
+def test_diff_csv_carries_numbers_and_keeps_the_columns_that_differ():
+    import csv
+    import io
+
+    res = run("diff", "vgg16", "vgg16_c", "--format", "csv")
+    rows = {r["A"]: r for r in csv.DictReader(io.StringIO(res.output))}
+    assert rows["conv1_1"]["Params"] == "1792" and rows["conv1_1"]["MACs"] == "86704128"
+    assert rows["conv3_3"]["Params"] == "590080→65792" and rows["conv3_3"]["Kernel"] == "3x3→1x1"
+    assert rows["conv1_1"]["Channels"] == "3→64"
+    for width in ("80", "120"):
+        out = CliRunner(env={"COLUMNS": width}).invoke(cli, ["diff", "vgg16", "vgg16_c"]).output
+        header = out.splitlines()[2]
+        assert "Kernel" in header and "Padding" in header, (width, header)  # the only columns that differ
+        assert max(map(len, out.splitlines())) <= int(width)
+
+
+def test_diff_refuses_weights():
+    res = run("diff", "vgg16", "vgg16_c", "--weights", "w.pt")
+    assert res.exit_code == 2 and "--weights checks a checkpoint against one model" in res.output

@@ -468,7 +468,7 @@ def test_weights_are_checked_against_your_own_module(tmp_path):
     assert failed.exit_code == 1
     outcome = json.loads(failed.stdout)["outcomes"][0]
     assert outcome == {"key": "weights: conv2.weight", "expected": [8, 8, 3, 3], "actual": [4, 8, 3, 3], "ok": False,
-                       "change": None}  # fmt: skip
+                       "change": None, "tolerance": None}  # fmt: skip
     assert runner.invoke(cli, ["check", reference, "--input", "16", "--weights", str(good)]).exit_code == 0
 
 

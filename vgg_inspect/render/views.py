@@ -27,7 +27,7 @@ class Column:
     compact: Callable[[Cell], str] | None = None  # a shorter form (SI units) used before leaving columns out
 
     def cell(self, row: Any, compact: bool = False) -> str:
-        if compact and self.compact and not self.text:
+        if compact and self.compact:
             value = self.value(row)
             return "" if value is None else self.compact(value)
         return self.text(row) if self.text else self.fmt(self.value(row))

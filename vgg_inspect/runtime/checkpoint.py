@@ -4,6 +4,7 @@ architecture, and tell which VGG a state dict belongs to."""
 from __future__ import annotations
 
 import os
+import re
 from typing import Any
 
 from . import require
@@ -32,11 +33,7 @@ def load_state(path: str, param: str = "weights") -> tuple[dict[str, Any], list[
         except RuntimeError:  # the legacy (non-zip) format cannot be memory-mapped
             obj = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # an unpickling error, a truncated file, not a checkpoint at all
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise VggInspectError(
-            f"{path} is not a state dict that loads with weights_only=True ({first[:160]}); "
-            "vgg-inspect never runs pickled code"
-        ) from None
+        raise VggInspectError(_unloadable(path, exc)) from None
     notes: list[str] = []
     for key in WRAPPERS:
         if isinstance(obj, dict) and key in obj and isinstance(obj[key], dict):
@@ -49,6 +46,19 @@ def load_state(path: str, param: str = "weights") -> tuple[dict[str, Any], list[
         obj = {k[len("module.") :]: v for k, v in obj.items()}
         notes.append("the 'module.' prefix of DataParallel was removed")
     return dict(obj), notes
+
+
+def _unloadable(path: str, exc: Exception) -> str:
+    """Why ``path`` did not load, in one plain sentence: torch's own first sentence without its
+    terminal colours, never cut mid-word."""
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(exc)).strip()
+    if "Weights only load failed" in text:
+        return (
+            f"{path} holds pickled Python objects that weights_only=True refuses (a whole model saved with "
+            "torch.save(model)? save model.state_dict() instead); vgg-inspect never runs pickled code"
+        )
+    first = re.split(r"(?<=[.!?])\s", text.splitlines()[0] if text else type(exc).__name__)[0].rstrip(".")
+    return f"{path} is not a torch checkpoint that loads with weights_only=True: {first}"
 
 
 def _params(state: dict[str, Any]) -> int:

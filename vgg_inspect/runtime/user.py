@@ -71,7 +71,10 @@ def parse_kwargs(text: str | None) -> dict[str, Any]:
 
 
 def _user_line(exc: BaseException, path: str | None) -> str:
-    """Where in the user's own code the exception arose: file:line, or the last frame."""
+    """Where in the user's own code the exception arose: file:line, or the last frame (a syntax
+    error: its own place, not importlib's frame that compiled it)."""
+    if isinstance(exc, SyntaxError) and exc.filename and exc.lineno:
+        return f"{exc.filename}:{exc.lineno}"
     frames = traceback.extract_tb(exc.__traceback__)
     mine = [f for f in frames if path and os.path.abspath(f.filename) == os.path.abspath(path)]
     chosen = mine or frames
@@ -81,7 +84,8 @@ def _user_line(exc: BaseException, path: str | None) -> str:
 def _fail(what: str, exc: BaseException, path: str | None) -> AnalysisError:
     if errors.DEBUG:
         traceback.print_exception(exc, file=sys.stderr)
-    first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)  # its place is said apart
+    first = text.strip().splitlines()[0] if text.strip() else ""
     return AnalysisError(
         f"{what} ({_user_line(exc, path)}): {type(exc).__name__}: {first}; --debug shows the traceback"
     )
@@ -128,7 +132,7 @@ def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple
     """The nn.Module the reference names, and a label for it; a class or factory is called under
     ``device`` (meta by default: no weights are allocated or initialised)."""
     source, _, name = reference.rpartition(":")
-    if not source or not name.isidentifier():
+    if not source or not name.isidentifier() or ":" in source:
         raise VggInspectError(f"malformed model '{reference}': expected path/to/file.py:Name or package.module:Name",
                               param="model")  # fmt: skip
     if isinstance(kwargs_text, dict):  # from the Python API: the arguments themselves
@@ -177,8 +181,9 @@ def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple
     try:
         inspect.signature(obj).bind(**kwargs)
     except TypeError as exc:
-        raise VggInspectError(f"{label}{inspect.signature(obj)}: {exc}; give them with --kwargs NAME=VALUE,...",
-                              param="kwargs") from None  # fmt: skip
+        given = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
+        hint = f"--kwargs gave {given}" if given else "give them with --kwargs NAME=VALUE,..."
+        raise VggInspectError(f"{label}{inspect.signature(obj)}: {exc}; {hint}", param="kwargs") from None
     except ValueError:
         pass  # no signature to check (a builtin): let the call say
     try:

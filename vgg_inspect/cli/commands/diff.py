@@ -52,6 +52,11 @@ def diff(out: Output, all_layers: bool, a: str, b: str, req: Request) -> None:
     aligned layer matches, 1 when any differs, 2 on usage errors."""
     if req.config:
         raise VggInspectError("give custom layer lists as config:LAYERS in place of A or B, not with --config")
+    if req.weights is not None:  # it was checked against both sides and its result dropped: refused instead
+        raise VggInspectError(
+            "--weights checks a checkpoint against one model, which diff does not report; use "
+            f"'vgg-inspect check {a} --weights {req.weights}' (or params, summary)"
+        )
     req = req.replace(config=None)
     result = api.diff(_side(a, req, b), _side(b, req, a))
     emit(out, result, lambda: presenters.diff_view(result, all_layers))

@@ -10,7 +10,7 @@ from ...ops import NEUTRAL_KINDS
 from ...report.expectations import show
 from ...report.model import InputInfo, ModelInfo
 from .. import units
-from ..views import Column, View
+from ..views import Column, View, _csv_cell
 from .layers import axis_text as _axis
 
 if TYPE_CHECKING:
@@ -269,9 +269,34 @@ def diff_view(result: Any, all_layers: bool = False) -> View:
         joiner = "→" if field == "channels" else "×"
         return lambda r: _pair(r.fields.get(field, [None, None]), joiner)
 
-    cols = [Column("A", lambda r: r.a or "-", justify="left"), Column("B", lambda r: r.b or "-", justify="left")]
-    for f, drop in zip(fields, (0, 3, 4, 5, 0, 2, 0, 1)):
-        cols.append(Column(headers[f], cell(f), justify="left", drop=drop))
+    def raw(field: str) -> Callable[[Any], Any]:
+        """CSV's cell: the value itself where A and B agree (a number stays a number, 1792 not
+        '1,792'), else 'a→b' of the raw values."""
+
+        def value(r: Any) -> Any:
+            a, b = r.fields.get(field, [None, None])
+            if a == b:
+                return a
+            return f"{_csv_cell(a)}→{_csv_cell(b)}"
+
+        return value
+
+    same_names = all(r.a == r.b for r in rows)  # then B repeats A: the first column to leave out
+    cols = [
+        Column("A", lambda r: r.a or "-", justify="left"),
+        Column("B", lambda r: r.b or "-", justify="left", drop=9 if same_names else 0),
+    ]
+
+    def si_pair(value: Any) -> str:  # "590.08 K → 65.79 K": a moved count, shorter, to fit
+        parts = str(value).split("→") if isinstance(value, str) else [value]
+        return " → ".join(units.si(int(p)) if str(p).lstrip("-").isdigit() else str(p) for p in parts)
+
+    differing = {f for r in rows for f, (a, b) in r.fields.items() if a != b}
+    for f, drop in zip(fields, (6, 3, 4, 5, 7, 2, 0, 1)):
+        # a column where any row differs carries the answer: it is never left out to fit
+        cols.append(Column(headers[f], cell(f) if f == "channels" else raw(f), justify="left",
+                           drop=0 if f in differing else drop, text=cell(f),
+                           compact=si_pair if f in ("params", "macs") else None))  # fmt: skip
 
     def style(r: Any) -> str | None:
         return "bold red" if r.differs else "dim" if r.neutral else None
