@@ -6,6 +6,8 @@ import pytest
 import vgg_inspect
 from vgg_inspect import VggInspectError
 
+from . import reference as ref
+
 
 def test_error_type_is_a_value_error():
     assert issubclass(VggInspectError, ValueError)
@@ -113,3 +115,35 @@ def test_report_is_typed_and_serialises():
     assert r.layer("conv5_3").params == 2_359_808 and r.layer("features.28").name == "conv5_3"
     assert r.model.config == "D" and r.input.shape == [1, 3, 224, 224]
     assert r.to_dict()["totals"]["params_by_kind"]["conv"] == 14_714_688
+
+
+def test_a_report_shows_itself_as_its_table():
+    import subprocess
+    import sys
+
+    report = vgg_inspect.analyze("vgg11", input_size=32)
+    assert repr(report).startswith("<Report vgg11: input 1x3x32x32 float32") and len(repr(report)) < 200
+    text = str(report)
+    assert text.startswith("Summary: vgg11 (config A), input 1×3×32×32") and "conv5_2" in text and "132,863,336" in text
+    html = report._repr_html_()
+    assert html.count("<table>") == 1 and '<td class="left">conv1_1</td>' in html
+    assert "RF" in text and "\x1b" not in text
+    # shown only when asked: analysing imports no renderer
+    code = (
+        "import sys, vgg_inspect\nvgg_inspect.analyze('vgg16')\n"
+        "print(sorted({'rich', 'torch', 'click'} & {*sys.modules}))"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "[]"
+
+
+def test_summary_one_liner_and_dir():
+    assert dir(vgg_inspect) == sorted(["AnalysisError", "VggInspectError", "__version__", "analyze", "analyze_module",
+                                       "summary"])  # fmt: skip
+    assert vgg_inspect.summary("vgg16").totals.params == ref.PARAMS["vgg16"]
+    small = vgg_inspect.summary("vgg11", (2, 1, 32, 32))
+    assert small.input.shape == [2, 1, 32, 32]
+    torch = pytest.importorskip("torch")
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 8, 3), torch.nn.ReLU())
+    assert vgg_inspect.summary(module, (1, 3, 16, 16)).totals.params == 3 * 9 * 8 + 8
+    with pytest.raises(vgg_inspect.VggInspectError, match="input_shape is needed"):
+        vgg_inspect.summary(module)

@@ -26,7 +26,9 @@ def test_baseline_update_then_exact_then_tolerances(tmp_path):
     assert "conventions" not in moved.output  # only what moved is shown
     assert _check("vgg16", "--num-classes", "1010", "--baseline", base, "--tolerance", "0.1%").exit_code == 0
     per_metric = _check("vgg16", "--num-classes", "1010", "--baseline", base, "--tolerance", "macs=1%")
-    assert per_metric.exit_code == 1 and "macs " not in per_metric.output.replace("macs_by", "")
+    lines = {line.split()[1]: line for line in per_metric.output.splitlines() if line.startswith("│")}
+    assert per_metric.exit_code == 1 and lines["macs"].rstrip(" │").endswith("ok, within macs=1%")  # shown, passed
+    assert lines["params"].rstrip(" │").endswith("FAIL")  # params have no tolerance: exact
     strict = _check("vgg16", "--num-classes", "1010", "--baseline", base, "--tolerance", "1%", "--strict-layers")
     assert strict.exit_code == 1 and "fc8.params" in strict.output
 

@@ -31,4 +31,51 @@ def analyze_module(module: Any, input_shape: Any, **kwargs: Any) -> Report:
     return _analyze_module(module, input_shape, **kwargs)
 
 
-__all__ = ["AnalysisError", "VggInspectError", "__version__", "analyze", "analyze_module"]
+def summary(model: Any, input_shape: Any = None, **kwargs: Any) -> Report:
+    """The one-liner: ``vgg_inspect.summary(model, (1, 3, 224, 224))`` for any ``nn.Module`` instance,
+    or ``vgg_inspect.summary("vgg16")`` for a variant (``input_shape``, if given, sets batch, channels
+    and size). It returns the report, which prints as the summary table (and shows as HTML in a
+    notebook); ``kwargs`` go to :func:`analyze_module` or :func:`analyze`."""
+    if isinstance(model, str) or model is None:
+        if input_shape is not None:
+            from . import validate
+
+            n, c, h, w = validate.shape(input_shape) + (0,) * (4 - len(validate.shape(input_shape)))
+            kwargs = {"batch": n, "in_channels": c, "input_size": (h, w), **kwargs}
+        return analyze(model, **kwargs)
+    if input_shape is None:
+        raise VggInspectError("input_shape is needed for a module, e.g. (1, 3, 224, 224)")
+    return analyze_module(model, input_shape, **kwargs)
+
+
+def _install_views() -> None:
+    """How a Report shows itself (print, rich, notebooks), installed here: the core may not import
+    the renderers, and they are imported only when a report is shown."""
+    from .report import model
+
+    def text(report: Any) -> str:
+        from .render.notebook import as_text
+
+        return as_text(report)
+
+    def rich(report: Any) -> Any:
+        from .render.notebook import as_rich
+
+        return as_rich(report)
+
+    def html(report: Any) -> str:
+        from .render.notebook import as_html
+
+        return as_html(report)
+
+    model.VIEWS.update(text=text, rich=rich, html=html)
+
+
+_install_views()
+
+__all__ = ["AnalysisError", "VggInspectError", "__version__", "analyze", "analyze_module", "summary"]
+
+
+def __dir__() -> list[str]:
+    """The API, not the module's imports (``Any``, ``TYPE_CHECKING``, ``annotations``)."""
+    return sorted(__all__)

@@ -122,7 +122,8 @@ def record(cls: Any = None, /, *, frozen: bool = False) -> Any:
         cls.__record_fields__ = names
         cls.__record_defaults__ = defaults
         cls.__init__ = _init
-        cls.__repr__ = _repr
+        if "__repr__" not in cls.__dict__:  # a class's own repr stays (a report's one-line summary)
+            cls.__repr__ = _repr
         cls.__eq__ = _eq
         if frozen:
             cls.__setattr__ = _frozen_setattr

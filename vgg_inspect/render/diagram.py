@@ -93,7 +93,7 @@ def _annotation(row: LayerRow, what: str) -> str:
     if what == "macs":
         return units.si(row.macs) if row.macs else ""
     if what == "memory":
-        return units.mib(row.activation_bytes)
+        return units.binary(row.activation_bytes)
     field = row.receptive_field
     return "global" if row.field_status == "global" else "" if field is None else f"RF {field}"
 

@@ -152,7 +152,7 @@ def charts(report: Any) -> str:
         _bars("Parameters per layer", [(n, [r.params], f"{r.params:,}") for n, r in zip(names, rows)], ["parameters"]),
         _bars("MACs per layer", [(n, [r.macs or 0], units.si(r.macs or 0)) for n, r in zip(names, rows)], ["MACs"]),
         _bars("Memory per layer", [(n, [r.activation_bytes, r.saved_bytes],
-                                    f"{units.mib(r.activation_bytes)} / {units.mib(r.saved_bytes)}")
+                                    f"{units.binary(r.activation_bytes)} / {units.binary(r.saved_bytes)}")
                                    for n, r in zip(names, rows)],
               ["output", "saved for backward"]),
     ]  # fmt: skip

@@ -20,13 +20,33 @@ def si(n: float, unit: str = "") -> str:
     return f"{n:g} {unit}".rstrip()
 
 
-def mib(n: int) -> str:
-    return f"{n / 2**20:,.1f} MiB"
+def binary(n: int) -> str:
+    """Bytes in the binary unit their size calls for: 16,384 -> '16.0 KiB', not '0.0 MiB';
+    81,470,000,000 -> '75.9 GiB', not '77,697.0 MiB'."""
+    for scale, unit in ((2**40, "TiB"), (2**30, "GiB"), (2**20, "MiB"), (2**10, "KiB")):
+        if abs(n) >= scale:
+            return _scaled(n / scale, unit)
+    return f"{n:,} B"
+
+
+def decimal(n: int) -> str:
+    """The same with decimal units (KB = 10^3 B)."""
+    for scale, unit in ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "KB")):
+        if abs(n) >= scale:
+            return _scaled(n / scale, unit)
+    return f"{n:,} B"
+
+
+def _scaled(value: float, unit: str) -> str:
+    """Three significant digits at least: 1.68 GiB, 16.0 KiB, 527.8 MiB."""
+    return f"{value:,.2f} {unit}" if abs(value) < 10 else f"{value:,.1f} {unit}"
 
 
 def bytes_full(n: int) -> str:
-    """'553,430,176 B = 527.8 MiB = 553.4 MB': both conventions, labelled."""
-    return f"{n:,} B = {n / 2**20:,.1f} MiB = {n / 1e6:,.1f} MB"
+    """'553,430,176 B = 527.8 MiB = 553.4 MB': both conventions, labelled, each in its unit by size."""
+    if abs(n) < 1000:
+        return f"{n:,} B"
+    return f"{n:,} B = {binary(n)} = {decimal(n)}"
 
 
 def parse_bytes(text: str) -> int:

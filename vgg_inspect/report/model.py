@@ -406,3 +406,23 @@ class Report:
         import json  # here, not at the top: a table never pays for it
 
         return json.dumps(self.to_dict(), indent=indent)
+
+    # How a report shows itself (print, rich, a notebook): the summary table. The renderers are
+    # installed by the package (``VIEWS``), since the core may not import them.
+    def __str__(self) -> str:
+        return str(VIEWS["text"](self))
+
+    def __repr__(self) -> str:
+        t = self.totals
+        shape = "x".join(map(str, self.input.shape))
+        return (f"<Report {self.model.name}: input {shape} {self.input.dtype}, {len(self.layers)} layers, "
+                f"{t.params:,} params, {t.macs:,} MACs; print() shows the table>")  # fmt: skip
+
+    def __rich__(self) -> Any:
+        return VIEWS["rich"](self)
+
+    def _repr_html_(self) -> str:
+        return str(VIEWS["html"](self))
+
+
+VIEWS: dict[str, Any] = {}  # "text" | "rich" | "html" -> a function of a Report (vgg_inspect/__init__.py)

@@ -124,7 +124,7 @@ def _paper_cell(unit: str, v: Any) -> str:
     if unit == "macs":
         return units.si(v)
     if unit == "bytes":
-        return units.mib(v)
+        return units.binary(v)
     if unit == "rf":
         return f"{_axis(v[0])} / {_axis(v[1])}"
     if unit == "error":

@@ -89,7 +89,7 @@ def summary_views(report: Report, all_layers: bool = False) -> list[View]:
     cols = _name_columns() + [
         Column("Params", lambda r: r.params, units.count, compact=units.si),
         Column("MACs", lambda r: r.macs, units.count, compact=units.si),
-        Column("Activation", lambda r: r.activation_bytes, units.mib, drop=3),
+        Column("Activation", lambda r: r.activation_bytes, units.binary, drop=3),
         Column("RF", lambda r: r.receptive_field, text=_field),
         Column("Jump", lambda r: r.jump, axis_text, drop=4),
     ]
@@ -193,8 +193,8 @@ def peers_view(peers: list[Peer]) -> View:
 def memory_views(report: Report, all_layers: bool = False) -> list[View]:
     t, c = report.totals, report.conventions
     cols = _name_columns() + [
-        Column("Output bytes", lambda r: r.activation_bytes, lambda v: f"{v:,} ({units.mib(v)})", compact=units.mib),
-        Column("Saved for backward", lambda r: r.saved_bytes, lambda v: f"{v:,} ({units.mib(v)})", compact=units.mib),
+        Column("Output bytes", lambda r: r.activation_bytes, _with_unit, compact=units.binary),
+        Column("Saved for backward", lambda r: r.saved_bytes, _with_unit, compact=units.binary),
     ]
     opt = report.options.optimizer
     notes = [
@@ -317,3 +317,8 @@ def _not_included(report: Report) -> str:
             "adds them)."
         )
     return "Not included: bias, ReLU, pooling, norms (--include bias,relu,pool,norm adds them)."
+
+
+def _with_unit(v: int) -> str:
+    """'16,384 (16.0 KiB)': the exact bytes and the unit their size calls for."""
+    return f"{v:,}" if abs(v) < 1024 else f"{v:,} ({units.binary(v)})"

@@ -95,15 +95,15 @@ def storage_views(report: Report) -> list[View]:
         Column("Weights", lambda r: r.weight_bytes, units.count, compact=lambda v: units.si(v, "B"), drop=3),
         Column("Other", lambda r: r.other_bytes, units.count, compact=lambda v: units.si(v, "B"), drop=2),
         Column("Total bytes", lambda r: r.total_bytes, units.count),
-        Column("MB", lambda r: r.total_bytes, lambda v: f"{v / 1e6:,.1f} MB"),
-        Column("MiB", lambda r: r.total_bytes, lambda v: f"{v / 2**20:,.1f} MiB"),
+        Column("Decimal", lambda r: r.total_bytes, units.decimal),
+        Column("Binary", lambda r: r.total_bytes, units.binary),
         Column("How", lambda r: r.scheme, justify="left", wrap=True, drop=1),
     ]
     c = s.checkpoint_bytes
     notes = [
         f"{s.quantised_params:,} of {s.params:,} parameters are conv and linear weights (what fp8, int8 and int4 "
         "store in fewer bits). MB = 10^6 bytes, MiB = 2^20 bytes: torchvision's '527.8 MB' for VGG16 is 527.8 MiB.",
-        f"Checkpoint: about {c:,} B = {c / 1e6:,.1f} MB = {c / 2**20:,.1f} MiB; {s.checkpoint_note}.",
+        f"Checkpoint: about {units.bytes_full(c)}; {s.checkpoint_note}.",
         "Not known here: " + "; ".join(s.not_known) + ".",
     ]
     return [View(_title(report, "Storage of the weights"), cols, s.rows, _warned(report, notes), _bold_fp32)]
@@ -126,8 +126,8 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
         Column("Images/s", lambda r: r.images_per_s, lambda v: f"{v:,.1f}"),
         Column("Achieved", lambda r: r.achieved_flops, rate, compact=lambda v: units.si(v, "FLOP/s")),
         Column("Of peak", lambda r: r.peak_percent, lambda v: "-" if v is None else f"{v:.1f}%", drop=3),
-        Column("Peak memory", lambda r: r.peak_memory_bytes, lambda v: "-" if v is None else units.mib(v), drop=2),
-        Column("Estimate", lambda r: r.estimate_bytes, units.mib, drop=1),
+        Column("Peak memory", lambda r: r.peak_memory_bytes, lambda v: "-" if v is None else units.binary(v), drop=2),
+        Column("Estimate", lambda r: r.estimate_bytes, units.binary, drop=1),
     ]
     peak = (
         f"{rate(bench.peak_flops)} dense ({bench.peak_source})" if bench.peak_flops else "no peak known (--device-spec)"

@@ -1,0 +1,56 @@
+"""A report as people look at it from Python: ``print(report)`` (the summary table as text),
+``rich.print(report)`` and a notebook's cell output (HTML). The package installs these on
+``Report`` (the core may not import renderers); nothing here is imported until a report is shown."""
+
+from __future__ import annotations
+
+import io
+import os
+import shutil
+from typing import Any, Literal
+
+TEXT_WIDTH = 120  # when the width of where it goes is unknown
+
+
+def _views(report: Any) -> list[Any]:
+    from .presenters import summary_views
+
+    return summary_views(report)
+
+
+def as_text(report: Any) -> str:
+    from rich.console import Console
+
+    from .rich_table import to_rich
+
+    columns = os.environ.get("COLUMNS", "")
+    width = int(columns) if columns.isdigit() else shutil.get_terminal_size((TEXT_WIDTH, 24)).columns
+    buffer = io.StringIO()
+    to_rich(_views(report), Console(file=buffer, width=width, color_system=None), False)
+    return "\n".join(line.rstrip() for line in buffer.getvalue().splitlines())
+
+
+def as_rich(report: Any) -> Any:
+    """A renderable for rich (``rich.print(report)``): the tables at the console's width."""
+    from rich.console import Console, ConsoleOptions, RenderResult
+
+    from .rich_table import to_rich
+
+    class Rendered:
+        def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+            buffer = io.StringIO()
+            colours: Literal["truecolor"] | None = "truecolor" if console.color_system else None
+            to_rich(_views(report), Console(file=buffer, width=options.max_width, force_terminal=True,
+                                            color_system=colours), False)  # fmt: skip
+            from rich.text import Text
+
+            yield Text.from_ansi(buffer.getvalue())
+
+    return Rendered()
+
+
+def as_html(report: Any) -> str:
+    """The summary tables as an HTML fragment (a notebook cell's output), with the page's styles."""
+    from .html import STYLE, _view
+
+    return f"<div class='vgg-inspect'><style>{STYLE}</style>{''.join(_view(v) for v in _views(report))}</div>"
