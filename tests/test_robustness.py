@@ -131,3 +131,33 @@ def test_diff_csv_carries_numbers_and_keeps_the_columns_that_differ():
 def test_diff_refuses_weights():
     res = run("diff", "vgg16", "vgg16_c", "--weights", "w.pt")
     assert res.exit_code == 2 and "--weights checks a checkpoint against one model" in res.output
+
+
+def _at(width, *args):
+    res = CliRunner(env={"COLUMNS": str(width)}).invoke(cli, list(args))
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert max(map(len, lines)) <= width, max(lines, key=len)
+    return res.output
+
+
+def test_the_paper_tables_split_to_fit_rather_than_wrap():
+    out = _at(80, "variants")
+    assert "(1 of 2, to fit 80 columns)" in out and "(2 of 2, to fit 80" in out
+    headers = [line.split() for line in out.splitlines() if line.strip().startswith("A ") or " D " in line]
+    assert any(h[:4] == ["A", "A-LRN", "B", "C"] for h in headers) and any(h[-2:] == ["D", "E"] for h in headers)
+    for number in ("143,667,240", "19.63 G"):  # E's parameters and MACs: in the second part, never cut
+        assert number in out
+    assert "(1 of" not in _at(200, "variants")  # wide enough: one table
+
+
+def test_headline_tables_fit_80_columns():
+    pytest.importorskip("torch")
+    out = _at(80, "flops", "vgg16", "--compare")
+    assert "FlopCounterMode is torch.utils.flop_counter.FlopCounterMode." in out
+    for tool in ("FlopCounterMode", "fvcore", "torchinfo"):
+        assert tool in out
+    out = _at(80, "list")
+    assert "Name" in out and "Params" in out  # no column collapsed to nothing
+    out = _at(80, "receptive-field", "vgg11", "--effective", "--input", "64", "--samples", "1")
+    assert "99% of gradient mass" in out and "centred square" in out

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from ..records import replace
 from .views import Column, View, shade
 
 
@@ -121,9 +122,33 @@ def fit(view: View, width: int) -> tuple[Any, int, list[str]]:  # table, its wid
     return table, used, notes
 
 
+def split(view: View, width: int) -> list[View]:
+    """A table too wide even in its narrowest form, as several that fit, each keeping the first
+    column (the paper's six configurations as A-C, then C-E); one view where none would help."""
+    if len(view.columns) < 3:
+        return [view]
+    key, rest = view.columns[0], list(view.columns[1:])
+    if fit(view, width)[1] <= width or _layout(view, [key, rest[0]], True, width)[2] > width:
+        return [view]  # it fits (leaving columns out, shortening numbers), or no part would
+    groups: list[list[Column]] = [[]]
+    for column in rest:
+        if groups[-1] and _layout(view, [key, *groups[-1], column], True, width)[2] > width:
+            groups.append([])
+        groups[-1].append(column)
+    parts = []
+    for i, group in enumerate(groups, 1):
+        last = i == len(groups)  # the notes and a heat map follow the last part
+        parts.append(replace(view, title=f"{view.title} ({i} of {len(groups)}, to fit {width} columns)",
+                             columns=[key, *group], notes=view.notes if last else [],
+                             heatmap=view.heatmap if last else None))  # fmt: skip
+    return parts
+
+
 def to_rich(views: Sequence[View], console: Any, wide: bool = False) -> None:
     from rich.text import Text
 
+    if not wide:
+        views = [part for view in views for part in split(view, console.width)]
     for view in views:
         fit_notes: list[str] = []
         if wide:

@@ -176,7 +176,7 @@ def _sweep_note(report: Report) -> str:
 
 def peers_view(peers: list[Peer]) -> View:
     cols = [
-        Column("Tool", lambda p: p.tool, justify="left"),
+        Column("Tool", lambda p: p.tool.rsplit(".", 1)[-1], justify="left", wrap=True),  # named in full below
         Column("Its number", lambda p: p.value, units.count, compact=units.si),
         Column("From vgg-inspect's layers", lambda p: p.reproduced, units.count, compact=units.si),
         Column("Status", lambda p: p.status + (f": {p.reason}" if p.reason else ""), justify="left", wrap=True),
@@ -187,7 +187,9 @@ def peers_view(peers: list[Peer]) -> View:
             wrap=True,
         ),
     ]
-    return View("Peer tools, reconciled", cols, peers, [], lambda p: "bold red" if p.status == "differs" else None)
+    full = [p.tool for p in peers if "." in p.tool]
+    notes = [f"{name.rsplit('.', 1)[-1]} is {name}." for name in full]
+    return View("Peer tools, reconciled", cols, peers, notes, lambda p: "bold red" if p.status == "differs" else None)
 
 
 def memory_views(report: Report, all_layers: bool = False) -> list[View]:
@@ -289,7 +291,7 @@ def effective_view(data: EffectiveField, report: Report) -> View:
     cols = [
         Column("Measure", lambda r: r[0], justify="left"),
         Column("Value", lambda r: r[1], justify="left"),
-        Column("Note", lambda r: r[2], justify="left"),
+        Column("Note", lambda r: r[2], justify="left", wrap=True),
     ]
     how = (
         "support mode: positive weights, max-pools as average pools, positive input; the support must equal the "
