@@ -161,3 +161,31 @@ def test_headline_tables_fit_80_columns():
     assert "Name" in out and "Params" in out  # no column collapsed to nothing
     out = _at(80, "receptive-field", "vgg11", "--effective", "--input", "64", "--samples", "1")
     assert "99% of gradient mass" in out and "centred square" in out
+
+
+def test_memory_rows_add_up_to_the_saved_total():
+    import csv
+    import io
+
+    data = json.loads(run("memory", "vgg16", "--format", "json").output)
+    rows = list(csv.DictReader(io.StringIO(run("memory", "vgg16", "--format", "csv").output)))
+    assert "relu1_1" not in {r["Layer"] for r in rows}  # hidden, and its bytes are in conv1_1's row
+    assert sum(int(r["Saved for backward"]) for r in rows) == data["totals"]["training_saved_bytes"] == 73_355_264
+    conv = next(r for r in rows if r["Layer"] == "conv1_1")
+    assert int(conv["Saved for backward"]) == 4 * (3 * 224 * 224 + 64 * 224 * 224)  # its input + relu1_1's output
+    assert "the rows add up to (4)" in " ".join(run("memory", "vgg16").output.split())
+
+
+def test_layers_named_by_path_keep_type_and_shape(tmp_path):
+    pytest.importorskip("torch")
+    model = tmp_path / "blocks.py"
+    model.write_text(
+        "from torch import nn\nclass Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.block1 = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))\n"
+        "        self.extra = nn.Conv2d(3, 8, 2, stride=2)\n"
+        "    def forward(self, x):\n        return self.block1(x) + self.extra(x)\n"
+    )
+    out = _at(80, "summary", f"{model}:Net", "--input", "16")
+    assert "Type" in out and "Output" in out and "MaxPool2d" in out and "1×8×8×8" in out
+    out = _at(80, "receptive-field", "--kernel", "7")
+    assert "27 vs 49" in out  # the headline column stays at 80 columns

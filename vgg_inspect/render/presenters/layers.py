@@ -37,12 +37,15 @@ def _warned(report: Report, notes: list[str]) -> list[str]:
     return notes + fit + [f"Warning: {x}" for x in report.warnings]
 
 
-def _name_columns() -> list[Column]:
+def _name_columns(report: Report) -> list[Column]:
+    """Layer, module, type and output shape. Where the layers are named by module path (your model,
+    not VGG-shaped: block1.0, block1.1), the type and the shape tell them apart: they stay."""
+    by_path = any(r.name == r.module for r in report.layers)
     return [
         Column("Layer", lambda r: r.name, justify="left"),
         Column("Module", lambda r: r.module, justify="left", drop=9),
-        Column("Type", lambda r: r.type, justify="left", drop=8),
-        Column("Output shape", lambda r: r.output_shape, units.shape, drop=2),
+        Column("Type", lambda r: r.type, justify="left", drop=0 if by_path else 8),
+        Column("Output shape", lambda r: r.output_shape, units.shape, drop=0 if by_path else 2),
     ]
 
 
@@ -58,7 +61,7 @@ def params_views(report: Report, all_layers: bool = False) -> list[View]:
     for r in report.layers:
         acc += r.params
         running[r.module] = acc
-    cols = _name_columns() + [
+    cols = _name_columns(report) + [
         Column("Params", lambda r: r.params, units.count, compact=units.si),
         Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left", drop=6),
         Column("Share %", lambda r: round(100 * r.params / total, 2), lambda v: f"{v:.2f}", drop=5),
@@ -86,7 +89,7 @@ def _partial(report: Report, metric: str) -> str:
 
 def summary_views(report: Report, all_layers: bool = False) -> list[View]:
     t = report.totals
-    cols = _name_columns() + [
+    cols = _name_columns(report) + [
         Column("Params", lambda r: r.params, units.count, compact=units.si),
         Column("MACs", lambda r: r.macs, units.count, compact=units.si),
         Column("Activation", lambda r: r.activation_bytes, units.binary, drop=3),
@@ -117,7 +120,7 @@ def flops_views(report: Report, all_layers: bool = False, train: bool = False) -
     key = "train_flops" if train else "flops"
     total = getattr(t, key) or 1
     running = _running(report, key)
-    cols = _name_columns() + [
+    cols = _name_columns(report) + [
         Column("MACs", lambda r: r.macs, units.count, compact=units.si),
         Column("FLOPs", lambda r: r.flops, units.count, compact=units.si),
     ]
@@ -192,11 +195,26 @@ def peers_view(peers: list[Peer]) -> View:
     return View("Peer tools, reconciled", cols, peers, notes, lambda p: "bold red" if p.status == "differs" else None)
 
 
+def _saved_with_hidden(report: Report, shown: list[LayerRow]) -> dict[int, int]:
+    """Each shown row's saved bytes with those of the hidden rows after it (a ReLU saves its output,
+    Dropout its mask): the column adds up to the total it is printed beside."""
+    folded: dict[int, int] = {}
+    owner: LayerRow | None = None
+    kept = {id(r) for r in shown}
+    for r in report.layers:
+        if id(r) in kept or owner is None:
+            owner = r
+        folded[id(owner)] = folded.get(id(owner), 0) + r.saved_bytes
+    return folded
+
+
 def memory_views(report: Report, all_layers: bool = False) -> list[View]:
     t, c = report.totals, report.conventions
-    cols = _name_columns() + [
+    shown = visible(report, all_layers)
+    saved = _saved_with_hidden(report, shown)
+    cols = _name_columns(report) + [
         Column("Output bytes", lambda r: r.activation_bytes, _with_unit, compact=units.binary),
-        Column("Saved for backward", lambda r: r.saved_bytes, _with_unit, compact=units.binary),
+        Column("Saved for backward", lambda r: saved.get(id(r), 0), _with_unit, compact=units.binary),
     ]
     opt = report.options.optimizer
     notes = [
@@ -229,7 +247,10 @@ def memory_views(report: Report, all_layers: bool = False) -> list[View]:
             f"{units.bytes_full(measured.max_memory_allocated)} vs estimate {units.bytes_full(measured.estimate)}"
             f" ({measured.gap_percent:+.1f}%)."
         )
-    return [View(_title(report, "Memory"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+    if len(shown) < len(report.layers) and any(r.saved_bytes for r in report.layers if r not in shown):
+        notes.insert(4, "Saved for backward: each row holds what the hidden rows after it save (a ReLU its output, "
+                        "Dropout its mask); the rows add up to (4); --all-layers shows each.")  # fmt: skip
+    return [View(_title(report, "Memory"), cols, shown, _warned(report, notes), _style)]
 
 
 def axis_text(v: Any) -> str:
@@ -257,7 +278,7 @@ def _covers(v: bool | None) -> str:
 
 
 def receptive_views(report: Report, all_layers: bool = False) -> list[View]:
-    cols = _name_columns() + [
+    cols = _name_columns(report) + [
         Column("RF", lambda r: r.receptive_field, text=_field),
         Column("Jump", lambda r: r.jump, axis_text),
         Column("Start", lambda r: r.start, axis_text, drop=3),
