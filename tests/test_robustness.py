@@ -189,3 +189,18 @@ def test_layers_named_by_path_keep_type_and_shape(tmp_path):
     assert "Type" in out and "Output" in out and "MaxPool2d" in out and "1×8×8×8" in out
     out = _at(80, "receptive-field", "--kernel", "7")
     assert "27 vs 49" in out  # the headline column stays at 80 columns
+
+
+@pytest.mark.parametrize(
+    "model, size, pool5, windows",
+    [("vgg16", 100, 212, 2), ("vgg11", 64, 150, 2), ("vgg16", 512, 212, 4), ("vgg19", 320, 268, 3)],
+)
+def test_irregular_fields_follow_the_theoretical_convention(model, size, pool5, windows):
+    """An adaptive pool whose windows take up to ``windows`` pool5 units (jump 32): the largest field
+    is pool5's plus (windows - 1) jumps, clipped nowhere, like pool5's own (212 at 100 px)."""
+    import vgg_inspect
+
+    rows = {r.name: r for r in vgg_inspect.analyze(model, input_size=size).layers}
+    assert rows["pool5"].receptive_field == pool5 and rows["pool5"].field_status == "local"
+    assert rows["avgpool"].field_status == "irregular"
+    assert rows["avgpool"].receptive_field == pool5 + (windows - 1) * 32

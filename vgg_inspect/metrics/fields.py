@@ -136,6 +136,9 @@ class AxisState:
     rf: int | None = None  # irregular: the largest unit's field
     covers: bool | None = None
     sets: tuple[tuple[Interval, ...], ...] | None = None  # irregular: each unit's pixels, explicitly
+    # irregular: each unit's theoretical span (padding and pixels beyond the image included), so that
+    # its field follows the same convention as a regular one (VGG16's pool5 at 100 px is 212 wide)
+    extents: tuple[Interval | None, ...] | None = None
 
     def full(self, size: int) -> bool | None:
         """Does any unit read every pixel at all? (A unit reads only pixels that reach it.)"""
@@ -143,6 +146,22 @@ class AxisState:
 
 
 EXPLICIT_UNITS = 4096  # irregular layers keep each unit's pixels; beyond this many units, unknown
+
+
+def _extents(state: AxisState) -> tuple[Interval | None, ...]:
+    """Each unit's theoretical span: kept by an irregular state, computed for a regular one."""
+    if state.extents is not None:
+        return state.extents
+    field = state.field
+    if state.sets is not None or field is None or not field.pattern:
+        return tuple((u[0][0], u[-1][1]) if u else None for u in state.sets or ())
+    lo, hi = field.pattern[0][0], field.pattern[-1][1]
+    return tuple((field.first + j * field.jump + lo, field.first + j * field.jump + hi) for j in range(state.units))
+
+
+def _spans(extents: list[Interval | None]) -> tuple[int, tuple[Interval | None, ...]]:
+    """The largest theoretical field among the units, and the units' spans."""
+    return max((b - a + 1 for a, b in (e for e in extents if e)), default=0), tuple(extents)
 
 
 def _explicit(state: AxisState, taps: list[list[int]], size: int) -> AxisState:
@@ -162,17 +181,19 @@ def _explicit(state: AxisState, taps: list[list[int]], size: int) -> AxisState:
             or ()
             for j in range(state.units)
         )
-    sets = []
+    before = _extents(state)
+    sets, extents = [], []
     for reads in taps:
         merged = _merge([iv for j in reads if 0 <= j < len(previous) for iv in previous[j]])
         if merged is None:
             return AxisState("unknown", state.field, state.units, state.reach)
         sets.append(merged)
-    spans = [s[-1][1] - s[0][0] + 1 for s in sets if s]
+        spans = [e for j in reads if 0 <= j < len(before) and (e := before[j]) is not None]
+        extents.append((min(a for a, _ in spans), max(b for _, b in spans)) if spans else None)
     covers = any(s == ((0, size - 1),) for s in sets)
-    return AxisState(
-        "irregular", state.field, state.units, state.reach, rf=max(spans, default=0), covers=covers, sets=tuple(sets)
-    )
+    rf, kept = _spans(extents)
+    return AxisState("irregular", state.field, state.units, state.reach, rf=rf, covers=covers, sets=tuple(sets),
+                     extents=kept)  # fmt: skip
 
 
 def _taps(op: Window | Windows, out_units: int) -> list[list[int]]:
@@ -210,7 +231,8 @@ def _step(state: AxisState, op: AxisOp, size: int, out_units: int) -> AxisState:
         if state.status != "local" or not isinstance(op, Window) or exact.sets is None:
             return exact
         reach = _merge([iv for unit in exact.sets for iv in unit])  # the span algebra still gives rf and jump
-        return AxisState("local", state.field.through(op), out_units, reach, covers=exact.covers, sets=exact.sets)
+        return AxisState("local", state.field.through(op), out_units, reach, covers=exact.covers, sets=exact.sets,
+                         extents=exact.extents)  # fmt: skip
     field = state.field.through(op)
     nxt = AxisState("local", field, out_units, _intersect(field.reach(out_units), state.reach))
     return AxisState(
@@ -289,17 +311,21 @@ def _merge_axis(states: list[AxisState], size: int) -> tuple[AxisState, bool]:
     explicit = [
         s.sets if s.sets is not None else _explicit(s, [[j] for j in range(s.units)], size).sets for s in states
     ]
-    sets = []
+    before = [_extents(s) for s in states]
+    sets, extents = [], []
     for i in range(units):
         merged = _merge([iv for e in explicit for iv in (e or ((),))[i if len(e or ()) == units else 0]])
         if merged is None or any(e is None for e in explicit):
             return AxisState("unknown", None, units, None), aligned
         sets.append(merged)
-    spans = [u[-1][1] - u[0][0] + 1 for u in sets if u]
+        spans = [e[i if len(e) == units else 0] for e in before if e]
+        spans_known = [x for x in spans if x is not None]
+        extents.append((min(a for a, _ in spans_known), max(b for _, b in spans_known)) if spans_known else None)
     covers = any(u == ((0, size - 1),) for u in sets)
     reach = _merge([iv for u in sets for iv in u])
-    return AxisState("irregular", fields[0], units, reach, rf=max(spans, default=0), covers=covers,
-                     sets=tuple(sets)), aligned  # fmt: skip
+    rf, kept = _spans(extents)
+    return AxisState("irregular", fields[0], units, reach, rf=rf, covers=covers, sets=tuple(sets),
+                     extents=kept), aligned  # fmt: skip
 
 
 def receptive_fields(
