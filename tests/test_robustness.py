@@ -204,3 +204,13 @@ def test_irregular_fields_follow_the_theoretical_convention(model, size, pool5, 
     assert rows["pool5"].receptive_field == pool5 and rows["pool5"].field_status == "local"
     assert rows["avgpool"].field_status == "irregular"
     assert rows["avgpool"].receptive_field == pool5 + (windows - 1) * 32
+
+
+def test_a_budget_that_fits_no_image_says_what_one_needs():
+    out = " ".join(run("memory", "vgg16", "--budget", "100MiB").output.split())
+    assert "largest batch for inference 0" in out
+    # batch 1's inference need is weights + the rest: more than the 553,430,176 B of weights alone
+    need = json.loads(run("memory", "vgg16", "--format", "json").output)["totals"]["inference_required_bytes"]
+    assert need > 553_430_176 and f"Not even one image fits: at batch 1 inference needs {need:,} B" in out
+    out = " ".join(run("memory", "vgg16", "--budget", "1GiB").output.split())
+    assert "at batch 1 training needs 1,733,645,792 B" in out  # weights, gradients, momentum and saved

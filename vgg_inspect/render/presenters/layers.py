@@ -240,6 +240,15 @@ def memory_views(report: Report, all_layers: bool = False) -> list[View]:
             f"Budget {units.bytes_full(budget.bytes)}: largest batch for inference {budget.inference_batch:,} "
             f"(by (3)), for training ({opt}) {budget.training_batch:,} (by (6))."
         )
+        if not (budget.inference_batch and budget.training_batch) and t.inference_required_bytes:
+            one = report.input.shape[0] == 1  # the totals above are batch 1's: what a single image needs
+            what = "inference needs" if not budget.inference_batch else "training needs"
+            need = t.inference_required_bytes if not budget.inference_batch else t.training_total_bytes
+            notes.append(
+                f"Not even one image fits: at batch 1 {what} {units.bytes_full(need)}."
+                if one
+                else "Not even one image fits: run with --batch 1 to see what a single image needs."
+            )
     measured = report.measured
     if measured:
         notes.append(
