@@ -214,3 +214,28 @@ def test_a_budget_that_fits_no_image_says_what_one_needs():
     assert need > 553_430_176 and f"Not even one image fits: at batch 1 inference needs {need:,} B" in out
     out = " ".join(run("memory", "vgg16", "--budget", "1GiB").output.split())
     assert "at batch 1 training needs 1,733,645,792 B" in out  # weights, gradients, momentum and saved
+
+
+def test_peers_never_allocate_in_proportion_to_a_huge_input():
+    """fvcore and torchinfo make CPU tensors of the input's size: beyond 2 GiB they are skipped with
+    the estimate; FlopCounterMode runs on meta. The process stays small (it peaked at 8.1 GiB)."""
+    pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    import subprocess
+    import sys
+
+    code = (
+        "import json, resource, sys\nfrom click.testing import CliRunner\nfrom vgg_inspect.cli import cli\n"
+        "args = ['flops', '--compare', '--config', 'M', '--input', '20000', '--format', 'json']\n"
+        "res = CliRunner().invoke(cli, args)\n"
+        "print(json.dumps([res.exit_code, json.loads(res.output)['peers'],"
+        " resource.getrusage(resource.RUSAGE_SELF).ru_maxrss]))\n"
+    )
+    code_, peers, peak_kib = json.loads(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                                       timeout=300).stdout)  # fmt: skip
+    by = {p["tool"].split()[0]: p for p in peers}
+    assert code_ == 0 and by["torch.utils.flop_counter.FlopCounterMode"]["status"] == "agrees"
+    for tool in ("fvcore", "torchinfo"):
+        assert by[tool]["status"] == "skipped" and "GiB of CPU memory" in by[tool]["reason"], by[tool]
+    need = 4 * 3 * 20000 * 20000  # the input alone, 4.8 GB: more than the comparison may take
+    assert need > 2 * 2**30 and peak_kib * 1024 < 2**30

@@ -84,6 +84,8 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
     }
 
 
+PEER_MEMORY_BYTES = 2 * 2**30  # what a peer's real CPU run may take: VGG16 at 448 px and batch 4 fit
+
 SHORT = {"flopcounter": FLOP_COUNTER, "fvcore": FVCORE, "torchinfo": TORCHINFO}
 
 
@@ -167,10 +169,16 @@ def _fvcore_skip(report: Report, on_meta: bool) -> str | None:
 
 
 def _memory_skip(tool: str, report: Report) -> str | None:
-    """Refuse, before it allocates, a peer run that would not fit in memory: fvcore runs the model
-    for real; torchinfo allocates CPU tensors of the batch's size even on the meta device."""
+    """Refuse, before it allocates, a peer run that would take more than PEER_MEMORY_BYTES or what
+    is free: fvcore runs the model for real; torchinfo allocates CPU tensors of the batch's size even
+    on the meta device. A comparison is no measured run: its memory must not follow the input."""
     need = report.totals.inference_required_bytes
     free = available_bytes(torch.device("cpu"))
     if free is not None and need > free:
         return f"{tool} would need about {need / 2**30:,.2f} GiB of CPU memory; {free / 2**30:,.2f} GiB is available"
+    if need > PEER_MEMORY_BYTES:
+        return (
+            f"{tool} would allocate about {need / 2**30:,.2f} GiB of CPU memory for this input (a comparison takes "
+            f"at most {PEER_MEMORY_BYTES / 2**30:.0f} GiB); use a smaller --input or --batch"
+        )
     return None
