@@ -145,3 +145,20 @@ def test_bench_json_and_table():
     res = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["bench", *"--config 8,M --input 16 --iterations 2".split()])
     assert res.exit_code == 0 and max(map(len, res.output.splitlines())) <= 80
     assert "Achieved = the report's FLOPs (2 x MACs) / median time" in " ".join(res.output.split())
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (the CUDA clock is tested mocked above)")
+def test_cuda_bench_for_real():
+    report = bench(Request("vgg11", input_size=64, device="cuda"), batches=[1, 8], iterations=5, warmup=2,
+                   per_layer=True)  # fmt: skip
+    b = report.bench
+    assert b.device.startswith("cuda") and "CUDA events" in b.method
+    for run in b.runs:
+        assert run.median_s > 0 and run.peak_memory_bytes is not None
+        assert run.peak_memory_bytes >= report.totals.weight_bytes  # max_memory_allocated holds the weights
+        assert run.layers and all(x.measured_s > 0 for x in run.layers)
+    if b.peak_flops:
+        assert 0 < b.runs[-1].peak_percent < 100
+    train = bench(Request("vgg11", input_size=64, device="cuda", dtype="bfloat16"), batches=[4], train=True,
+                  iterations=3, warmup=1, channels_last=True)  # fmt: skip
+    assert train.bench.train and train.bench.runs[0].achieved_flops > 0

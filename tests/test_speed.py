@@ -245,3 +245,14 @@ def test_roofline_plot(tmp_path):
     res = CliRunner().invoke(cli, ["roofline", "vgg11", "--plot", str(tmp_path / "r.gif")])
     assert res.exit_code == 2 and "--plot takes a .png, .svg or .pdf file, got '.gif'" in res.output
     assert not (tmp_path / "r.gif").exists()
+
+
+def test_report_page_carries_the_roofline(tmp_path):
+    pytest.importorskip("matplotlib")
+    page = tmp_path / "r.html"
+    args = ["report", "vgg16", "--dtype", "bf16", "--device-spec", "h100-sxm", "-o", str(page)]
+    assert CliRunner().invoke(cli, args).exit_code == 0
+    text = page.read_text()
+    assert "<figure class='roofline'><svg" in text and "ridge 295 FLOP/byte" in text
+    assert "Roofline, inference forward, batch 1" in text and "Compute-bound from batch" in text
+    assert "Roofline" not in (CliRunner().invoke(cli, ["report", "vgg16", "-o", "-"]).output)

@@ -103,6 +103,10 @@ def page(views: Sequence[View], document: Any) -> str:
         if any(r.kind in figures.SHOWN for r in document.layers):
             parts.append(f"<figure class='diagram'>{figures.inline(figures.diagram(document))}</figure>")
             parts.append(f"<section><h2>Charts</h2><div class='charts'>{charts(document)}</div></section>")
+        if document.roofline:
+            from .roofline_plot import draw_roofline
+
+            parts.append(f"<figure class='roofline'>{figures.inline(draw_roofline(document, 'svg'))}</figure>")
     parts.extend(_view(v) for v in views)
     return (
         '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'

@@ -54,11 +54,15 @@ def diagram(output: str, annotate: str | None, req: Request) -> None:
     epilog=examples(
         "vgg-inspect report vgg16 -o vgg16.html",
         "vgg-inspect report vgg19_bn --input 320x480 --batch 8 -o vgg19_bn.html",
+        "vgg-inspect report vgg16 --dtype bfloat16 --device-spec h100-sxm -o vgg16-h100.html",
     )
 )
 @model_options(outputs=False)
 @click.option("--output", "-o", required=True, metavar="FILE", help="The HTML file to write (- : standard output).")
-def report(output: str, all_layers: bool, req: Request) -> None:
+@click.option(
+    "--device-spec", metavar="NAME", help="Also the roofline on this device (see roofline): its plot and table."
+)
+def report(output: str, all_layers: bool, device_spec: str | None, req: Request) -> None:
     """One self-contained HTML page to mail or attach to a CI run: conventions, the diagram, charts
     of parameters, MACs, memory and the receptive field per layer, and every table (parameters,
     compute, memory, receptive fields) with exact numbers."""
@@ -67,13 +71,16 @@ def report(output: str, all_layers: bool, req: Request) -> None:
     from ...render.output import write
 
     _target(output, ("html", "htm"))
-    result = api.analyze_request(req)
+    result = (
+        api.roofline(req, device_spec=device_spec, batches=[req.batch]) if device_spec else api.analyze_request(req)
+    )
     views = [
         *presenters.summary_views(result, all_layers),
         *presenters.params_views(result, all_layers),
         *presenters.flops_views(result, all_layers, train=True),
         *presenters.memory_views(result, all_layers),
         *presenters.receptive_views(result, all_layers),
+        *(presenters.roofline_views(result, all_layers) if result.roofline else []),
     ]
     write(page(views, result), output)
     if output != "-":
