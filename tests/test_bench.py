@@ -35,6 +35,9 @@ def test_cpu_bench_figures_follow_from_its_times():
         assert run.achieved_flops == pytest.approx(totals.flops / run.median_s)
         assert run.peak_percent == pytest.approx(100 * run.achieved_flops / b.peak_flops)
         assert run.estimate_bytes == totals.inference_required_bytes
+        # tensors alive at once (profiler events): the weights and the input at least, and within the
+        # inference estimate, which the memory tests prove is never below a real CPU forward
+        assert totals.weight_bytes + 4 * 3 * 32 * 32 * run.batch <= run.peak_memory_bytes <= run.estimate_bytes
         names = {x.name for x in run.layers}
         assert {"conv1_1", "pool1", "conv2_1", "fc3", "fc5"} <= names
         for x in run.layers:

@@ -121,3 +121,38 @@ def test_kwargs_list_reaches_the_model(tmp_path):
     assert json.loads(res.output)["totals"]["params"] == (3 * 9 * 4 + 4) + (4 * 9 * 6 + 6)
     res = CliRunner().invoke(cli, ["params", f"{path}:make", "--kwargs", "layers=[4,6"])
     assert res.exit_code == 2 and "--kwargs value of layers is not a Python literal" in res.output
+
+
+def test_every_parameter_and_buffer_is_counted(tmp_path):
+    """A scale on the model itself, a normalisation buffer, an auxiliary head forward never calls:
+    the totals are what model.parameters() and model.buffers() hold, and the report says where."""
+    path = tmp_path / "held.py"
+    path.write_text(
+        "import torch\nfrom torch import nn\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.conv = nn.Conv2d(3, 8, 3)\n        self.scale = nn.Parameter(torch.ones(8))\n"
+        "        self.register_buffer('mean', torch.zeros(3))\n        self.aux = nn.Linear(10, 10)\n"
+        "        self.bn = nn.BatchNorm2d(8)\n"
+        "    def forward(self, x):\n"
+        "        return self.conv(x - self.mean.view(1, 3, 1, 1)) * self.scale.view(1, 8, 1, 1)\n"
+    )
+    import importlib.util
+
+    import torch
+
+    spec = importlib.util.spec_from_file_location("held_oracle", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    net = module.Net()
+    res = CliRunner().invoke(cli, ["params", f"{path}:Net", "--input", "16", "--format", "json"])
+    data = json.loads(res.output)
+    assert data["totals"]["params"] == sum(p.numel() for p in net.parameters()) == 224 + 8 + 110 + 16
+    assert data["totals"]["buffers"] == sum(b.numel() for b in net.buffers()) == 3 + 17
+    assert data["totals"]["weight_bytes"] == 4 * data["totals"]["params"]
+    held = {h["owner"]: h for h in data["held"]}
+    assert held["aux"]["params"] == 110 and not held["aux"]["called"]
+    assert held["bn"]["params"] == 16 and held["bn"]["buffers"] == 17  # never called: weight, bias, stats
+    assert held[""]["names"] == ["mean"] and held[""]["called"]  # the model's own buffer, read functionally
+    assert "scale" not in held[""]["names"]  # read by the multiply: its row counts it
+    assert "no layer row counts are in the totals" in " ".join(data["warnings"])
+    assert torch.is_tensor(net.scale)

@@ -539,7 +539,6 @@ def bench(
     info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None
     base = req.replace(device=None, init=False)
     source = sources.UserSource(base) if req.is_user_code else sources.BuiltinSource(base.spec())
-    baseline = b.resident_bytes() if device.type == "cpu" else None
     model = place(source.on_meta(dtype), str(device))  # checked to fit, uninitialised, then filled
     eager = b.prepare(model, channels_last, False)
     runner = b.prepare(eager, False, True) if compile else eager
@@ -551,7 +550,7 @@ def bench(
         estimate = t.training_total_bytes if train else t.inference_required_bytes
         ensure_fits(estimate - t.weight_bytes - t.buffer_bytes, device, f"a batch of {batch} (estimated)")
         x = b.make_input(tuple(report.input.shape), dtype, device, channels_last)
-        got = b.run(runner, x, b.clock_for(device, baseline), train=train, warmup=warmup, iterations=iterations,
+        got = b.run(runner, x, b.clock_for(device), train=train, warmup=warmup, iterations=iterations,
                     per_layer=eager if per_layer else None, on_step=on_step)  # fmt: skip
         median, p90 = b.summary(got.times)
         flops = t.train_flops if train else t.flops
@@ -574,8 +573,8 @@ def bench(
     method = ("CUDA events around each iteration, synchronised" if device.type == "cuda" else
               f"time.perf_counter around each iteration, {b.threads()} threads")  # fmt: skip
     memory = ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
-              "the process's peak resident set above what it held before the model (the OS view, with the "
-              "allocator's cache)")  # fmt: skip
+              "the tensors held (weights, buffers, input, gradients, optimizer state) plus the peak that one "
+              "more step allocates, from torch.profiler's memory events")  # fmt: skip
     first.bench = Bench(str(device), b.device_name(device), dtype, train, channels_last, compile, method, memory,
                         "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
                         info.peak_flops if info else None, spec.source if spec and info else None, runs)  # fmt: skip

@@ -11,7 +11,7 @@ from ..metrics.fields import receptive_fields, row_values
 from ..network import ITEMSIZE, layer_names
 from ..ops import Convention, ConvKernel, LayerKind
 from ..ops.traced import LayerTrace
-from .model import Coverage, InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
+from .model import Coverage, Held, InputInfo, LayerRow, MacsByKind, ModelInfo, Options, ParamsByKind, Report, Totals
 
 SAVED_CONVENTION_TEXT = {
     Convention.CPU: "PyTorch's CPU kernels (Dropout mask and BatchNorm batch statistics in the input dtype)",
@@ -55,6 +55,7 @@ def build_report(
     optimizer: str = "momentum",
     conv_kernel: ConvKernel = ConvKernel.EITHER,
     input_requires_grad: bool = False,
+    held: Sequence[Held] = (),
 ) -> Report:
     """``conv_kernel``: the CPU convolution kernel a 16-bit run takes, where the runtime knows it."""
     itemsize = ITEMSIZE[dtype]
@@ -111,7 +112,7 @@ def build_report(
         if t.op.kind is not LayerKind.FLATTEN:
             previous = t.output_shape
 
-    totals = _totals(rows, traces, itemsize, optimizer, conv_kernel)
+    totals = _totals(rows, traces, itemsize, optimizer, conv_kernel, held)
     extra = (" + " + ", ".join(chosen) + " (see --include rules)") if chosen else ""
     conventions = {
         k: v.format(
@@ -137,6 +138,17 @@ def build_report(
             "so receptive fields from there on are unknown"
         )
     warnings.extend(merges)
+    if held:
+        where = "; ".join(
+            f"{h.owner or 'the model itself'} ({h.type}{', never called' if not h.called else ''}): "
+            + ", ".join(h.names[:4])
+            + (f" and {len(h.names) - 4} more" if len(h.names) > 4 else "")
+            for h in held
+        )
+        warnings.append(
+            f"{sum(h.params for h in held):,} parameters and {sum(h.buffers for h in held):,} buffer values no layer "
+            f"row counts are in the totals: {where}"
+        )
     unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown)})
     if unknown:
         warnings.append(f"no formulas for {', '.join(unknown)}: their MACs, FLOPs and fields are not counted")
@@ -149,6 +161,7 @@ def build_report(
         options=Options(chosen, optimizer, convention.value),
         warnings=warnings,
         coverage=_coverage(traces, rows),
+        held=list(held) or None,
     )
 
 
@@ -177,18 +190,26 @@ def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
 
 
 def _totals(
-    rows: list[LayerRow], traces: Sequence[LayerTrace], itemsize: int, optimizer: str, kernel: ConvKernel
+    rows: list[LayerRow],
+    traces: Sequence[LayerTrace],
+    itemsize: int,
+    optimizer: str,
+    kernel: ConvKernel,
+    held: Sequence[Held] = (),
 ) -> Totals:
-    params = sum(r.params for r in rows)
-    trainable = sum(r.trainable_params for r in rows)
+    params = sum(r.params for r in rows) + sum(h.params for h in held)
+    trainable = sum(r.trainable_params for r in rows) + sum(h.trainable_params for h in held)
     by_kind = ParamsByKind()
     for t in traces:
         key = PARAM_KINDS.get(t.op.kind, "other")
         setattr(by_kind, key, getattr(by_kind, key) + t.params)
+    by_kind.other += sum(h.params for h in held)
     known = [r for r in rows if r.macs is not None]
-    weight_bytes = sum(t.param_bytes for t in traces)
-    trainable_bytes = sum(t.param_bytes * t.trainable_params // t.params for t in traces if t.params)
-    buffer_bytes = sum(t.buffer_bytes for t in traces)
+    weight_bytes = sum(t.param_bytes for t in traces) + sum(h.param_bytes for h in held)
+    trainable_bytes = sum(t.param_bytes * t.trainable_params // t.params for t in traces if t.params) + sum(
+        h.param_bytes * h.trainable_params // h.params for h in held if h.params
+    )
+    buffer_bytes = sum(t.buffer_bytes for t in traces) + sum(h.buffer_bytes for h in held)
     saved = sum(r.saved_bytes for r in rows)
     opt = memory.optimizer_state_bytes(trainable_bytes, optimizer)
     required = (
@@ -198,7 +219,7 @@ def _totals(
         params=params,
         trainable_params=trainable,
         non_trainable_params=params - trainable,
-        buffers=sum(r.buffers for r in rows),
+        buffers=sum(r.buffers for r in rows) + sum(h.buffers for h in held),
         params_by_kind=by_kind,
         weight_bytes=weight_bytes,
         buffer_bytes=buffer_bytes,

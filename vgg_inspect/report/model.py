@@ -187,6 +187,22 @@ class EffectiveField:
 
 
 @record
+class Held:
+    """Parameters and buffers a module holds that no layer row counts: on the model itself, or in a
+    module the forward never calls (an auxiliary head). They are in the totals all the same."""
+
+    owner: str  # module path ("" for the model itself)
+    type: str
+    names: list[str]
+    params: int
+    trainable_params: int
+    buffers: int
+    param_bytes: int
+    buffer_bytes: int
+    called: bool  # the forward called this module (its tensors were read some other way, or not at all)
+
+
+@record
 class TrafficRow:
     """Bytes one layer moves (metrics/traffic.py's convention) and its FLOPs per byte."""
 
@@ -390,6 +406,7 @@ class Report:
     roofline: Roofline | None = None
     storage: Storage | None = None
     bench: Bench | None = None
+    held: list[Held] | None = None
 
     def layer(self, key: str) -> LayerRow:
         """A layer by paper name (conv5_3) or module path (features.28)."""

@@ -2,8 +2,8 @@
 
 CUDA: one pair of CUDA events around each iteration, the device synchronised before reading them;
 the peak memory is ``torch.cuda.max_memory_allocated``. CPU: ``time.perf_counter`` around each
-iteration at torch's thread count; the peak memory is the process's peak resident set above what it
-held before the model was allocated (the OS view: it includes the allocator's cache). Weights are
+iteration at torch's thread count; the peak memory is the tensors held plus the peak of what one
+more (untimed) step allocates, from torch.profiler's memory events. Weights are
 not initialised by the paper's scheme: they
 are filled with 1/fan-in (fast, and no uninitialised memory whose denormals would slow a CPU); the
 values do not change a dense kernel's speed. Ctrl-C stops the run with the iterations done so far.
@@ -11,11 +11,12 @@ values do not change a dense kernel's speed. Ctrl-C stops the run with the itera
 
 from __future__ import annotations
 
-import resource
+import contextlib
+import os
 import statistics
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import require
@@ -79,10 +80,8 @@ def _layer_hooks(module: nn.Module, sync: Callable[[], None], times: dict[str, l
 
 
 class CpuClock:
-    """perf_counter around each iteration; the peak is the resident set above ``baseline``."""
-
-    def __init__(self, baseline: int | None = None) -> None:
-        self.baseline = baseline
+    """perf_counter around each iteration. CPU torch keeps no allocator statistics: the peak is
+    taken by one more, untimed, step under torch.profiler's memory events (see ``cpu_peak``)."""
 
     def sync(self) -> None:
         pass
@@ -96,8 +95,7 @@ class CpuClock:
         return time.perf_counter() - t0
 
     def peak(self) -> int | None:
-        top = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * (1 if sys.platform == "darwin" else 1024)
-        return top - self.baseline if self.baseline is not None and top > self.baseline else None
+        return None
 
 
 class CudaClock:
@@ -125,8 +123,39 @@ class CudaClock:
         return int(torch.cuda.max_memory_allocated(self.device))
 
 
-def clock_for(device: torch.device, baseline: int | None = None) -> CpuClock | CudaClock:
-    return CudaClock(device) if device.type == "cuda" else CpuClock(baseline)
+def clock_for(device: torch.device) -> CpuClock | CudaClock:
+    return CudaClock(device) if device.type == "cuda" else CpuClock()
+
+
+@contextlib.contextmanager
+def _quiet_stderr() -> Iterator[None]:
+    """The profiler's C++ side logs its start and stop on file descriptor 2: not the user's business."""
+    sys.stderr.flush()
+    saved, sink = os.dup(2), os.open(os.devnull, os.O_WRONLY)
+    os.dup2(sink, 2)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(sink)
+
+
+def cpu_peak(step: Callable[[], None], held: list[torch.Tensor]) -> int:
+    """The most bytes of tensors alive at once during ``step``: those ``held`` before it (weights,
+    buffers, input, gradients, optimizer state; each storage once) plus the peak of what the step
+    allocates, from torch.profiler's allocation events: CPU's counterpart of max_memory_allocated."""
+    from torch.profiler import ProfilerActivity, profile
+
+    storages = {t.untyped_storage()._cdata: t.untyped_storage().nbytes() for t in held}
+    with _quiet_stderr(), profile(activities=[ProfilerActivity.CPU], profile_memory=True) as prof:
+        step()
+    events = sorted((e.start_ns(), e.nbytes()) for e in prof.profiler.kineto_results.events() if e.name() == "[memory]")
+    live = top = 0
+    for _, nbytes in events:
+        live += nbytes
+        top = max(top, live)
+    return int(sum(storages.values()) + top)
 
 
 def run(
@@ -189,21 +218,17 @@ def run(
     except RuntimeError as exc:
         raise AnalysisError(f"the run failed: {str(exc).strip().splitlines()[0]}") from None
     clock.sync()
-    return Timing(times, clock.peak(), stopped, layer_times)
+    peak = clock.peak()
+    if peak is None and not stopped:
+        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        state = [v for s in (optimizer.state.values() if optimizer else ()) for v in s.values() if torch.is_tensor(v)]
+        peak = cpu_peak(step, [*module.parameters(), *module.buffers(), x, *grads, *state])
+    return Timing(times, peak, stopped, layer_times)
 
 
 def make_input(shape: tuple[int, ...], dtype: str, device: torch.device, channels_last: bool) -> torch.Tensor:
     x = torch.full(shape, 0.5, dtype=TORCH_DTYPES[dtype], device=device)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x
-
-
-def resident_bytes() -> int | None:
-    """The process's resident set now (Linux), the CPU run's baseline before the model is allocated."""
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * resource.getpagesize()
-    except (OSError, ValueError, IndexError):
-        return None
 
 
 def summary(times: list[float]) -> tuple[float, float]:

@@ -18,7 +18,7 @@ from ..network import ModelSpec  # noqa: E402
 from ..ops import Convention, ConvKernel, LayerKind, Shape  # noqa: E402
 from ..ops.traced import LayerTrace  # noqa: E402
 from ..report.assemble import build_report  # noqa: E402
-from ..report.model import MODULE_CONFIG, ModelInfo, Report  # noqa: E402
+from ..report.model import MODULE_CONFIG, Held, ModelInfo, Report  # noqa: E402
 from ..request import Request  # noqa: E402
 from . import prepare, user  # noqa: E402
 from .instantiate import (  # noqa: E402
@@ -139,16 +139,39 @@ def module_report(
     dtype = module_dtype(module)
     module = prepare.materialise(module, shape, dtype, notes)
     device = None if as_built else device_name(module)
+    counted: set[str] = set()
     traces = trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device),
-                          notes=notes, input_requires_grad=input_requires_grad)  # fmt: skip
+                          notes=notes, input_requires_grad=input_requires_grad, counted=counted)  # fmt: skip
     weight_layers = sum(t.op.kind in (LayerKind.CONV, LayerKind.FC) for t in traces)
     info = ModelInfo(name or type(module).__name__, MODULE_CONFIG, None, None, None, shape[1], weight_layers)
     report = build_report(info, shape, traces, dtype=dtype, device=device,
                           analysis="instantiated" if device else "analytical", include=include,
                           optimizer=optimizer, input_requires_grad=input_requires_grad,
-                          conv_kernel=cpu_conv_kernel(device, dtype) if device else ConvKernel.EITHER)  # fmt: skip
+                          conv_kernel=cpu_conv_kernel(device, dtype) if device else ConvKernel.EITHER,
+                          held=held_elsewhere(module, counted, traces))  # fmt: skip
     report.warnings.extend(notes)
     return report, traces
+
+
+def held_elsewhere(module: nn.Module, counted: set[str], traces: list[LayerTrace]) -> list[Held]:
+    """What ``module.parameters()`` and ``.buffers()`` hold beyond the rows (``counted`` names what they
+    count), grouped by the module that owns it: the model's own tensors, an auxiliary head never called."""
+    called = {t.module for t in traces if t.call is None}
+    owners: dict[str, list[tuple[str, Any, bool]]] = {}
+    for name, tensor, is_param in [*((n, p, True) for n, p in module.named_parameters()),
+                                   *((n, b, False) for n, b in module.named_buffers())]:  # fmt: skip
+        if name not in counted:
+            owners.setdefault(name.rpartition(".")[0], []).append((name, tensor, is_param))
+    held = []
+    for owner, items in owners.items():
+        params = [t for _, t, p in items if p]
+        buffers = [t for _, t, p in items if not p]
+        size = [sum(t.numel() for t in group) for group in (params, buffers)]
+        nbytes = [sum(t.numel() * t.element_size() for t in group) for group in (params, buffers)]
+        trainable = sum(t.numel() for t in params if t.requires_grad)
+        held.append(Held(owner, type(module.get_submodule(owner)).__name__, [n for n, _, _ in items], size[0],
+                         trainable, size[1], nbytes[0], nbytes[1], owner == "" or owner in called))  # fmt: skip
+    return held
 
 
 def user_report(

@@ -81,8 +81,11 @@ def trace_module(
     convention: Convention = Convention.CPU,
     notes: list[str] | None = None,
     input_requires_grad: bool = False,
+    counted: set[str] | None = None,
 ) -> list[LayerTrace]:
     """Every leaf call of ``module`` with its shapes and its real parameter and buffer counts.
+    ``counted`` receives the names of the parameters and buffers the rows count (the others are
+    held by the module but used by no layer: on the root, or in a module the forward never calls).
 
     ``execute=False`` walks a ``walkable`` module and propagates shapes with the layers' formulas
     (read from the real modules' attributes); saved-for-backward bytes then follow each op's rule.
@@ -93,7 +96,9 @@ def trace_module(
     if execute is None:
         execute = not walkable(module)
     if execute:
-        return _execute(module, input_shape, dtype, convention, notes, input_requires_grad)
+        return _execute(module, input_shape, dtype, convention, notes, input_requires_grad, counted)
+    if counted is not None:  # a walk visits every leaf, and a walkable module holds nothing elsewhere
+        counted.update(name for name, _ in [*module.named_parameters(), *module.named_buffers()])
     return _walk(module, input_shape)
 
 
@@ -125,16 +130,17 @@ def _execute(
     convention: Convention,
     notes: list[str] | None = None,
     input_grad: bool = False,
+    counted: set[str] | None = None,
 ) -> list[LayerTrace]:
     try:
-        return _run(module, input_shape, dtype, convention, train=True, input_grad=input_grad)
+        return _run(module, input_shape, dtype, convention, train=True, input_grad=input_grad, counted=counted)
     except _TrainRefused as refused:
         if notes is not None:
             notes.append(
                 f"the model refuses train mode at this batch ({refused}): shapes and counts come from an eval-mode "
                 "run, and saved-for-backward bytes follow each layer's rule, unmeasured"
             )
-        return _run(module, input_shape, dtype, convention, train=False, input_grad=input_grad)
+        return _run(module, input_shape, dtype, convention, train=False, input_grad=input_grad, counted=counted)
 
 
 def _own_line(exc: BaseException) -> str:
@@ -179,7 +185,13 @@ def _hooks(module: nn.Module, recorder: Recorder) -> list[Any]:
 
 
 def _run(
-    module: nn.Module, input_shape: tuple[int, ...], dtype: str, convention: Convention, train: bool, input_grad: bool
+    module: nn.Module,
+    input_shape: tuple[int, ...],
+    dtype: str,
+    convention: Convention,
+    train: bool,
+    input_grad: bool,
+    counted: set[str] | None = None,
 ) -> list[LayerTrace]:
     meta_state = {
         k: torch.empty(v.shape, dtype=v.dtype, device="meta").requires_grad_(v.requires_grad)
@@ -215,7 +227,17 @@ def _run(
         for h in handles:
             h.remove()
     recorder.finish()
-    return _traces(recorder.calls, storage_id(x), dtype, convention, train, tensor_key(x), param_ids)
+    seen: set[int] = set()
+    traces = _traces(recorder.calls, storage_id(x), dtype, convention, train, tensor_key(x), param_ids, seen)
+    if counted is not None:
+        # a module's rows count its own tensors (read after the run); a functional call, the ones it was given
+        params = dict(module.named_parameters())
+        own = [*params.items(), *((k, meta_state[k]) for k in params)]  # (buffers read by a call are no row's)
+        counted.update(k for k, v in own if v.untyped_storage()._cdata in seen)
+        called = {id(c.module) for c in recorder.calls if c.module is not None}
+        counted.update(f"{path}.{b}".lstrip(".") for path, m in module.named_modules() if id(m) in called
+                       for b, _ in m.named_buffers(recurse=False))  # fmt: skip
+    return traces
 
 
 def _model_failed(exc: Exception, input_shape: tuple[int, ...], recorder: Recorder) -> AnalysisError:
@@ -280,13 +302,15 @@ def _traces(
     train: bool,
     input_key: TensorKey | None = None,
     param_ids: set[int] | None = None,
+    seen: set[int] | None = None,
 ) -> list[LayerTrace]:
-    """``param_ids``: the storages of parameters (the rest of what calls read from the module are buffers)."""
+    """``param_ids``: the storages of parameters (the rest of what calls read from the module are buffers);
+    ``seen`` receives the storages of the parameters the rows count."""
     graph = _Graph(input_key)
     itemsize = torch.empty((), dtype=TORCH_DTYPES[dtype]).element_size()
     traces: list[LayerTrace] = []
     counted: set[int] = set()  # a module called twice has its parameters counted once
-    seen_weights: set[int] = set()  # parameters (shared or tied ones too) are counted once
+    seen_weights: set[int] = set() if seen is None else seen  # parameters (shared or tied too) counted once
     previous = input_id
     for call in calls:
         chained = call.reads == previous
