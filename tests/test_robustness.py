@@ -239,3 +239,24 @@ def test_peers_never_allocate_in_proportion_to_a_huge_input():
         assert by[tool]["status"] == "skipped" and "GiB of CPU memory" in by[tool]["reason"], by[tool]
     need = 4 * 3 * 20000 * 20000  # the input alone, 4.8 GB: more than the comparison may take
     assert need > 2 * 2**30 and peak_kib * 1024 < 2**30
+
+
+def test_subtotals_by_block_and_by_module():
+    """REFERENCE §2: VGG16's convs hold 14,714,688 parameters, its FC layers 123,642,856."""
+    data = json.loads(run("summary", "vgg16", "--by", "block", "--format", "json").output)
+    groups = {g["name"]: g for g in data["groups"]}
+    assert list(groups) == ["block 1", "block 2", "block 3", "block 4", "block 5", "head"]
+    assert sum(groups[f"block {b}"]["params"] for b in range(1, 6)) == 14_714_688
+    assert groups["block 5"]["params"] == 3 * (3 * 3 * 512 * 512 + 512)
+    assert groups["head"]["params"] == 123_642_856
+    assert groups["head"]["macs"] == 25088 * 4096 + 4096 * 4096 + 4096 * 1000
+    assert groups["block 3"]["layers"][0] == "conv3_1" and groups["block 3"]["layers"][-1] == "pool3"
+    assert sum(g["macs"] for g in data["groups"]) == data["totals"]["macs"]
+    data = json.loads(run("summary", "vgg16", "--depth", "1", "--format", "json").output)
+    assert [(g["name"], g["params"]) for g in data["groups"] if g["params"]] == [
+        ("features", 14_714_688), ("classifier", 123_642_856)]  # fmt: skip
+    lrn = json.loads(run("summary", "vgg11_lrn", "--by", "block", "--format", "json").output)
+    assert "lrn1" in lrn["groups"][0]["layers"]
+    res = run("summary", "vgg16", "--depth", "0")
+    assert res.exit_code == 2 and "--depth must be a whole number from 1" in res.output
+    assert "Subtotals by block" in _at(80, "summary", "vgg16_bn", "--by", "block")

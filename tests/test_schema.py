@@ -36,6 +36,8 @@ def test_schema_is_a_valid_schema():
         ["roofline", "vgg16", "--batch", "1,64", "--dtype", "bf16"],
         ["roofline", "vgg11_bn", "--train", "--peak-tflops", "10", "--bandwidth", "0.5"],
         ["storage", "vgg16_bn"],
+        ["summary", "vgg16_bn", "--by", "block"],
+        ["summary", "vgg11", "--depth", "2"],
     ],
 )
 def test_command_json_is_valid(args):

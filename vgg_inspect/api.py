@@ -35,6 +35,7 @@ __all__ = [
     "bench",
     "block_comparison",
     "budget",
+    "by_group",
     "compare_peers",
     "diff",
     "effective_field",
@@ -579,3 +580,13 @@ def bench(
                         "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
                         info.peak_flops if info else None, spec.source if spec and info else None, runs)  # fmt: skip
     return first
+
+
+@containing
+def by_group(req: Request, *, by: str = "block", depth: int = 1) -> Report:
+    """The report with per-group subtotals (``groups``): by VGG block, or by module path at ``depth``."""
+    from .report.groups import group_rows
+
+    report = analyze_request(req)
+    report.groups = group_rows(report, by, depth)
+    return report

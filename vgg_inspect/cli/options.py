@@ -59,6 +59,8 @@ OPTION_NAMES = {
     "figure": "FIGURE",
     "output": "--output",
     "device_spec": "--device-spec",
+    "by": "--by",
+    "depth": "--depth",
     "peak_tflops": "--peak-tflops",
     "bandwidth": "--bandwidth",
 }

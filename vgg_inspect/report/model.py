@@ -187,6 +187,21 @@ class EffectiveField:
 
 
 @record
+class Group:
+    """Subtotals of consecutive or related rows: a VGG block, or a module path at a depth."""
+
+    name: str
+    layers: list[str]
+    params: int
+    trainable_params: int
+    macs: int
+    flops: int
+    activation_bytes: int
+    saved_bytes: int
+    complete: bool  # every row had MAC formulas (else macs and flops count the known ones)
+
+
+@record
 class Held:
     """Parameters and buffers a module holds that no layer row counts: on the model itself, or in a
     module the forward never calls (an auxiliary head). They are in the totals all the same."""
@@ -407,6 +422,7 @@ class Report:
     storage: Storage | None = None
     bench: Bench | None = None
     held: list[Held] | None = None
+    groups: list[Group] | None = None
 
     def layer(self, key: str) -> LayerRow:
         """A layer by paper name (conv5_3) or module path (features.28)."""

@@ -13,6 +13,7 @@ from .documents import (
 from .layers import (
     effective_view,
     flops_views,
+    groups_view,
     memory_views,
     params_views,
     peers_view,
@@ -31,6 +32,7 @@ __all__ = [
     "effective_view",
     "explain_views",
     "flops_views",
+    "groups_view",
     "identify_view",
     "list_view",
     "memory_views",

@@ -104,7 +104,31 @@ def summary_views(report: Report, all_layers: bool = False) -> list[View]:
         f"total {units.bytes_full(t.activation_bytes)} ({report.conventions['activation_bytes']}).",
         f"Weights: {units.bytes_full(t.weight_bytes)}.  RF: receptive field in input pixels; jump: effective stride.",
     ]
-    return [View(_title(report, "Summary"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+    views = [View(_title(report, "Summary"), cols, visible(report, all_layers), _warned(report, notes), _style)]
+    return views + ([groups_view(report)] if report.groups else [])
+
+
+def groups_view(report: Report) -> View:
+    """Subtotals per group (a VGG block, or a module path), in the order the groups first run."""
+    groups = report.groups or []
+    total = report.totals.params or 1
+    cols = [
+        Column("Group", lambda g: g.name, justify="left"),
+        Column("Layers", lambda g: len(g.layers)),
+        Column("Params", lambda g: g.params, units.count, compact=units.si),
+        Column("Share", lambda g: 100 * g.params / total, lambda v: f"{v:.1f}%", drop=2),
+        Column("MACs", lambda g: g.macs, units.count, compact=units.si),
+        Column("Activation", lambda g: g.activation_bytes, units.binary, drop=3),
+        Column("Saved for backward", lambda g: g.saved_bytes, units.binary, drop=1),
+        Column("First - last", lambda g: f"{g.layers[0]} - {g.layers[-1]}", justify="left", drop=4),
+    ]
+    some = "; some rows here have none." if not all(g.complete for g in groups) else "."
+    notes = [
+        "Each group adds up its rows (hidden ReLU, Dropout and flatten rows too); MACs count the rows with "
+        f"formulas{some}"
+    ]
+    return View(f"Subtotals by {'block' if groups and groups[0].name.startswith('block') else 'module'}", cols,
+                groups, notes)  # fmt: skip
 
 
 def _running(report: Report, key: str) -> dict[str, int]:

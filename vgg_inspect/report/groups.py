@@ -1,0 +1,47 @@
+"""Per-group subtotals of a report's rows, as fvcore's ``by_module()`` and torchinfo's ``depth=``
+give them: by VGG block (conv3_1..pool3 are block 3; the classifier and what leads to it, the
+head), or by module path cut at a depth (features.12 at depth 1 is features)."""
+
+from __future__ import annotations
+
+import re
+
+from ..errors import VggInspectError
+from .model import Group, LayerRow, Report
+
+BY = ("block", "module")
+_BLOCK = re.compile(r"^(?:(?:conv|relu|bn|norm|act)(\d+)_\d+|(?:pool|lrn)(\d+))$")  # conv3_2, pool3, lrn1
+_HEAD = re.compile(r"^(?:(?:fc|relu|drop|act|bn)\d+|avgpool|flatten)$")  # fc6, relu6, drop6, avgpool
+
+
+def block_of(row: LayerRow) -> str | None:
+    """block N for a layer of the paper's naming, head for the classifier; None: not VGG-named."""
+    m = _BLOCK.match(row.name)
+    if m:
+        return f"block {m.group(1) or m.group(2)}"
+    return "head" if _HEAD.match(row.name) else None
+
+
+def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
+    """The rows in order of first appearance of their group, with their subtotals. ``by="block"``
+    on a model whose layers have no paper names groups by module path (depth 1)."""
+    if by not in BY:
+        raise VggInspectError(f"{{param}} must be one of {', '.join(BY)}, got {by!r}", param="by")
+    if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
+        raise VggInspectError(f"{{param}} must be a whole number from 1, got {depth!r}", param="depth")
+    keys = [block_of(r) for r in report.layers] if by == "block" else []
+    if by == "module" or any(k is None for k in keys):
+        keys = [".".join(r.module.split(".")[:depth]) if " " not in r.module else "(functional calls)"
+                for r in report.layers]  # fmt: skip
+    groups: dict[str, Group] = {}
+    for key, row in zip(keys, report.layers):
+        g = groups.setdefault(str(key), Group(str(key), [], 0, 0, 0, 0, 0, 0, True))
+        g.layers.append(row.name)
+        g.params += row.params
+        g.trainable_params += row.trainable_params
+        g.macs += row.macs or 0
+        g.flops += row.flops or 0
+        g.activation_bytes += row.activation_bytes
+        g.saved_bytes += row.saved_bytes
+        g.complete = g.complete and row.macs is not None
+    return list(groups.values())
