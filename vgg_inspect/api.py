@@ -18,6 +18,7 @@ from .errors import VggInspectError
 from .guard import containing
 from .metrics import footprint
 from .network import ITEMSIZE, ModelSpec, layer_defs, minimum_input, paper_names
+from .ops import ConvKernel
 from .ops.traced import LayerTrace, analytical_traces
 from .report.assemble import build_report
 from .report.model import Budget, EffectiveField, Measured, ModelInfo, Peer, Report, SweepPoint, Totals
@@ -69,8 +70,11 @@ def _traces(spec: ModelSpec, shape: tuple[int, ...], dtype: str) -> list[LayerTr
                              labels=labels, min_input=minimum_input(defs))  # fmt: skip
 
 
-def _builtin(req: Request, include: Iterable[str] | str, optimizer: str) -> Analysis:
-    """A built-in variant or config list: closed form, or instantiated on ``req.device``."""
+def _builtin(
+    req: Request, include: Iterable[str] | str, optimizer: str, kernel: ConvKernel = ConvKernel.EITHER
+) -> Analysis:
+    """A built-in variant or config list: closed form, or instantiated on ``req.device``. ``kernel``:
+    the CPU convolution kernel the closed form assumes at 16 bits (where a device told it)."""
     if req.kwargs:
         raise VggInspectError("{param} apply to your own model (file.py:Name), not to a built-in", param="kwargs")
     spec = req.spec()
@@ -81,7 +85,7 @@ def _builtin(req: Request, include: Iterable[str] | str, optimizer: str) -> Anal
     req.checked_init()
     if req.device is None:
         report = build_report(_model_info(spec), shape, traces, dtype=dtype, device=None, analysis="analytical",
-                              include=include, optimizer=optimizer,
+                              include=include, optimizer=optimizer, conv_kernel=kernel,
                               input_requires_grad=req.input_requires_grad)  # fmt: skip
     else:
         from .runtime import instantiate, sources, tracer
@@ -278,10 +282,17 @@ def budget(req: Request, limit: int, optimizer: str = "momentum") -> Budget:
     limit = validate.count(limit, "budget")
     base = req.replace(device=None, init=False)
     cache: dict[int, Totals] = {}
+    kernel = ConvKernel.EITHER  # the closed form; a CPU device says which 16-bit kernel it runs
+    if req.device is not None and not req.is_user_code:
+        from .runtime.instantiate import check_device, cpu_conv_kernel
+
+        kernel = cpu_conv_kernel(str(check_device(req.device)), req.canonical_dtype())
 
     def totals(b: int) -> Totals:
         if b not in cache:
-            cache[b] = analyze_request(base.replace(batch=b), optimizer=optimizer).totals
+            batch = base.replace(batch=b)
+            found = _builtin(batch, (), optimizer, kernel) if not req.is_user_code else _user(batch, (), optimizer)
+            cache[b] = found[0].totals
         return cache[b]
 
     def fits(need: Callable[[Totals], int]) -> Callable[[int], bool]:
