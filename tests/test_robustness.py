@@ -260,3 +260,26 @@ def test_subtotals_by_block_and_by_module():
     res = run("summary", "vgg16", "--depth", "0")
     assert res.exit_code == 2 and "--depth must be a whole number from 1" in res.output
     assert "Subtotals by block" in _at(80, "summary", "vgg16_bn", "--by", "block")
+
+
+def test_every_json_the_tool_writes_validates(tmp_path):
+    """A golden file of a model with torch.cat (rows whose input is several tensors) passed the
+    tool's own schema check only after the fix; so do the other files it writes."""
+    pytest.importorskip("torch")
+    import jsonschema
+
+    from vgg_inspect.report.expectations import load_report_file
+
+    model = tmp_path / "cat.py"
+    model.write_text(
+        "import torch\nfrom torch import nn\nclass Cat(nn.Module):\n    def __init__(self):\n"
+        "        super().__init__()\n        self.a = nn.Conv2d(3, 4, 3, padding=1)\n"
+        "    def forward(self, x):\n        return torch.cat([self.a(x), x], 1)\n"
+    )
+    golden = tmp_path / "g.json"
+    assert run("check", f"{model}:Cat", "--input", "8", "--write-golden", str(golden)).exit_code == 0
+    load_report_file(str(golden))  # the schema check a later --expect-file runs: no error
+    schema = json.loads((__import__("pathlib").Path(__import__("vgg_inspect").__file__).parent
+                         / "report" / "schema.json").read_text())  # fmt: skip
+    jsonschema.validate(json.loads(golden.read_text()), schema)
+    assert run("check", f"{model}:Cat", "--input", "8", "--expect-file", str(golden)).exit_code == 0
