@@ -1,0 +1,169 @@
+"""The API's documents for sizing a backbone: bytes moved and rooflines on a device, storage per
+number format, measured runs, and per-group subtotals (``vgg_inspect.api`` re-exports them)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from .. import validate
+from ..errors import VggInspectError
+from ..guard import containing
+from ..report.model import Report
+from ..request import Request
+from . import _analysis, analyze_request
+
+
+def _batches(batches: Iterable[int] | int) -> list[int]:
+    found = [batches] if isinstance(batches, int) else list(batches)
+    if not found:
+        raise VggInspectError("{param} needs at least one batch size", param="batch")
+    return list(dict.fromkeys(validate.count(b, "batch") for b in found))
+
+
+@containing
+def roofline(
+    req: Request,
+    *,
+    device_spec: str | None = "h100-sxm",
+    peak_tflops: float | None = None,
+    bandwidth_tbs: float | None = None,
+    batches: Iterable[int] | int = (1,),
+    train: bool = False,
+    tf32: bool = False,
+    refresh: bool = False,
+) -> Report:
+    """The report at the first batch, with its traffic (bytes moved, FLOPs per byte) and a roofline
+    on a device: a spec by name, ``cpu`` (this machine's measured peaks), or ``peak_tflops`` and
+    ``bandwidth_tbs`` for any other; one point per batch."""
+    from ..metrics import devices
+    from ..report import speed
+
+    math = devices.math_mode(req.canonical_dtype(), tf32)
+    if peak_tflops is not None or bandwidth_tbs is not None:
+        if peak_tflops is None or bandwidth_tbs is None:
+            raise VggInspectError("--peak-tflops and --bandwidth describe a device together: give both")
+        spec = devices.custom_spec(peak_tflops, bandwidth_tbs, math)
+    elif str(device_spec).strip().lower() == "cpu":
+        from ..runtime import peaks
+
+        spec = peaks.cpu_spec(req.canonical_dtype(), refresh=refresh)
+    else:
+        spec = devices.device_spec(str(device_spec))
+    info = speed.device_info(spec, math)
+    sections: dict[int, Any] = {}
+    first: Report | None = None
+    for b in _batches(batches):
+        report, traces = _analysis(req.replace(batch=b))
+        sections[b] = speed.traffic(report, traces, req.input_requires_grad)
+        first = first or report
+    assert first is not None
+    first.traffic = sections[first.input.shape[0]]
+    first.roofline = speed.roofline(sections, info, train)
+    return first
+
+
+@containing
+def storage(req: Request) -> Report:
+    """The report with the weights' sizes per number format and the checkpoint torch.save writes."""
+    from ..report import speed
+
+    report, traces = _analysis(req.replace(dtype="float32"))
+    report.storage = speed.storage(report, traces)
+    return report
+
+
+@containing
+def bench(
+    req: Request,
+    *,
+    batches: Iterable[int] | int = (1,),
+    train: bool = False,
+    warmup: int = 3,
+    iterations: int = 10,
+    channels_last: bool = False,
+    compile: bool = False,
+    per_layer: bool = False,
+    device_spec: str | None = None,
+    on_step: Callable[[str], None] | None = None,
+) -> Report:
+    """Time the model on ``req.device`` (default cpu) for each batch: median and p90 latency,
+    images/s, achieved FLOP/s and the fraction of the device's dense peak, the measured peak memory
+    beside the estimate; ``per_layer``: each module timed beside the roofline's prediction."""
+    from ..metrics import devices
+    from ..report import speed
+    from ..report.model import Bench, BenchLayer, BenchRun
+    from ..runtime import bench as b
+    from ..runtime import sources
+    from ..runtime.instantiate import check_device, ensure_fits, place
+
+    b.check_counts(warmup, iterations)
+    if per_layer and compile:
+        raise VggInspectError("--per-layer times each module with hooks, which a compiled model does not run")
+    device = check_device(req.device or "cpu")
+    if device.type not in ("cpu", "cuda"):
+        raise VggInspectError(f"{{param}} for bench is cpu or cuda[:N], got '{req.device}'", param="device")
+    dtype = req.canonical_dtype()
+    math = devices.math_mode(dtype)
+    name = device_spec or (b.spec_for_cuda(device) if device.type == "cuda" else "cpu")
+    if name is None:
+        spec = None
+    elif name == "cpu":
+        from ..runtime import peaks
+
+        spec = peaks.cpu_spec(dtype)
+    else:
+        spec = devices.device_spec(name)
+    info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None
+    base = req.replace(device=None, init=False)
+    source = sources.UserSource(base) if req.is_user_code else sources.BuiltinSource(base.spec())
+    model = place(source.on_meta(dtype), str(device))  # checked to fit, uninitialised, then filled
+    eager = b.prepare(model, channels_last, False)
+    runner = b.prepare(eager, False, True) if compile else eager
+    runs, first = [], None
+    for batch in _batches(batches):
+        report, traces = _analysis(base.replace(batch=batch))
+        first = first or report
+        t = report.totals
+        estimate = t.training_total_bytes if train else t.inference_required_bytes
+        ensure_fits(estimate - t.weight_bytes - t.buffer_bytes, device, f"a batch of {batch} (estimated)")
+        x = b.make_input(tuple(report.input.shape), dtype, device, channels_last)
+        got = b.run(runner, x, b.clock_for(device), train=train, warmup=warmup, iterations=iterations,
+                    per_layer=eager if per_layer else None, on_step=on_step)  # fmt: skip
+        median, p90 = b.summary(got.times)
+        flops = t.train_flops if train else t.flops
+        layers = None
+        if per_layer:
+            point = speed.point(speed.traffic(report, traces), batch, info, train) if info else None
+            predicted = {r.module: x.time_s for r, x in zip(report.layers, point.layers)} if point else {}
+            names = {r.module: r.name for r in report.layers}
+            layers = [
+                BenchLayer(names.get(m, m), m, b.summary(ts)[0], predicted.get(m),
+                           b.summary(ts)[0] / predicted[m] if predicted.get(m) else None)
+                for m, ts in got.layer_times.items()
+            ]  # fmt: skip
+        runs.append(BenchRun(batch, len(got.times), median, p90, batch / median, flops / median,
+                             100 * flops / median / info.peak_flops if info else None, got.peak_memory, estimate,
+                             got.stopped, layers))  # fmt: skip
+        if got.stopped:
+            break
+    assert first is not None
+    method = ("CUDA events around each iteration, synchronised" if device.type == "cuda" else
+              f"time.perf_counter around each iteration, {b.threads()} threads")  # fmt: skip
+    memory = ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
+              "the tensors held (weights, buffers, input, gradients, optimizer state) plus the peak that one "
+              "more step allocates, from torch.profiler's memory events")  # fmt: skip
+    first.bench = Bench(str(device), b.device_name(device), dtype, train, channels_last, compile, method, memory,
+                        "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
+                        info.peak_flops if info else None, spec.source if spec and info else None, runs)  # fmt: skip
+    return first
+
+
+@containing
+def by_group(req: Request, *, by: str = "block", depth: int = 1) -> Report:
+    """The report with per-group subtotals (``groups``): by VGG block, or by module path at ``depth``."""
+    from ..report.groups import group_rows
+
+    report = analyze_request(req)
+    report.groups = group_rows(report, by, depth)
+    return report
