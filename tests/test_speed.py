@@ -258,3 +258,15 @@ def test_report_page_carries_the_roofline(tmp_path):
     assert "<figure class='roofline'><svg" in text and "ridge 295 FLOP/byte" in text
     assert "Roofline, inference forward, batch 1" in text and "Compute-bound from batch" in text
     assert "Roofline" not in (CliRunner().invoke(cli, ["report", "vgg16", "-o", "-"]).output)
+
+
+def test_roofline_and_storage_of_a_built_in_import_no_torch():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nfrom vgg_inspect.api import Request, roofline, storage\n"
+        "roofline(Request('vgg16', dtype='bfloat16'), device_spec='h100-sxm', batches=[1, 64], train=True)\n"
+        "storage(Request('vgg16_bn'))\nprint('torch' in sys.modules)\n"
+    )
+    assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"

@@ -141,7 +141,10 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
     ]
     if any(r.stopped for r in bench.runs):
         notes.append("Stopped by Ctrl-C: the last batch has the iterations done so far.")
-    views = [View(_title(report, f"Measured {what}"), cols, bench.runs, _warned(report, notes))]
+    m, i = report.model, report.input
+    shape = "x".join(map(str, i.shape[1:]))
+    title = f"Measured {what}: {m.name}, {shape} per image, {bench.dtype}, on {bench.device} (FLOPs: closed form)"
+    views = [View(title, cols, bench.runs, _warned(report, notes))]
     for run in bench.runs:
         if run.layers:
             views.append(_layer_view(run, report, all_layers))
