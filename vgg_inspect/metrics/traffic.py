@@ -67,11 +67,12 @@ def layer_traffic(
             fixed = (t.param_bytes if c.input_grad else 0) + (trainable if c.weight_grad else 0)
             # the output gradient and the saved tensors read; the input gradient written
             training = fixed + outp + sum(saved) + (inp if c.input_grad else 0)
+        written = outp
         if t.op.kind in NOTHING_MOVED:
-            read = outp = 0
+            read = written = 0
             if t.op.kind is LayerKind.DROPOUT:
-                training += inp + numel(t.output_shape) * itemsize + sum(saved)  # train's forward: the mask too
-        out.append(LayerTraffic(t.param_bytes + t.buffer_bytes, read, outp, training, fixed))
+                training += inp + outp + sum(saved)  # train's forward: input read, output and mask written
+        out.append(LayerTraffic(t.param_bytes + t.buffer_bytes, read, written, training, fixed))
     return out
 
 
