@@ -51,6 +51,23 @@ def test_train_bench_counts_train_flops():
     assert run.estimate_bytes == report.totals.training_total_bytes
 
 
+def test_float32_on_a_gpu_is_measured_against_the_tf32_peak_while_cudnn_runs_tf32(monkeypatch):
+    from vgg_inspect.render.presenters import bench_views
+    from vgg_inspect.runtime import bench as b
+
+    cuda, cpu = torch.device("cuda"), torch.device("cpu")
+    assert torch.backends.cudnn.allow_tf32  # torch's default: cuDNN convolutions at TF32
+    assert (b.float32_math(cuda), b.float32_math(cpu)) == ("tf32", "fp32")
+    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    assert b.float32_math(cuda) == "fp32"
+    # the fraction is of the peak the math runs at, and the table says which
+    report = bench(Request(**SMALL), batches=[1], iterations=1, warmup=0, device_spec="h100-sxm")
+    assert report.bench.peak_math == "fp32" and report.bench.peak_flops == pytest.approx(66.9e12)
+    report.bench.peak_math, report.bench.peak_flops = "tf32", 494.7e12
+    text = " ".join(" ".join(bench_views(report)[0].notes).split())
+    assert "dense tf32" in text and "float32 convolutions run as TF32" in text
+
+
 def test_median_and_p90_nearest_rank():
     from vgg_inspect.runtime.bench import summary
 
@@ -98,7 +115,11 @@ def test_cuda_device_names_map_to_the_table(monkeypatch):
     for name, spec in (("NVIDIA H100 80GB HBM3", "h100-sxm"), ("NVIDIA H100 PCIe", "h100-pcie"),
                        ("NVIDIA H200", "h200"), ("NVIDIA A100-SXM4-80GB", "a100-80gb"),
                        ("NVIDIA A100-PCIE-40GB", "a100-40gb"), ("NVIDIA L4", "l4"),
-                       ("NVIDIA GeForce RTX 4090", "rtx-4090"), ("Tesla T4", None)):  # fmt: skip
+                       ("NVIDIA GeForce RTX 4090", "rtx-4090"), ("NVIDIA A100-SXM4-40GB", "a100-40gb"),
+                       # other parts, whose peaks or bandwidths are not the table's: no match
+                       ("Tesla T4", None), ("NVIDIA L40S", None), ("NVIDIA L40", None), ("NVIDIA GH200 480GB", None),
+                       ("NVIDIA H100 NVL", None), ("NVIDIA H200 NVL", None), ("NVIDIA A100 80GB PCIe", None),
+                       ("NVIDIA GeForce RTX 4090 D", None), ("NVIDIA GeForce RTX 4090 Laptop GPU", None)):  # fmt: skip
         monkeypatch.setattr(torch.cuda, "get_device_name", lambda device=None, n=name: n)
         assert b.spec_for_cuda(torch.device("cuda")) == spec
 

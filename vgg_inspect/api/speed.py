@@ -104,7 +104,7 @@ def bench(
     if device.type not in ("cpu", "cuda"):
         raise VggInspectError(f"{{param}} for bench is cpu or cuda[:N], got '{req.device}'", param="device")
     dtype = req.canonical_dtype()
-    math = devices.math_mode(dtype)
+    math = b.float32_math(device) if dtype == "float32" else devices.math_mode(dtype)
     name = device_spec or (b.spec_for_cuda(device) if device.type == "cuda" else "cpu")
     if name is None:
         spec = None
@@ -155,7 +155,8 @@ def bench(
               "more step allocates, from torch.profiler's memory events")  # fmt: skip
     first.bench = Bench(str(device), b.device_name(device), dtype, train, channels_last, compile, method, memory,
                         "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
-                        info.peak_flops if info else None, spec.source if spec and info else None, runs)  # fmt: skip
+                        info.peak_flops if info else None, spec.source if spec and info else None,
+                        math, runs)  # fmt: skip
     return first
 
 

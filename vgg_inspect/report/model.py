@@ -349,6 +349,7 @@ class Bench:
     weights: str  # how the weights were filled
     peak_flops: float | None
     peak_source: str | None
+    peak_math: str  # fp32, tf32, bf16 or fp16: whose peak the fraction is of
     runs: list[BenchRun]
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import statistics
 import sys
 import time
@@ -29,9 +30,18 @@ from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..records import record  # noqa: E402
 from .instantiate import TORCH_DTYPES  # noqa: E402
 
-# torch.cuda.get_device_name() -> the device table's name (the first that matches)
-CUDA_NAMES = (("H200", "h200"), ("H100 PCIe", "h100-pcie"), ("H100", "h100-sxm"), ("A100-SXM4-80GB", "a100-80gb"),
-              ("A100 80GB", "a100-80gb"), ("A100", "a100-40gb"), ("L4", "l4"), ("4090", "rtx-4090"))  # fmt: skip
+# torch.cuda.get_device_name() -> the device table's name, the first that matches. Whole words only:
+# an L40S is no L4, a GH200 no H200; the NVL, PCIe-80GB and 4090 D/laptop parts have other peaks or
+# bandwidths than the table's, so they match nothing (--device-spec says whose peak to use).
+CUDA_NAMES = (
+    (r"\bH200\b(?!.*\bNVL\b)", "h200"),
+    (r"\bH100 PCIe\b", "h100-pcie"),
+    (r"\bH100\b(?!.*\b(NVL|PCIe)\b)", "h100-sxm"),
+    (r"\bA100-SXM4-80GB\b", "a100-80gb"),
+    (r"\bA100\b.*\b40GB\b", "a100-40gb"),
+    (r"\bL4$", "l4"),
+    (r"\bRTX 4090$", "rtx-4090"),
+)
 
 
 @record
@@ -44,7 +54,13 @@ class Timing:
 
 def spec_for_cuda(device: torch.device) -> str | None:
     name = torch.cuda.get_device_name(device)
-    return next((spec for key, spec in CUDA_NAMES if key in name), None)
+    return next((spec for pattern, spec in CUDA_NAMES if re.search(pattern, name.strip())), None)
+
+
+def float32_math(device: torch.device) -> str:
+    """The peak float32 runs at: cuDNN convolutions on a CUDA GPU use TF32 unless told not to
+    (``torch.backends.cudnn.allow_tf32``, on by torch's default), and convolutions are VGG's FLOPs."""
+    return "tf32" if device.type == "cuda" and torch.backends.cudnn.allow_tf32 else "fp32"
 
 
 def prepare(module: nn.Module, channels_last: bool, compile_: bool) -> Any:

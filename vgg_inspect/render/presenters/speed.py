@@ -130,7 +130,9 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
         Column("Estimate", lambda r: r.estimate_bytes, units.binary, drop=1),
     ]
     peak = (
-        f"{rate(bench.peak_flops)} dense ({bench.peak_source})" if bench.peak_flops else "no peak known (--device-spec)"
+        f"{rate(bench.peak_flops)} dense {bench.peak_math} ({bench.peak_source})"
+        if bench.peak_flops
+        else f"none known for {bench.device_name} at {bench.peak_math} (--device-spec NAME says whose to use)"
     )
     notes = [
         f"{bench.device_name} ({bench.device}), {bench.dtype}{', ' + ', '.join(options) if options else ''}: "
@@ -139,6 +141,9 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
         f"{bench.memory_convention}; estimate: {'training total' if bench.train else 'inference required'} bytes.",
         f"Weights {bench.weights}.",
     ]
+    if bench.peak_math == "tf32":
+        notes.append("float32 convolutions run as TF32 on this GPU (torch.backends.cudnn.allow_tf32, on by torch's "
+                     "default), so the fraction is of the TF32 peak; set it False to time IEEE float32.")  # fmt: skip
     if any(r.stopped for r in bench.runs):
         notes.append("Stopped by Ctrl-C: the last batch has the iterations done so far.")
     m, i = report.model, report.input
