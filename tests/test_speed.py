@@ -270,3 +270,14 @@ def test_roofline_and_storage_of_a_built_in_import_no_torch():
         "storage(Request('vgg16_bn'))\nprint('torch' in sys.modules)\n"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True).stdout.strip() == "False"
+
+
+@pytest.mark.parametrize(
+    "s, text",
+    [(2.4e-6, "2.40 µs"), (30e-9, "30.0 ns"), (599e-9, "599 ns"), (9.996e-6, "10.0 µs"), (0.0009994, "999 µs"),
+     (0.0009996, "1.00 ms"), (0.0138, "13.8 ms"), (1.0, "1.00 s"), (1234.4, "1,234 s"), (0.0, "0.00 ns")],
+)  # fmt: skip
+def test_times_read_to_three_figures_with_their_zeros(s, text):
+    from vgg_inspect.render.presenters.speed import seconds
+
+    assert seconds(s) == text

@@ -10,11 +10,21 @@ from .layers import _title, _warned
 
 
 def seconds(s: float) -> str:
-    """A time in the unit its size calls for: 12.3 µs, 4.56 ms, 1.23 s."""
-    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs")):
-        if s >= scale:
-            return f"{s / scale:,.3g} {unit}" if s / scale < 1000 else f"{s / scale:,.0f} {unit}"
-    return f"{s * 1e9:,.3g} ns"
+    """A time to three significant figures in the unit its size calls for, trailing zeros kept so a
+    column reads evenly: 2.40 µs, 30.0 ns, 4.56 ms, 1,234 s."""
+    for scale, unit in ((1, "s"), (1e-3, "ms"), (1e-6, "µs"), (1e-9, "ns")):
+        if s >= scale * 0.9995 or unit == "ns":  # 999.7 µs rounds to 1.00 ms, not "1000 µs"
+            value = s / scale
+            return f"{value:,.0f} {unit}" if value >= 999.5 else f"{_three_figures(value)} {unit}"
+    raise AssertionError  # the loop always returns
+
+
+def _three_figures(v: float) -> str:
+    for decimals in (2, 1, 0):
+        rounded = round(v, decimals)
+        if rounded < 10 ** (3 - decimals) or decimals == 0:
+            return f"{rounded:.{decimals}f}"
+    raise AssertionError
 
 
 def rate(flops_per_s: float) -> str:
