@@ -281,3 +281,20 @@ def test_times_read_to_three_figures_with_their_zeros(s, text):
     from vgg_inspect.render.presenters.speed import seconds
 
     assert seconds(s) == text
+
+
+def test_conv1_2_is_memory_bound_where_its_intensity_is_below_the_ridge():
+    """REFERENCE §8 calls conv1_2 (~287 FLOP/byte) "compute-bound on every device above"; its own
+    table says otherwise for three of them: the H100 SXM's bf16 ridge is 989.4 / 3.35 = 295, the
+    H100 PCIe's 378, the L4's 403."""
+    flops = 2 * 64 * 64 * 9 * 224 * 224
+    nbytes = 2 * (64 * 64 * 9 + 64) + 2 * (2 * 64 * 224 * 224)  # weights, input and output, once each
+    memory_bound = set()
+    for name, (_, _, bf16, _, tbs) in SHEETS.items():
+        report = roofline(Request("vgg16", dtype="bfloat16"), device_spec=name)
+        conv = next(x for x in report.roofline.points[0].layers if x.name == "conv1_2")
+        compute_time, memory_time = flops / (bf16 * 1e12), nbytes / (tbs * 1e12)
+        assert conv.bound == ("compute" if compute_time >= memory_time else "memory")
+        if conv.bound == "memory":
+            memory_bound.add(name)
+    assert memory_bound == {"h100-sxm", "h100-pcie", "l4"}
