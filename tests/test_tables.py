@@ -18,7 +18,8 @@ COMMANDS = [
     ["summary", "vgg16", "--all-layers", "--head", "conv"], ["diff", "vgg16", "vgg16_c"], ["diff", "vgg11", "vgg11_bn"],
     # your own model: long functional row names (F.max_pool2d in VGGNet.forward), a partial total
     ["summary", f"{USER}:VGGNet", "--all-layers"], ["flops", f"{USER}:Branches", "--input", "16"],
-    ["diff", f"{USER}:VGGNet", "vgg16"],
+    ["diff", f"{USER}:VGGNet", "vgg16"], ["storage", "vgg16_bn"],
+    ["roofline", "vgg16", "--device-spec", "h100", "--dtype", "bfloat16", "--batch", "1,256"],
 ]  # fmt: skip
 WIDTHS = [60, 80, 100, 120, 200]
 
@@ -83,3 +84,15 @@ def test_notes_are_facts_of_the_report_they_sit_under():
     conv_head = table("flops", "vgg16", "--head", "conv", "--input", "224,448")
     assert "MACs are the same at every size" not in conv_head and "fc6-fc8 are convolutions" in conv_head
     assert "no FC layers" not in conv_head
+
+
+@pytest.mark.parametrize("width, left_out", [(80, True), (100, False)])
+def test_the_si_note_only_sits_under_si_numbers(width, left_out):
+    """Columns dropped after compacting can leave room for the exact numbers: then they are shown,
+    and the table does not claim SI units it no longer has (storage at 80 columns)."""
+    table = _run(["storage", "vgg16_bn"], width).output
+    assert "Numbers in SI units" not in table and ("Left out to fit" in table) == left_out
+    for total in ("553,497,864", "276,748,984", "138,519,144", "69,347,080"):  # total bytes, exact
+        assert total in table
+    rows = [line for line in table.splitlines() if line.startswith("│")]
+    assert len(rows) == 6  # one line a format: the How column is short enough not to wrap

@@ -110,12 +110,16 @@ def fit(view: View, width: int) -> tuple[Any, int, list[str]]:  # table, its wid
         else:
             break
         table, used, narrowest = _layout(view, columns, compact, width)
+    if compact:  # columns dropped after compacting may leave room for the exact numbers again
+        exact = _layout(view, columns, False, width)
+        if exact[2] <= width:
+            (table, used, narrowest), compact = exact, False
     notes = []
     if narrowest > width:
         notes.append(f"This table needs {narrowest} columns, more than the {width} available: it is printed whole.")
     if dropped:
         notes.append(f"Left out to fit {width} columns: {', '.join(dropped)} (--wide shows every column).")
-    if compact:
+    if compact and any(c.compact for c in columns):
         notes.append(
             "Numbers in SI units to fit (K = 10^3, M = 10^6, G = 10^9); --wide or --format csv for exact ones."
         )

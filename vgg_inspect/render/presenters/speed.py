@@ -107,16 +107,27 @@ def storage_views(report: Report) -> list[View]:
         Column("Total bytes", lambda r: r.total_bytes, units.count),
         Column("Decimal", lambda r: r.total_bytes, units.decimal),
         Column("Binary", lambda r: r.total_bytes, units.binary),
-        Column("How", lambda r: r.scheme, justify="left", wrap=True, drop=1),
+        Column("How", _how, justify="left", drop=1),
     ]
     c = s.checkpoint_bytes
+    formats: dict[str, list[str]] = {}  # each scheme once, with the formats that follow it
+    for r in s.rows:
+        formats.setdefault(r.scheme, []).append(r.format)
     notes = [
+        "How: " + " ".join(f"{', '.join(names)}: {scheme}." for scheme, names in formats.items()),
         f"{s.quantised_params:,} of {s.params:,} parameters are conv and linear weights (what fp8, int8 and int4 "
         "store in fewer bits). MB = 10^6 bytes, MiB = 2^20 bytes: torchvision's '527.8 MB' for VGG16 is 527.8 MiB.",
         f"Checkpoint: about {units.bytes_full(c)}; {s.checkpoint_note}.",
         "Not known here: " + "; ".join(s.not_known) + ".",
     ]
     return [View(_title(report, "Storage of the weights"), cols, s.rows, _warned(report, notes), _bold_fp32)]
+
+
+def _how(row: StorageRow) -> str:
+    """The scheme in a few words; the notes give it in full."""
+    if row.format in ("fp8", "int8", "int4"):
+        return f"weights {row.bits}-bit + scales"
+    return f"all at {row.bits} bits"
 
 
 def _bold_fp32(row: StorageRow) -> str | None:
