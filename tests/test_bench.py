@@ -68,6 +68,21 @@ def test_float32_on_a_gpu_is_measured_against_the_tf32_peak_while_cudnn_runs_tf3
     assert "dense tf32" in text and "float32 convolutions run as TF32" in text
 
 
+def test_refresh_measures_the_cpu_again(tmp_path, monkeypatch):
+    from vgg_inspect.runtime import peaks
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))  # its own cache: the fake peak stays here
+    bench(Request(**SMALL), batches=[1], iterations=1, warmup=0)  # the cache now holds this CPU
+    calls = []
+    monkeypatch.setattr(peaks, "measure", lambda dtype: calls.append(dtype) or {"flops": 1e9, "bandwidth": 1e9})
+    bench(Request(**SMALL), batches=[1], iterations=1, warmup=0)
+    assert calls == []
+    res = CliRunner().invoke(cli, ["bench", "--config", "8,M", "--input", "16", "--iterations", "1", "--refresh",
+                                   "--format", "json"])  # fmt: skip
+    assert res.exit_code == 0 and calls == ["float32"], res.output
+    assert json.loads(res.output)["bench"]["peak_flops"] == pytest.approx(1e9)
+
+
 def test_median_and_p90_nearest_rank():
     from vgg_inspect.runtime.bench import summary
 

@@ -85,11 +85,13 @@ def bench(
     compile: bool = False,
     per_layer: bool = False,
     device_spec: str | None = None,
+    refresh: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> Report:
     """Time the model on ``req.device`` (default cpu) for each batch: median and p90 latency,
     images/s, achieved FLOP/s and the fraction of the device's dense peak, the measured peak memory
-    beside the estimate; ``per_layer``: each module timed beside the roofline's prediction."""
+    beside the estimate; ``per_layer``: each module timed beside the roofline's prediction;
+    ``refresh``: measure this CPU's peaks again (the CPU's fraction of peak) instead of the cache."""
     from ..metrics import devices
     from ..report import speed
     from ..report.model import Bench, BenchLayer, BenchRun
@@ -111,7 +113,7 @@ def bench(
     elif name == "cpu":
         from ..runtime import peaks
 
-        spec = peaks.cpu_spec(dtype)
+        spec = peaks.cpu_spec(dtype, refresh=refresh)
     else:
         spec = devices.device_spec(name)
     info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None

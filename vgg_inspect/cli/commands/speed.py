@@ -100,6 +100,7 @@ def storage(out: Output, req: Request) -> None:
     metavar="NAME",
     help="Whose peak the fraction is of (default: cpu measures this CPU; a CUDA GPU is looked up by its name).",
 )
+@click.option("--refresh", is_flag=True, help="Measure this CPU's peaks again instead of reading the cache.")
 def bench(
     out: Output,
     all_layers: bool,
@@ -110,6 +111,7 @@ def bench(
     compile_: bool,
     per_layer: bool,
     device_spec: str | None,
+    refresh: bool,
     batches: list[int],
     req: Request,
 ) -> None:
@@ -121,5 +123,5 @@ def bench(
     with progress_bar("timing", len(batches) * (warmup + iterations)) as on_step:
         report = api.bench(req, batches=batches, train=train, warmup=warmup, iterations=iterations,
                            channels_last=channels_last, compile=compile_, per_layer=per_layer,
-                           device_spec=device_spec, on_step=on_step)  # fmt: skip
+                           device_spec=device_spec, refresh=refresh, on_step=on_step)  # fmt: skip
     emit(out, report, lambda: presenters.bench_views(report, all_layers))
