@@ -63,7 +63,7 @@ def test_float32_on_a_gpu_is_measured_against_the_tf32_peak_while_cudnn_runs_tf3
     # the fraction is of the peak the math runs at, and the table says which
     report = bench(Request(**SMALL), batches=[1], iterations=1, warmup=0, device_spec="h100-sxm")
     assert report.bench.peak_math == "fp32" and report.bench.peak_flops == pytest.approx(66.9e12)
-    report.bench.peak_math, report.bench.peak_flops = "tf32", 494.7e12
+    report.bench.runs[0].peak_math, report.bench.runs[0].peak_flops = "tf32", 494.7e12
     text = " ".join(" ".join(bench_views(report)[0].notes).split())
     assert "dense tf32" in text and "float32 convolutions run as TF32" in text
 
@@ -81,6 +81,36 @@ def test_refresh_measures_the_cpu_again(tmp_path, monkeypatch):
                                    "--format", "json"])  # fmt: skip
     assert res.exit_code == 0 and calls == ["float32"], res.output
     assert json.loads(res.output)["bench"]["peak_flops"] == pytest.approx(1e9)
+
+
+def test_each_dtype_is_timed_against_its_own_peak_and_estimate(tmp_path, monkeypatch):
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    report = bench(Request(**SMALL), batches=[1, 2], dtypes=["float32", "bf16"], iterations=2, warmup=1)
+    b = report.bench
+    assert [(r.dtype, r.batch) for r in b.runs] == [("float32", 1), ("float32", 2), ("bfloat16", 1), ("bfloat16", 2)]
+    assert (b.dtype, report.input.dtype) == ("float32", "float32")  # the report's other sections: the first dtype
+    cache = json.loads((tmp_path / "vgg-inspect" / "cpu-peaks.json").read_text())  # what this CPU measured
+    measured = {key.rsplit("|", 1)[-1]: v["flops"] for key, v in cache.items()}  # keyed by machine|...|dtype
+    assert set(measured) == {"float32", "bfloat16"}
+    for run in b.runs:
+        totals = analyze(**SMALL, batch=run.batch, dtype=run.dtype).totals
+        assert run.estimate_bytes == totals.inference_required_bytes
+        assert run.peak_math == {"float32": "fp32", "bfloat16": "bf16"}[run.dtype]
+        assert run.peak_flops == pytest.approx(measured[run.dtype], rel=1e-12)
+        assert run.peak_percent == pytest.approx(100 * totals.flops / run.median_s / run.peak_flops)
+    assert b.runs[0].peak_flops != b.runs[2].peak_flops  # two dtypes, two measured peaks
+    # the model was really built at 16 bits: the weights dominate the measured peak, which halves
+    fp32, bf16 = b.runs[0].peak_memory_bytes, b.runs[2].peak_memory_bytes
+    assert 0.45 < bf16 / fp32 < 0.55
+
+
+def test_cli_takes_a_dtype_list():
+    res = CliRunner().invoke(cli, ["bench", *"--config 8,M --input 16 --iterations 1 --warmup 0 --format json".split(),
+                                   "--dtype", "float32,bfloat16"])  # fmt: skip
+    assert res.exit_code == 0, res.output
+    assert [r["dtype"] for r in json.loads(res.output)["bench"]["runs"]] == ["float32", "bfloat16"]
+    res = CliRunner().invoke(cli, ["bench", "--config", "8,M", "--input", "16", "--dtype", "float32,fp12"])
+    assert res.exit_code == 2 and "unknown dtype 'fp12'" in res.output and "Traceback" not in res.output
 
 
 def test_median_and_p90_nearest_rank():

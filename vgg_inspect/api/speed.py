@@ -73,11 +73,21 @@ def storage(req: Request) -> Report:
     return report
 
 
+def _dtypes(req: Request, dtypes: Iterable[str] | str | None) -> list[str]:
+    from ..network.dtypes import canonical_dtype
+
+    found = [req.dtype] if dtypes is None else [dtypes] if isinstance(dtypes, str) else list(dtypes)
+    if not found:
+        raise VggInspectError("{param} needs at least one dtype", param="dtype")
+    return list(dict.fromkeys(canonical_dtype(d) for d in found))
+
+
 @containing
 def bench(
     req: Request,
     *,
     batches: Iterable[int] | int = (1,),
+    dtypes: Iterable[str] | str | None = None,
     train: bool = False,
     warmup: int = 3,
     iterations: int = 10,
@@ -88,16 +98,14 @@ def bench(
     refresh: bool = False,
     on_step: Callable[[str], None] | None = None,
 ) -> Report:
-    """Time the model on ``req.device`` (default cpu) for each batch: median and p90 latency,
-    images/s, achieved FLOP/s and the fraction of the device's dense peak, the measured peak memory
-    beside the estimate; ``per_layer``: each module timed beside the roofline's prediction;
-    ``refresh``: measure this CPU's peaks again (the CPU's fraction of peak) instead of the cache."""
-    from ..metrics import devices
-    from ..report import speed
-    from ..report.model import Bench, BenchLayer, BenchRun
+    """Time the model on ``req.device`` (default cpu) for each dtype (default ``req.dtype``) and
+    batch: median and p90 latency, images/s, achieved FLOP/s and the fraction of the device's dense
+    peak at that dtype, the measured peak memory beside the estimate; ``per_layer``: each module
+    timed beside the roofline's prediction; ``refresh``: measure this CPU's peaks again instead of
+    reading the cache. The report's other sections are those of the first dtype and batch."""
+    from ..report.model import Bench
     from ..runtime import bench as b
-    from ..runtime import sources
-    from ..runtime.instantiate import check_device, ensure_fits, place
+    from ..runtime.instantiate import check_device
 
     b.check_counts(warmup, iterations)
     if per_layer and compile:
@@ -105,17 +113,73 @@ def bench(
     device = check_device(req.device or "cpu")
     if device.type not in ("cpu", "cuda"):
         raise VggInspectError(f"{{param}} for bench is cpu or cuda[:N], got '{req.device}'", param="device")
-    dtype = req.canonical_dtype()
+    sizes, kinds = _batches(batches), _dtypes(req, dtypes)
+    runs: list[Any] = []
+    sources_seen: list[str] = []
+    first: Report | None = None
+    for dtype in kinds:
+        spec, math = _peak_spec(device, dtype, device_spec, refresh)
+        report, got = _bench_dtype(req.replace(dtype=dtype), device, spec, math, sizes, train=train,
+                                   warmup=warmup, iterations=iterations, channels_last=channels_last,
+                                   compile=compile, per_layer=per_layer, on_step=on_step)  # fmt: skip
+        first = first or report
+        runs += got
+        if spec is not None and got and got[0].peak_flops and spec.source not in sources_seen:
+            sources_seen.append(spec.source)
+        if got and got[-1].stopped:
+            break
+    assert first is not None
+    method = ("CUDA events around each iteration, synchronised" if device.type == "cuda" else
+              f"time.perf_counter around each iteration, {b.threads()} threads")  # fmt: skip
+    memory = ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
+              "the tensors held (weights, buffers, input, gradients, optimizer state) plus the peak that one "
+              "more step allocates, from torch.profiler's memory events")  # fmt: skip
+    lead = runs[0]
+    first.bench = Bench(str(device), b.device_name(device), lead.dtype, train, channels_last, compile, method, memory,
+                        "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
+                        lead.peak_flops, "; ".join(sources_seen) or None, lead.peak_math, runs)  # fmt: skip
+    return first
+
+
+def _peak_spec(device: Any, dtype: str, device_spec: str | None, refresh: bool) -> tuple[Any, str]:
+    """The device whose dense peak a run at ``dtype`` is held to (None: none known), and its math."""
+    from ..metrics import devices
+    from ..runtime import bench as b
+
     math = b.float32_math(device) if dtype == "float32" else devices.math_mode(dtype)
     name = device_spec or (b.spec_for_cuda(device) if device.type == "cuda" else "cpu")
     if name is None:
-        spec = None
-    elif name == "cpu":
+        return None, math
+    if name == "cpu":
         from ..runtime import peaks
 
-        spec = peaks.cpu_spec(dtype, refresh=refresh)
-    else:
-        spec = devices.device_spec(name)
+        return peaks.cpu_spec(dtype, refresh=refresh), math
+    return devices.device_spec(name), math
+
+
+def _bench_dtype(
+    req: Request,
+    device: Any,
+    spec: Any,
+    math: str,
+    batches: list[int],
+    *,
+    train: bool,
+    warmup: int,
+    iterations: int,
+    channels_last: bool,
+    compile: bool,
+    per_layer: bool,
+    on_step: Callable[[str], None] | None,
+) -> tuple[Report, list[Any]]:
+    """One dtype's runs, a batch at a time, on a model built once at that dtype."""
+    from ..report import speed
+    from ..report.model import BenchLayer, BenchRun
+    from ..runtime import bench as b
+    from ..runtime import sources
+    from ..runtime.instantiate import ensure_fits, place
+
+    dtype = req.canonical_dtype()
     info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None
     base = req.replace(device=None, init=False)
     source = sources.UserSource(base) if req.is_user_code else sources.BuiltinSource(base.spec())
@@ -123,12 +187,12 @@ def bench(
     eager = b.prepare(model, channels_last, False)
     runner = b.prepare(eager, False, True) if compile else eager
     runs, first = [], None
-    for batch in _batches(batches):
+    for batch in batches:
         report, traces = _analysis(base.replace(batch=batch))
         first = first or report
         t = report.totals
         estimate = t.training_total_bytes if train else t.inference_required_bytes
-        ensure_fits(estimate - t.weight_bytes - t.buffer_bytes, device, f"a batch of {batch} (estimated)")
+        ensure_fits(estimate - t.weight_bytes - t.buffer_bytes, device, f"a batch of {batch} at {dtype} (estimated)")
         x = b.make_input(tuple(report.input.shape), dtype, device, channels_last)
         got = b.run(runner, x, b.clock_for(device), train=train, warmup=warmup, iterations=iterations,
                     per_layer=eager if per_layer else None, on_step=on_step)  # fmt: skip
@@ -144,22 +208,16 @@ def bench(
                            b.summary(ts)[0] / predicted[m] if predicted.get(m) else None)
                 for m, ts in got.layer_times.items()
             ]  # fmt: skip
+        peak = info.peak_flops if info else None
         runs.append(BenchRun(batch, len(got.times), median, p90, batch / median, flops / median,
-                             100 * flops / median / info.peak_flops if info else None, got.peak_memory, estimate,
-                             got.stopped, layers))  # fmt: skip
+                             100 * flops / median / peak if peak else None, got.peak_memory, estimate,
+                             got.stopped, layers, dtype, peak, math))  # fmt: skip
         if got.stopped:
             break
+    del model, eager, runner
+    b.release(device)
     assert first is not None
-    method = ("CUDA events around each iteration, synchronised" if device.type == "cuda" else
-              f"time.perf_counter around each iteration, {b.threads()} threads")  # fmt: skip
-    memory = ("torch.cuda.max_memory_allocated" if device.type == "cuda" else
-              "the tensors held (weights, buffers, input, gradients, optimizer state) plus the peak that one "
-              "more step allocates, from torch.profiler's memory events")  # fmt: skip
-    first.bench = Bench(str(device), b.device_name(device), dtype, train, channels_last, compile, method, memory,
-                        "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
-                        info.peak_flops if info else None, spec.source if spec and info else None,
-                        math, runs)  # fmt: skip
-    return first
+    return first, runs
 
 
 @containing

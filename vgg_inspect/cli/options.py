@@ -187,6 +187,7 @@ def model_options(
     outputs: bool = True,
     tables: bool = True,
     multi_batch: bool = False,
+    multi_dtype: bool = False,
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     """MODEL and the options that describe the network and its input (``request`` gathers them).
     Values are checked by the API, whose errors name the option; that keeps every error one line.
@@ -222,7 +223,13 @@ def model_options(
             else click.option(
                 "--batch", default="1", show_default=True, metavar="N[,N...]", help="Batch size, or a comma list."
             ),
-            click.option("--dtype", default="float32", show_default=True, help="float32, float16 or bfloat16."),
+            click.option(
+                "--dtype",
+                default="float32",
+                show_default=True,
+                metavar="DTYPE[,DTYPE...]" if multi_dtype else "TEXT",
+                help="float32, float16 or bfloat16" + (", or a comma list." if multi_dtype else "."),
+            ),
             click.option(
                 "--device",
                 help="Instantiate the model on cpu, cuda, cuda:N, mps or meta and analyse the "
@@ -266,6 +273,9 @@ def model_options(
             if multi_batch:  # the command receives every batch; the request holds the first
                 kwargs["batches"] = batches = validate.counts(values["batch"], "batch")
                 values["batch"] = batches[0]
+            if multi_dtype:  # likewise: every dtype to the command, the first in the request
+                kwargs["dtypes"] = dtypes = [d.strip() for d in str(values["dtype"]).split(",")]
+                values["dtype"] = dtypes[0]
             return f(*args, req=Request(**values), **kwargs)
 
         for opt in reversed(opts):

@@ -333,23 +333,26 @@ class BenchRun:
     peak_memory_bytes: int | None  # measured (see memory_convention); None: not measurable here
     estimate_bytes: int  # the report's inference_required_bytes (training_total_bytes with --train)
     stopped: bool
-    layers: list[BenchLayer] | None = None
+    layers: list[BenchLayer] | None  # with per_layer
+    dtype: str
+    peak_flops: float | None  # the dense peak peak_percent is of (None: none known)
+    peak_math: str  # whose peak: fp32, tf32, bf16 or fp16
 
 
 @record
 class Bench:
     device: str  # cpu, cuda:0
     device_name: str  # what the device calls itself
-    dtype: str
+    dtype: str  # the first run's (the report's); each run says its own
     train: bool  # forward, backward and an SGD-momentum step
     channels_last: bool
     compiled: bool
     method: str  # how the time was taken
     memory_convention: str
     weights: str  # how the weights were filled
-    peak_flops: float | None
-    peak_source: str | None
-    peak_math: str  # fp32, tf32, bf16 or fp16: whose peak the fraction is of
+    peak_flops: float | None  # the first run's; each run says its own
+    peak_source: str | None  # where the peaks come from (each source once)
+    peak_math: str  # the first run's: fp32, tf32, bf16 or fp16
     runs: list[BenchRun]
 
 

@@ -242,6 +242,12 @@ def run(
     return Timing(times, peak, stopped, layer_times)
 
 
+def release(device: torch.device) -> None:
+    """Give the cached blocks of a finished model back, so the next dtype's estimate meets free memory."""
+    if device.type == "cuda":
+        torch.cuda.empty_cache()
+
+
 def make_input(shape: tuple[int, ...], dtype: str, device: torch.device, channels_last: bool) -> torch.Tensor:
     x = torch.full(shape, 0.5, dtype=TORCH_DTYPES[dtype], device=device)
     return x.contiguous(memory_format=torch.channels_last) if channels_last else x

@@ -101,6 +101,6 @@ def cpu_spec(dtype: str, refresh: bool = False) -> DeviceSpec:
     return DeviceSpec(
         "cpu", f"{name} ({torch.get_num_threads()} threads)", {math_mode(dtype): got["flops"] / 1e12},
         got["bandwidth"] / 1e12, None,
-        f"measured here: the faster of a {MATMUL_N}x{MATMUL_N} matmul and a 256->256 3x3 conv at {dtype}, and a "
+        f"measured here: the faster of a {MATMUL_N}x{MATMUL_N} matmul and a 256->256 3x3 conv at the dtype, and a "
         f"{COPY_BYTES // 2**20} MiB copy (best of {SECONDS} s each; cached in {cache_path()})",
     )  # fmt: skip

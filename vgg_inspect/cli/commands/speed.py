@@ -82,13 +82,13 @@ def storage(out: Output, req: Request) -> None:
 
 @click.command(
     epilog=examples(
-        "vgg-inspect bench vgg11 --device cpu --input 64 --batch 1,8",
+        "vgg-inspect bench vgg11 --device cpu --input 64 --batch 1,8 --dtype float32,bfloat16",
         "vgg-inspect bench --config 64,M,128,M --device cpu --input 32 --per-layer",
         "vgg-inspect bench vgg16 --device cuda --dtype bfloat16 --batch 256 --compile --channels-last",
         "vgg-inspect bench vgg19 --device cuda --train --batch 64",
     )
 )
-@model_options(multi_batch=True)
+@model_options(multi_batch=True, multi_dtype=True)
 @click.option("--train", is_flag=True, help="Time training steps: forward, backward and an SGD-momentum step.")
 @click.option("--warmup", type=int, default=3, show_default=True, help="Untimed iterations first.")
 @click.option("--iterations", type=int, default=10, show_default=True, help="Timed iterations per batch.")
@@ -113,15 +113,16 @@ def bench(
     device_spec: str | None,
     refresh: bool,
     batches: list[int],
+    dtypes: list[str],
     req: Request,
 ) -> None:
-    """Time forward passes (or training steps) for real: median and p90 latency, images/s, achieved
-    FLOP/s and the fraction of the device's dense peak, and the measured peak memory beside the
-    estimate. Ctrl-C stops with the iterations done so far."""
+    """Time forward passes (or training steps) for real, for each --dtype and --batch: median and p90
+    latency, images/s, achieved FLOP/s and the fraction of the device's dense peak at that dtype, and
+    the measured peak memory beside the estimate. Ctrl-C stops with the iterations done so far."""
     from ..options import presenters
 
-    with progress_bar("timing", len(batches) * (warmup + iterations)) as on_step:
-        report = api.bench(req, batches=batches, train=train, warmup=warmup, iterations=iterations,
+    with progress_bar("timing", len(dtypes) * len(batches) * (warmup + iterations)) as on_step:
+        report = api.bench(req, batches=batches, dtypes=dtypes, train=train, warmup=warmup, iterations=iterations,
                            channels_last=channels_last, compile=compile_, per_layer=per_layer,
                            device_spec=device_spec, refresh=refresh, on_step=on_step)  # fmt: skip
     emit(out, report, lambda: presenters.bench_views(report, all_layers))

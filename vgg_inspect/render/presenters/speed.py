@@ -139,37 +139,43 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
     assert bench is not None
     what = "training steps" if bench.train else "forward passes"
     options = [o for o, on in (("channels-last", bench.channels_last), ("compiled", bench.compiled)) if on]
+    several = len({r.dtype for r in bench.runs}) > 1
     cols = [
+        *([Column("Dtype", lambda r: r.dtype, justify="left")] if several else []),
         Column("Batch", lambda r: r.batch),
         Column("Runs", lambda r: r.iterations, drop=5),
         Column("Median", lambda r: r.median_s, seconds),
         Column("p90", lambda r: r.p90_s, seconds, drop=4),
         Column("Images/s", lambda r: r.images_per_s, lambda v: f"{v:,.1f}"),
         Column("Achieved", lambda r: r.achieved_flops, rate, compact=lambda v: units.si(v, "FLOP/s")),
-        Column("Of peak", lambda r: r.peak_percent, lambda v: "-" if v is None else f"{v:.1f}%", drop=3),
+        Column("Of peak", lambda r: r.peak_percent, lambda v: "-" if v is None else f"{v:.1f}%", drop=1),
         Column("Peak memory", lambda r: r.peak_memory_bytes, lambda v: "-" if v is None else units.binary(v), drop=2),
-        Column("Estimate", lambda r: r.estimate_bytes, units.binary, drop=1),
+        Column("Estimate", lambda r: r.estimate_bytes, units.binary, drop=3),  # goes first: it is the tool's own
     ]
-    peak = (
-        f"{rate(bench.peak_flops)} dense {bench.peak_math} ({bench.peak_source})"
-        if bench.peak_flops
-        else f"none known for {bench.device_name} at {bench.peak_math} (--device-spec NAME says whose to use)"
-    )
+    peaks = {(r.peak_math, r.peak_flops): None for r in bench.runs}  # each math once, in run order
+    known = ", ".join(f"{rate(flops)} dense {math}" for math, flops in peaks if flops)
+    unknown = [math for math, flops in peaks if not flops]
+    peak = "; ".join(
+        [*([f"{known} ({bench.peak_source})"] if known else []),
+         *([f"none known for {bench.device_name} at {', '.join(unknown)} (--device-spec NAME says whose to use)"]
+           if unknown else [])]
+    )  # fmt: skip
+    dtypes = ", ".join(dict.fromkeys(r.dtype for r in bench.runs))
     notes = [
-        f"{bench.device_name} ({bench.device}), {bench.dtype}{', ' + ', '.join(options) if options else ''}: "
+        f"{bench.device_name} ({bench.device}), {dtypes}{', ' + ', '.join(options) if options else ''}: "
         f"timed by {bench.method}; peak {peak}.",
         f"Achieved = the report's {'train FLOPs' if bench.train else 'FLOPs'} (2 x MACs) / median time. Peak memory: "
         f"{bench.memory_convention}; estimate: {'training total' if bench.train else 'inference required'} bytes.",
         f"Weights {bench.weights}.",
     ]
-    if bench.peak_math == "tf32":
+    if "tf32" in {r.peak_math for r in bench.runs}:
         notes.append("float32 convolutions run as TF32 on this GPU (torch.backends.cudnn.allow_tf32, on by torch's "
                      "default), so the fraction is of the TF32 peak; set it False to time IEEE float32.")  # fmt: skip
     if any(r.stopped for r in bench.runs):
         notes.append("Stopped by Ctrl-C: the last batch has the iterations done so far.")
     m, i = report.model, report.input
     shape = "x".join(map(str, i.shape[1:]))
-    title = f"Measured {what}: {m.name}, {shape} per image, {bench.dtype}, on {bench.device} (FLOPs: closed form)"
+    title = f"Measured {what}: {m.name}, {shape} per image, {dtypes}, on {bench.device} (FLOPs: closed form)"
     views = [View(title, cols, bench.runs, _warned(report, notes))]
     for run in bench.runs:
         if run.layers:
@@ -188,4 +194,4 @@ def _layer_view(run: BenchRun, report: Report, all_layers: bool) -> View:
     ]
     notes = ["Each module timed with hooks (synchronised on CUDA), median of its runs; the roofline assumes the "
              "device's peaks, so the ratio is how far from them each layer runs."]  # fmt: skip
-    return View(f"Per layer at batch {run.batch}", cols, rows, notes)
+    return View(f"Per layer at batch {run.batch}, {run.dtype}", cols, rows, notes)
