@@ -111,6 +111,9 @@ def test_cli_takes_a_dtype_list():
     assert [r["dtype"] for r in json.loads(res.output)["bench"]["runs"]] == ["float32", "bfloat16"]
     res = CliRunner().invoke(cli, ["bench", "--config", "8,M", "--input", "16", "--dtype", "float32,fp12"])
     assert res.exit_code == 2 and "unknown dtype 'fp12'" in res.output and "Traceback" not in res.output
+    for text in (",", "float32,,bf16", ""):
+        res = CliRunner().invoke(cli, ["bench", "--config", "8,M", "--input", "16", "--dtype", text])
+        assert res.exit_code == 2 and f"malformed --dtype '{text}'" in res.output, (text, res.output)
 
 
 def test_median_and_p90_nearest_rank():

@@ -67,6 +67,15 @@ def counts(text: Any, param: str) -> list[int]:
     return list(dict.fromkeys(found))
 
 
+def names(text: Any, param: str, example: str) -> list[str]:
+    """``"float32, bf16"`` -> ["float32", "bf16"]: a comma list with no empty part (each checked by its user)."""
+    found = [part.strip() for part in str(text).split(",")]
+    if not all(found):
+        raise VggInspectError(f"malformed {{param}} '{text}': expected a name or a comma list such as {example}",
+                              param=param)  # fmt: skip
+    return found
+
+
 def shape(value: Any, param: str = "input_shape") -> tuple[int, ...]:
     """A tensor shape: a tuple of positive integers."""
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):

@@ -274,7 +274,7 @@ def model_options(
                 kwargs["batches"] = batches = validate.counts(values["batch"], "batch")
                 values["batch"] = batches[0]
             if multi_dtype:  # likewise: every dtype to the command, the first in the request
-                kwargs["dtypes"] = dtypes = [d.strip() for d in str(values["dtype"]).split(",")]
+                kwargs["dtypes"] = dtypes = validate.names(values["dtype"], "dtype", "float32,bfloat16")
                 values["dtype"] = dtypes[0]
             return f(*args, req=Request(**values), **kwargs)
 
