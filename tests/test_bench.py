@@ -116,6 +116,15 @@ def test_cli_takes_a_dtype_list():
         assert res.exit_code == 2 and f"malformed --dtype '{text}'" in res.output, (text, res.output)
 
 
+@pytest.mark.parametrize("dtypes, message", [(5, "a dtype name or a list"), ([], "at least one dtype"),
+                                             (["fp12"], "unknown dtype 'fp12'")])  # fmt: skip
+def test_api_dtypes_bad_input(dtypes, message):
+    from vgg_inspect.errors import VggInspectError
+
+    with pytest.raises(VggInspectError, match=message):
+        bench(Request(**SMALL), dtypes=dtypes, iterations=1, warmup=0)
+
+
 def test_median_and_p90_nearest_rank():
     from vgg_inspect.runtime.bench import summary
 

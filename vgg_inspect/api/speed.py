@@ -76,6 +76,8 @@ def storage(req: Request) -> Report:
 def _dtypes(req: Request, dtypes: Iterable[str] | str | None) -> list[str]:
     from ..network.dtypes import canonical_dtype
 
+    if dtypes is not None and not isinstance(dtypes, (str, list, tuple)):
+        raise VggInspectError(f"dtypes must be a dtype name or a list of them, got {dtypes!r}", param="dtype")
     found = [req.dtype] if dtypes is None else [dtypes] if isinstance(dtypes, str) else list(dtypes)
     if not found:
         raise VggInspectError("{param} needs at least one dtype", param="dtype")
