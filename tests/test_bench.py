@@ -217,6 +217,11 @@ def test_a_batch_that_will_not_fit_is_refused_before_it_runs(monkeypatch):
     monkeypatch.setattr(b, "run", lambda *a, **k: pytest.fail("ran"))
     res = CliRunner().invoke(cli, ["bench", "vgg11", "--device", "cpu", "--batch", "512"])
     assert res.exit_code == 1 and "needs" in res.output and "GiB" in res.output
+    # vgg11's float32 weights alone (531 MB) do not fit 200 MiB, and bf16's (266 MB) neither; at 400 MiB
+    # bf16 at batch 1 fits and float32 does not: the whole list is refused before bf16 runs
+    monkeypatch.setattr(instantiate, "available_bytes", lambda device: 400 * 2**20)
+    res = CliRunner().invoke(cli, ["bench", "vgg11", "--device", "cpu", "--dtype", "bf16,float32"])
+    assert res.exit_code == 1 and "a batch of 1 at float32 (estimated) needs" in res.output, res.output
 
 
 def test_bench_json_and_table():

@@ -9,7 +9,8 @@ from typing import Any
 from .. import validate
 from ..errors import VggInspectError
 from ..guard import containing
-from ..report.model import Report
+from ..metrics.devices import DeviceSpec
+from ..report.model import BenchRun, Report
 from ..request import Request
 from . import _analysis, analyze_request
 
@@ -107,7 +108,7 @@ def bench(
     reading the cache. The report's other sections are those of the first dtype and batch."""
     from ..report.model import Bench
     from ..runtime import bench as b
-    from ..runtime.instantiate import check_device
+    from ..runtime.instantiate import check_device, ensure_fits
 
     b.check_counts(warmup, iterations)
     if per_layer and compile:
@@ -116,15 +117,23 @@ def bench(
     if device.type not in ("cpu", "cuda"):
         raise VggInspectError(f"{{param}} for bench is cpu or cuda[:N], got '{req.device}'", param="device")
     sizes, kinds = _batches(batches), _dtypes(req, dtypes)
-    runs: list[Any] = []
+    base = req.replace(device=None, init=False)
+    # every run analysed and its memory estimated before any model is built: one that cannot fit is
+    # refused before the others have run, not after
+    analyses = {(d, n): _analysis(base.replace(dtype=d, batch=n)) for d in kinds for n in sizes}
+    for (dtype, batch), (report, _) in analyses.items():
+        t = report.totals
+        ensure_fits(t.training_total_bytes if train else t.inference_required_bytes, device,
+                    f"a batch of {batch} at {dtype} (estimated)")  # fmt: skip
+    runs: list[BenchRun] = []
     sources_seen: list[str] = []
     first: Report | None = None
     for dtype in kinds:
         spec, math = _peak_spec(device, dtype, device_spec, refresh)
-        report, got = _bench_dtype(req.replace(dtype=dtype), device, spec, math, sizes, train=train,
-                                   warmup=warmup, iterations=iterations, channels_last=channels_last,
-                                   compile=compile, per_layer=per_layer, on_step=on_step)  # fmt: skip
-        first = first or report
+        got = _bench_dtype(base.replace(dtype=dtype), [analyses[dtype, n] for n in sizes], device, spec, math,
+                           train=train, warmup=warmup, iterations=iterations, channels_last=channels_last,
+                           compile=compile, per_layer=per_layer, on_step=on_step)  # fmt: skip
+        first = first or analyses[dtype, sizes[0]][0]
         runs += got
         if spec is not None and got and got[0].peak_flops and spec.source not in sources_seen:
             sources_seen.append(spec.source)
@@ -143,7 +152,7 @@ def bench(
     return first
 
 
-def _peak_spec(device: Any, dtype: str, device_spec: str | None, refresh: bool) -> tuple[Any, str]:
+def _peak_spec(device: Any, dtype: str, device_spec: str | None, refresh: bool) -> tuple[DeviceSpec | None, str]:
     """The device whose dense peak a run at ``dtype`` is held to (None: none known), and its math."""
     from ..metrics import devices
     from ..runtime import bench as b
@@ -161,10 +170,10 @@ def _peak_spec(device: Any, dtype: str, device_spec: str | None, refresh: bool) 
 
 def _bench_dtype(
     req: Request,
+    analyses: list[tuple[Report, Any]],
     device: Any,
-    spec: Any,
+    spec: DeviceSpec | None,
     math: str,
-    batches: list[int],
     *,
     train: bool,
     warmup: int,
@@ -173,25 +182,24 @@ def _bench_dtype(
     compile: bool,
     per_layer: bool,
     on_step: Callable[[str], None] | None,
-) -> tuple[Report, list[Any]]:
-    """One dtype's runs, a batch at a time, on a model built once at that dtype."""
+) -> list[BenchRun]:
+    """One dtype's runs, a batch at a time (``analyses``: the report and traces of each), on a model
+    built once at that dtype."""
     from ..report import speed
-    from ..report.model import BenchLayer, BenchRun
+    from ..report.model import BenchLayer
     from ..runtime import bench as b
     from ..runtime import sources
     from ..runtime.instantiate import ensure_fits, place
 
     dtype = req.canonical_dtype()
     info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None
-    base = req.replace(device=None, init=False)
-    source = sources.UserSource(base) if req.is_user_code else sources.BuiltinSource(base.spec())
+    source = sources.UserSource(req) if req.is_user_code else sources.BuiltinSource(req.spec())
     model = place(source.on_meta(dtype), str(device))  # checked to fit, uninitialised, then filled
     eager = b.prepare(model, channels_last, False)
     runner = b.prepare(eager, False, True) if compile else eager
-    runs, first = [], None
-    for batch in batches:
-        report, traces = _analysis(base.replace(batch=batch))
-        first = first or report
+    runs = []
+    for report, traces in analyses:
+        batch = report.input.shape[0]
         t = report.totals
         estimate = t.training_total_bytes if train else t.inference_required_bytes
         ensure_fits(estimate - t.weight_bytes - t.buffer_bytes, device, f"a batch of {batch} at {dtype} (estimated)")
@@ -218,8 +226,7 @@ def _bench_dtype(
             break
     del model, eager, runner
     b.release(device)
-    assert first is not None
-    return first, runs
+    return runs
 
 
 @containing
