@@ -127,19 +127,17 @@ def bench(
                     f"a batch of {batch} at {dtype} (estimated)")  # fmt: skip
     runs: list[BenchRun] = []
     sources_seen: list[str] = []
-    first: Report | None = None
+    first = analyses[kinds[0], sizes[0]][0]  # the report the others' runs join
     for dtype in kinds:
         spec, math = _peak_spec(device, dtype, device_spec, refresh)
         got = _bench_dtype(base.replace(dtype=dtype), [analyses[dtype, n] for n in sizes], device, spec, math,
                            train=train, warmup=warmup, iterations=iterations, channels_last=channels_last,
                            compile=compile, per_layer=per_layer, on_step=on_step)  # fmt: skip
-        first = first or analyses[dtype, sizes[0]][0]
         runs += got
         if spec is not None and got and got[0].peak_flops and spec.source not in sources_seen:
             sources_seen.append(spec.source)
         if got and got[-1].stopped:
             break
-    assert first is not None
     method = ("CUDA events around each iteration, synchronised" if device.type == "cuda" else
               f"time.perf_counter around each iteration, {b.threads()} threads")  # fmt: skip
     memory = ("torch.cuda.max_memory_allocated" if device.type == "cuda" else

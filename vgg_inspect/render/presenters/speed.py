@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ...metrics.storage import QUANTISED
 from ...ops import NEUTRAL_KINDS
 from ...report.model import BenchRun, Report, RooflineLayer, RooflinePoint, StorageRow
 from .. import units
@@ -125,7 +126,7 @@ def storage_views(report: Report) -> list[View]:
 
 def _how(row: StorageRow) -> str:
     """The scheme in a few words; the notes give it in full."""
-    if row.format in ("fp8", "int8", "int4"):
+    if row.format in QUANTISED:
         return f"weights {row.bits}-bit + scales"
     return f"all at {row.bits} bits"
 
@@ -152,7 +153,7 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
         Column("Peak memory", lambda r: r.peak_memory_bytes, lambda v: "-" if v is None else units.binary(v), drop=2),
         Column("Estimate", lambda r: r.estimate_bytes, units.binary, drop=3),  # goes first: it is the tool's own
     ]
-    peaks = {(r.peak_math, r.peak_flops): None for r in bench.runs}  # each math once, in run order
+    peaks = dict.fromkeys((r.peak_math, r.peak_flops) for r in bench.runs)  # each math once, in run order
     known = ", ".join(f"{rate(flops)} dense {math}" for math, flops in peaks if flops)
     unknown = [math for math, flops in peaks if not flops]
     peak = "; ".join(
