@@ -117,6 +117,7 @@ class Recorder:
         self.saved = SavedTensors(excluded)
         self.active: list[int] = []  # leaf calls open now, innermost last
         self.containers: list[str] = []  # non-leaf modules whose forward runs, outermost first
+        self.ran: set[int] = set()  # every module whose forward ran (a leaf, or one that calls functions)
         self.in_dropout = False  # inside a functional dropout (its mask is made, then applied)
         self.mask: int | None = None  # the storage of that dropout's mask
         self.family_calls: dict[str, int] = {}  # op family -> functional calls of it so far
@@ -125,6 +126,7 @@ class Recorder:
     # --- module hooks ---
 
     def enter_leaf(self, name: str, module: nn.Module, args: tuple[Any, ...]) -> None:
+        self.ran.add(id(module))
         self.active.append(len(self.calls))
         first = first_tensor(args)
         shape = tuple(first.shape) if first is not None else ()
@@ -141,6 +143,7 @@ class Recorder:
         call.result = tensor_key(result)
 
     def enter_container(self, module: nn.Module) -> None:
+        self.ran.add(id(module))
         self.containers.append(type(module).__name__)
 
     def leave_container(self) -> None:

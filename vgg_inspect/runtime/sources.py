@@ -140,23 +140,24 @@ def module_report(
     module = prepare.materialise(module, shape, dtype, notes)
     device = None if as_built else device_name(module)
     counted: set[str] = set()
+    ran: set[str] = set()
     traces = trace_module(module, shape, dtype=dtype, execute=execute, convention=Convention.for_device(device),
-                          notes=notes, input_requires_grad=input_requires_grad, counted=counted)  # fmt: skip
+                          notes=notes, input_requires_grad=input_requires_grad, counted=counted, ran=ran)  # fmt: skip
     weight_layers = sum(t.op.kind in (LayerKind.CONV, LayerKind.FC) for t in traces)
     info = ModelInfo(name or type(module).__name__, MODULE_CONFIG, None, None, None, shape[1], weight_layers)
     report = build_report(info, shape, traces, dtype=dtype, device=device,
                           analysis="instantiated" if device else "analytical", include=include,
                           optimizer=optimizer, input_requires_grad=input_requires_grad,
                           conv_kernel=cpu_conv_kernel(device, dtype) if device else ConvKernel.EITHER,
-                          held=held_elsewhere(module, counted, traces))  # fmt: skip
+                          held=held_elsewhere(module, counted, ran))  # fmt: skip
     report.warnings.extend(notes)
     return report, traces
 
 
-def held_elsewhere(module: nn.Module, counted: set[str], traces: list[LayerTrace]) -> list[Held]:
+def held_elsewhere(module: nn.Module, counted: set[str], ran: set[str]) -> list[Held]:
     """What ``module.parameters()`` and ``.buffers()`` hold beyond the rows (``counted`` names what they
-    count), grouped by the module that owns it: the model's own tensors, an auxiliary head never called."""
-    called = {t.module for t in traces if t.call is None}
+    count), grouped by the module that owns it: the model's own tensors, an auxiliary head never called.
+    ``ran``: the modules whose forward ran (a module whose own code calls functions ran, rows or not)."""
     owners: dict[str, list[tuple[str, Any, bool]]] = {}
     for name, tensor, is_param in [*((n, p, True) for n, p in module.named_parameters()),
                                    *((n, b, False) for n, b in module.named_buffers())]:  # fmt: skip
@@ -170,7 +171,7 @@ def held_elsewhere(module: nn.Module, counted: set[str], traces: list[LayerTrace
         nbytes = [sum(t.numel() * t.element_size() for t in group) for group in (params, buffers)]
         trainable = sum(t.numel() for t in params if t.requires_grad)
         held.append(Held(owner, type(module.get_submodule(owner)).__name__, [n for n, _, _ in items], size[0],
-                         trainable, size[1], nbytes[0], nbytes[1], owner == "" or owner in called))  # fmt: skip
+                         trainable, size[1], nbytes[0], nbytes[1], owner == "" or owner in ran))  # fmt: skip
     return held
 
 

@@ -82,10 +82,12 @@ def trace_module(
     notes: list[str] | None = None,
     input_requires_grad: bool = False,
     counted: set[str] | None = None,
+    ran: set[str] | None = None,
 ) -> list[LayerTrace]:
     """Every leaf call of ``module`` with its shapes and its real parameter and buffer counts.
     ``counted`` receives the names of the parameters and buffers the rows count (the others are
-    held by the module but used by no layer: on the root, or in a module the forward never calls).
+    held by the module but used by no layer: on the root, or in a module the forward never calls);
+    ``ran``, the paths of the modules whose forward ran (leaves, and those whose code was traced).
 
     ``execute=False`` walks a ``walkable`` module and propagates shapes with the layers' formulas
     (read from the real modules' attributes); saved-for-backward bytes then follow each op's rule.
@@ -96,9 +98,11 @@ def trace_module(
     if execute is None:
         execute = not walkable(module)
     if execute:
-        return _execute(module, input_shape, dtype, convention, notes, input_requires_grad, counted)
+        return _execute(module, input_shape, dtype, convention, notes, input_requires_grad, counted, ran)
     if counted is not None:  # a walk visits every leaf, and a walkable module holds nothing elsewhere
         counted.update(name for name, _ in [*module.named_parameters(), *module.named_buffers()])
+    if ran is not None:
+        ran.update(name for name, _ in module.named_modules())
     return _walk(module, input_shape)
 
 
@@ -131,19 +135,22 @@ def _execute(
     notes: list[str] | None = None,
     input_grad: bool = False,
     counted: set[str] | None = None,
+    ran: set[str] | None = None,
 ) -> list[LayerTrace]:
     try:
-        return _run(module, input_shape, dtype, convention, train=True, input_grad=input_grad, counted=counted)
+        return _run(module, input_shape, dtype, convention, train=True, input_grad=input_grad, counted=counted,
+                    ran=ran)  # fmt: skip
     except _TrainRefused as refused:
         if notes is not None:
             notes.append(
                 f"the model refuses train mode at this batch ({refused}): shapes and counts come from an eval-mode "
                 "run, and saved-for-backward bytes follow each layer's rule, unmeasured"
             )
-        return _run(module, input_shape, dtype, convention, train=False, input_grad=input_grad, counted=counted)
+        return _run(module, input_shape, dtype, convention, train=False, input_grad=input_grad, counted=counted,
+                    ran=ran)  # fmt: skip
 
 
-def _own_line(exc: BaseException) -> str:
+def own_line(exc: BaseException) -> str:
     """(file.py:21): the last frame of the traceback in the model's own code, not torch's or ours."""
     mine = (os.path.dirname(torch.__file__), os.path.dirname(os.path.dirname(__file__)))
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(mine)]
@@ -192,6 +199,7 @@ def _run(
     train: bool,
     input_grad: bool,
     counted: set[str] | None = None,
+    ran: set[str] | None = None,
 ) -> list[LayerTrace]:
     meta_state = {
         k: torch.empty(v.shape, dtype=v.dtype, device="meta").requires_grad_(v.requires_grad)
@@ -237,6 +245,8 @@ def _run(
         called = {id(c.module) for c in recorder.calls if c.module is not None}
         counted.update(f"{path}.{b}".lstrip(".") for path, m in module.named_modules() if id(m) in called
                        for b, _ in m.named_buffers(recurse=False))  # fmt: skip
+    if ran is not None:
+        ran.update(path for path, m in module.named_modules() if id(m) in recorder.ran)
     return traces
 
 
@@ -254,7 +264,7 @@ def _model_failed(exc: Exception, input_shape: tuple[int, ...], recorder: Record
     if isinstance(exc, TypeError) and "forward()" in text:
         text += " (the forward is called with one tensor of the --input shape)"
     return AnalysisError(
-        f"the model cannot run on input {tuple(input_shape)}{place}{_own_line(exc)}: "
+        f"the model cannot run on input {tuple(input_shape)}{place}{own_line(exc)}: "
         f"{plain or text or type(exc).__name__}; --debug shows the traceback"
     )
 
