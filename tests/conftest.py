@@ -14,6 +14,19 @@ ALL_VARIANTS = list(VARIANTS)
 PLAIN_VARIANTS = [n for n, v in VARIANTS.items() if not v.batch_norm]
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_cache(tmp_path_factory):
+    """No test writes the user's cache (~/.cache/vgg-inspect): the CPU peaks any test measures go to
+    a folder of the session's, inherited by the commands tests run in a subprocess."""
+    old = os.environ.get("XDG_CACHE_HOME")
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("cache"))
+    yield
+    if old is None:
+        os.environ.pop("XDG_CACHE_HOME", None)
+    else:
+        os.environ["XDG_CACHE_HOME"] = old
+
+
 @pytest.fixture(scope="session")
 def torch():
     return pytest.importorskip("torch")

@@ -9,10 +9,12 @@ tool with your exit code (``check FILE:Net`` passing in CI without checking anyt
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import functools
 import os
 import sys
 import sysconfig
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -52,14 +54,56 @@ def exit_message(exc: SystemExit) -> str:
     )
 
 
+# Which contexts (a thread, an asyncio task) are inside a contained call: their prints go to stderr.
+_CONTAINED: contextvars.ContextVar[bool] = contextvars.ContextVar("vgg_inspect_contained", default=False)
+_LOCK = threading.Lock()
+_users = 0  # contained calls running now, in every thread
+_saved: Any = None  # sys.stdout before the first of them
+
+
+class _Router:
+    """``sys.stdout`` while any call is contained: a contained context writes to stderr, every other
+    thread to the stdout it had. Swapping sys.stdout itself per call (redirect_stdout) is not safe
+    with threads: overlapping calls restore each other's swaps, and stdout stays on stderr for good."""
+
+    def __init__(self, stdout: Any) -> None:
+        self._stdout = stdout
+
+    def _target(self) -> Any:
+        return sys.stderr if _CONTAINED.get() else self._stdout
+
+    def write(self, text: str) -> int:
+        return int(self._target().write(text))
+
+    def flush(self) -> None:
+        self._target().flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._target(), name)
+
+
 @contextlib.contextmanager
 def contained() -> Iterator[None]:
     """Model code's stdout to stderr; its ``SystemExit`` to an ``AnalysisError`` (exit code 1)."""
-    with contextlib.redirect_stdout(sys.stderr):
-        try:
-            yield
-        except SystemExit as exc:
-            raise AnalysisError(exit_message(exc)) from None
+    global _users, _saved
+    with _LOCK:
+        if _users == 0:
+            _saved = sys.stdout
+            sys.stdout = _Router(_saved)
+        _users += 1
+    token = _CONTAINED.set(True)
+    try:
+        yield
+    except SystemExit as exc:
+        raise AnalysisError(exit_message(exc)) from None
+    finally:
+        _CONTAINED.reset(token)
+        with _LOCK:
+            _users -= 1
+            if _users == 0:
+                if isinstance(sys.stdout, _Router):  # unless the caller replaced it meanwhile
+                    sys.stdout = _saved
+                _saved = None
 
 
 def containing(f: F) -> F:

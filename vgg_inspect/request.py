@@ -15,6 +15,16 @@ from .records import record, replace
 Shape4 = tuple[int, int, int, int]
 
 
+def checked(req: Any, param: str = "req") -> Request:
+    """``req`` is a Request (a model name is not: ``Request("vgg16")`` is), before any work."""
+    if not isinstance(req, Request):
+        raise VggInspectError(
+            f"{{param}} must be a vgg_inspect.api.Request such as Request('vgg16'), got {type(req).__name__} {req!r}",
+            param=param,
+        )
+    return req
+
+
 @record(frozen=True)
 class Request:
     """Which network, at which input, how: the arguments every model command shares."""

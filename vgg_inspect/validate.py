@@ -30,6 +30,13 @@ def count(value: Any, param: str, minimum: int = 1) -> int:
     return number
 
 
+def flag(value: Any, param: str) -> bool:
+    """True or False, nothing else: ``"no"`` and ``1`` are not booleans (``"no"`` is truthy)."""
+    if not isinstance(value, bool):
+        raise VggInspectError(f"{{param}} must be True or False, got {type(value).__name__} {value!r}", param=param)
+    return value
+
+
 def input_size(value: Any, param: str = "input_size") -> tuple[int, int]:
     """``224`` or ``"224"`` -> (224, 224); ``"224x320"`` or ``(224, 320)`` -> (H, W)."""
     if isinstance(value, str):
@@ -60,7 +67,7 @@ def counts(text: Any, param: str) -> list[int]:
     """``"1,8,64"`` -> [1, 8, 64]: each a count >= 1, repeats dropped, order kept."""
     found = []
     for part in str(text).split(","):
-        if not part.strip().isdigit():
+        if not (part.strip().isascii() and part.strip().isdigit()):  # '²' is a digit to isdigit, not to int
             raise VggInspectError(f"malformed {{param}} '{text}': expected N or a comma list such as 1,8,64",
                                   param=param)  # fmt: skip
         found.append(count(int(part), param))

@@ -22,7 +22,7 @@ from ..ops import ConvKernel
 from ..ops.traced import LayerTrace, analytical_traces
 from ..report.assemble import build_report
 from ..report.model import Budget, EffectiveField, Measured, ModelInfo, Peer, Report, SweepPoint, Totals
-from ..request import Request
+from ..request import Request, checked
 
 __all__ = [
     "Request",
@@ -102,6 +102,12 @@ def _builtin(
 
 def _user(req: Request, include: Iterable[str] | str, optimizer: str) -> Analysis:
     """Your model: loaded (its code runs), built on meta, traced once at operator level."""
+    report, traces, _ = _user_module(req, include, optimizer)
+    return report, traces
+
+
+def _user_module(req: Request, include: Iterable[str] | str, optimizer: str) -> tuple[Report, list[LayerTrace], Any]:
+    """``_user``, with the module it analysed."""
     shape = req.user_shape()
     dtype = req.canonical_dtype()
     from ..runtime import sources
@@ -109,7 +115,7 @@ def _user(req: Request, include: Iterable[str] | str, optimizer: str) -> Analysi
     report, traces, module = sources.user_report(req, shape, dtype, include, optimizer)
     if req.weights is not None:
         _check_weights(report, req.weights, module)
-    return report, traces
+    return report, traces, module
 
 
 def _analysis(req: Request, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Analysis:
@@ -129,6 +135,7 @@ def _check_weights(report: Report, path: str, model: Any) -> None:
 
 @containing
 def analyze_request(req: Request, *, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Report:
+    req = checked(req)
     return _analysis(req, include, optimizer)[0]
 
 
@@ -196,6 +203,7 @@ def flops(
     sizes: list[tuple[int, int]] | None = None,
 ) -> Report:
     """The report with its peers (``compare``, or the ``peers`` named) and an input sweep (``sizes``)."""
+    req = checked(req)
     report, traces = _analysis(req, include)
     only = tuple(peers)
     if compare or only:
@@ -210,6 +218,8 @@ def memory(
 ) -> Report:
     """The report with the largest batches within ``limit`` bytes and, with ``measured``, a real run
     on CUDA (``train``: forward and backward)."""
+    req = checked(req)
+    measured, train = validate.flag(measured, "measured"), validate.flag(train, "train")
     if measured and not (req.device or "").startswith("cuda"):
         raise VggInspectError("--measure needs --device cuda (it reads torch.cuda.max_memory_allocated)")
     if train and not measured:
@@ -234,6 +244,7 @@ def receptive_field(
     on_step: Callable[[str], None] | None = None,
 ) -> Report:
     """The report (every row has its field); with ``effective``, the empirical field of ``layer``."""
+    req = checked(req)
     report, traces = _analysis(req)
     if effective:
         report.effective_receptive_field = effective_field(req, report, layer=layer, mode=mode, seed=seed,
@@ -251,6 +262,7 @@ def compare_peers(
     """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report;
     ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo); ``traces``
     are the report's (traced again if not given)."""
+    req = checked(req)
     from ..runtime import peers, sources
 
     dtype = report.input.dtype
@@ -266,6 +278,7 @@ def compare_peers(
 
 
 def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:
+    req = checked(req)
     points = []
     for size in sizes:
         r = analyze_request(req.replace(input_size=size, device=None, init=False), include=include)
@@ -276,6 +289,7 @@ def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | s
 @containing
 def budget(req: Request, limit: int, optimizer: str = "momentum") -> Budget:
     """The largest batches whose inference and training needs fit in ``limit`` bytes."""
+    req = checked(req)
     limit = validate.count(limit, "budget")
     base = req.replace(device=None, init=False)
     cache: dict[int, Totals] = {}
@@ -307,6 +321,7 @@ def budget(req: Request, limit: int, optimizer: str = "momentum") -> Budget:
 @containing
 def measure(req: Request, report: Report, train: bool) -> Measured:
     """A real run on CUDA beside the estimate it should match."""
+    req = checked(req)
     from ..runtime import measure as m
     from ..runtime import sources
     from ..runtime.instantiate import check_device
@@ -334,6 +349,7 @@ def _readable(req: Request, report: Report) -> list[bool]:
 
 def pick_layer(req: Request, report: Report, layer: str | None) -> int:
     """The row the empirical field traces; a bad ``layer`` fails here, before any torch work."""
+    req = checked(req)
     from ..report.effective_layer import pick_layer as pick
 
     return pick(report, layer, _readable(req, report))
@@ -353,6 +369,7 @@ def effective_field(
 ) -> EffectiveField:
     """The empirical field of ``layer`` (default: the last conv) of the model ``report`` describes;
     ``traces`` are the report's (traced again for your model if not given)."""
+    req = checked(req)
     from ..report.effective_layer import check_args
 
     index = pick_layer(req, report, layer)  # a bad layer or argument fails before any torch work

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..guard import containing
-from ..request import Request
+from ..request import Request, checked
 from . import _analysis, analyze, analyze_request
 
 if TYPE_CHECKING:
@@ -17,6 +17,7 @@ if TYPE_CHECKING:
 
 @containing
 def block_comparison(req: Request) -> BlockComparison:
+    req = checked(req)
     from ..metrics import kernels
     from ..report.documents import BlockComparison
 
@@ -63,6 +64,7 @@ def paper_table(
 def explain(req: Request, figures: list[str] | tuple[str, ...] = ()) -> Explanation:
     """The VGG16 figures in circulation checked against the report, and the quantities that
     produce each figure the user brought."""
+    req = checked(req)
     from ..report.explanation import explanation
 
     report = analyze_request(req)
@@ -80,6 +82,7 @@ def identify(path: str) -> Identification:
 @containing
 def diff(a: Request, b: Request) -> Diff:
     """Two models' weight and pooling layers aligned in execution order, field by field."""
+    a, b = checked(a, "a"), checked(b, "b")
     from ..report.diff import diff_reports
 
     (ra, ta), (rb, tb) = _analysis(a), _analysis(b)

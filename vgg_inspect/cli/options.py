@@ -63,6 +63,15 @@ OPTION_NAMES = {
     "depth": "--depth",
     "peak_tflops": "--peak-tflops",
     "bandwidth": "--bandwidth",
+    "warmup": "--warmup",
+    "iterations": "--iterations",
+    "train": "--train",
+    "tf32": "--tf32",
+    "refresh": "--refresh",
+    "channels_last": "--channels-last",
+    "compile": "--compile",
+    "per_layer": "--per-layer",
+    "measured": "--measure",
 }
 
 
@@ -111,6 +120,30 @@ class Group(click.Group):
             fail(ctx, "interrupted", 130)
 
 
+OWN_EMPTY = ("config", "dtype", "input_size", "batch")  # their own checks say "malformed" or "empty"
+# What an empty value of an option with this metavar should have been.
+_WANTED = {"FILE": "a file name", "NAME": "a name", "SIZE": "a size such as 16GiB", "TEXT": "a value"}
+
+
+class Command(click.Command):
+    """A command whose text options refuse an empty value typed on the command line (``--plot ''``,
+    ``--budget ''``) instead of taking it as "not given": every command is made with ``cls=Command``.
+    Options that say more about their own empty value (--config) keep their message."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        rest = super().parse_args(ctx, args)
+        for param in self.params:
+            value = ctx.params.get(param.name or "")
+            values = value if isinstance(value, tuple) else (value,)
+            typed = ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.COMMANDLINE
+            if isinstance(param, click.Option) and typed and param.name not in OWN_EMPTY and "" in values:
+                wanted = _WANTED.get(param.metavar or "TEXT", f"a value ({param.metavar})")
+                if param.name == "output":
+                    wanted += ", or - for standard output"
+                raise VggInspectError(f"{param.opts[0]} needs {wanted}, got an empty string")
+        return rest
+
+
 def fail(ctx: click.Context, text: str, code: int) -> None:
     # One line, whatever the user typed: control characters are shown escaped (\r, \x1e).
     shown = "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in text)
@@ -153,6 +186,11 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 raise VggInspectError(
                     f"{flag} needs a file name" + (", or - for standard output" if flag == "--output" else "")
                 )
+        from ..render.writes import check_destination
+
+        for path in (output, export_svg, export_html):
+            if path is not None:
+                check_destination(path)  # before the work, not after it
         exports = {k: v for k, v in (("svg", export_svg), ("html", export_html)) if v}
         return f(*args, out=Output(fmt, output, wide, exports or None), **kwargs)
 

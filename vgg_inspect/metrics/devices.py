@@ -8,6 +8,8 @@ are decimal (10^12); capacity is the data sheet's "GB" figure, as written there.
 
 from __future__ import annotations
 
+import math as _math
+
 from ..errors import VggInspectError, did_you_mean
 from ..records import record
 
@@ -108,10 +110,20 @@ def device_spec(name: str) -> DeviceSpec:
 def custom_spec(peak_tflops: float, bandwidth_tbs: float, math: str) -> DeviceSpec:
     """A device the user describes: one peak (for the dtype in use) and a bandwidth."""
     for value, what in ((peak_tflops, "peak_tflops"), (bandwidth_tbs, "bandwidth")):
-        if not (isinstance(value, (int, float)) and value > 0 and value != float("inf")):
-            raise VggInspectError(f"{{param}} must be a positive number, got {value!r}", param=what)
+        # in FLOP/s and B/s (x 10^12) it must stay finite: 1e300 TFLOP/s passes > 0 and overflows later
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not _finite_positive(value):
+            raise VggInspectError(f"{{param}} must be a positive, finite number, got {value!r}", param=what)
     return DeviceSpec("custom", "your device", {math: float(peak_tflops)}, float(bandwidth_tbs), None,
                       "given on the command line")  # fmt: skip
+
+
+def _finite_positive(value: float) -> bool:
+    """``value`` x 10^12 (TFLOP/s, TB/s) is a positive finite float."""
+    try:
+        scaled = float(value) * 1e12
+        return scaled > 0 and _math.isfinite(scaled)
+    except OverflowError:  # an int beyond any float
+        return False
 
 
 def math_mode(dtype: str, tf32: bool = False) -> str:

@@ -7,15 +7,25 @@ from __future__ import annotations
 import io
 import os
 import shutil
+from collections.abc import Callable
 from typing import Any, Literal
 
 TEXT_WIDTH = 120  # when the width of where it goes is unknown
 
 
 def _views(report: Any) -> list[Any]:
-    from .presenters import summary_views
+    """The summary (with its groups), then the section an API call added (a roofline, storage, a
+    bench): the tables the command of that name prints."""
+    from . import presenters as p
 
-    return summary_views(report)
+    views = list(p.summary_views(report))
+    sections: dict[str, Callable[[Any], list[Any]]] = {
+        "roofline": p.roofline_views, "storage": p.storage_views, "bench": p.bench_views
+    }  # fmt: skip
+    for section, more in sections.items():
+        if getattr(report, section, None) is not None:
+            views += more(report)
+    return views
 
 
 def as_text(report: Any) -> str:

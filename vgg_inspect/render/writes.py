@@ -52,6 +52,19 @@ def to_stdout(data: bytes) -> None:
     write_all(fd, data, STDOUT)
 
 
+def check_destination(output: str) -> None:
+    """Before any work: ``output`` can receive a file (its folder exists, it is not a folder), so that
+    a long run (bench, --effective) does not fail only at its end."""
+    if output == "-":
+        return
+    target = os.path.realpath(output)
+    if os.path.isdir(target):
+        raise IsADirectoryError(errno.EISDIR, "Is a directory", output)
+    folder = os.path.dirname(target)
+    if not os.path.isdir(folder):
+        raise FileNotFoundError(errno.ENOENT, f"no folder {os.path.dirname(output) or folder} to write into", output)
+
+
 def to_path(data: bytes, output: str) -> None:
     """To the file ``output`` (see the module's rules)."""
     target = os.path.realpath(output)  # a link's target is what the user means

@@ -10,6 +10,7 @@ from ..errors import VggInspectError
 from .model import Group, LayerRow, Report
 
 BY = ("block", "module")
+HELD = "held"  # by block: the tensors no layer uses (an auxiliary head, the model's own buffers)
 _BLOCK = re.compile(r"^(?:(?:conv|relu|bn|norm|act)(\d+)_\d+|(?:pool|lrn)(\d+))$")  # conv3_2, pool3, lrn1
 _HEAD = re.compile(r"^(?:(?:fc|relu|drop|act|bn)\d+|avgpool|flatten)$")  # fc6, relu6, drop6, avgpool
 
@@ -30,7 +31,8 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
     if isinstance(depth, bool) or not isinstance(depth, int) or depth < 1:
         raise VggInspectError(f"{{param}} must be a whole number from 1, got {depth!r}", param="depth")
     keys = [block_of(r) for r in report.layers] if by == "block" else []
-    if by == "module" or any(k is None for k in keys):
+    keys_by_module = by == "module" or any(k is None for k in keys)
+    if keys_by_module:
         keys = [".".join(r.module.split(".")[:depth]) if " " not in r.module else "(functional calls)"
                 for r in report.layers]  # fmt: skip
     groups: dict[str, Group] = {}
@@ -44,4 +46,11 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
         g.activation_bytes += row.activation_bytes
         g.saved_bytes += row.saved_bytes
         g.complete = g.complete and row.macs is not None
+    for h in report.held or []:  # tensors no row counts: in their owner's group, so the groups add up
+        owner = h.owner or "(model)"
+        key = ".".join(owner.split(".")[:depth]) if by == "module" or keys_by_module else HELD
+        g = groups.setdefault(key, Group(key, [], 0, 0, 0, 0, 0, 0, True))
+        g.layers.append(f"{owner} (held: {', '.join(n.rpartition('.')[2] for n in h.names)})")
+        g.params += h.params
+        g.trainable_params += h.trainable_params
     return list(groups.values())

@@ -279,7 +279,7 @@ class RooflinePoint:
     flops: int
     bytes: int
     latency_s: float  # a lower bound: the layers' times added (one after another, each at its roof)
-    images_per_s: float  # a ceiling: batch / latency_s
+    images_per_s: float | None  # a ceiling: batch / latency_s; None: no finite ceiling (nothing to compute or move)
     compute_bound_share: float  # percent of the time spent in compute-bound layers
     layers: list[RooflineLayer]
 
@@ -307,9 +307,10 @@ class Storage:
     params: int
     quantised_params: int  # conv and linear weights: what a quantised format stores in fewer bits
     rows: list[StorageRow]
-    checkpoint_bytes: int  # what torch.save(model.state_dict()) writes at float32 (closed form)
+    checkpoint_bytes: int  # what torch.save(model.state_dict(), checkpoint_file) writes at float32, exactly
     checkpoint_note: str
     not_known: list[str]
+    checkpoint_file: str = "model.pt"  # the file name the checkpoint size is for (its stem names the archive)
 
 
 @record

@@ -3,13 +3,16 @@ a report, assembled from its traces (pure: no torch)."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from ..metrics import storage as sizes
+from ..metrics import torch_save
 from ..metrics.compute import layer_compute
 from ..metrics.devices import DeviceSpec
 from ..metrics.traffic import intensity, layer_traffic, turnover_batch
 from ..network import ITEMSIZE
+from ..network.state import ModelState
 from ..ops import Convention
 from ..ops.traced import LayerTrace
 from .model import (
@@ -86,7 +89,8 @@ def point(section: Traffic, batch: int, device: DeviceInfo, train: bool) -> Roof
     computing = sum(x.time_s for x in layers if x.bound == "compute")
     flops_total = section.train_flops if train else section.flops
     bytes_total = section.train_bytes if train else section.bytes
-    return RooflinePoint(batch, flops_total, bytes_total, latency, batch / latency if latency else 0.0,
+    # nothing to compute or move: no finite ceiling, which is not a ceiling of zero
+    return RooflinePoint(batch, flops_total, bytes_total, latency, batch / latency if latency else None,
                          100 * computing / latency if latency else 0.0, layers)  # fmt: skip
 
 
@@ -94,8 +98,10 @@ def roofline(sections: dict[int, Traffic], device: DeviceInfo, train: bool) -> R
     return Roofline(device, train, ROOFLINE_CONVENTION, [point(t, b, device, train) for b, t in sections.items()])
 
 
-def storage(report: Report, traces: Sequence[LayerTrace]) -> Storage:
-    split = sizes.split(traces, [t.module for t in traces])
+def storage(report: Report, state: ModelState, file: str = "model.pt") -> Storage:
+    """The weights per format and the checkpoint ``file``, from the model's state dict (every tensor once)."""
+    stem = os.path.splitext(os.path.basename(file))[0]  # torch names the archive's folder after it
+    split = sizes.split(state)
     rows = []
     for fmt, bits in sizes.FORMATS:
         weights, other = sizes.format_bytes(split, fmt, bits)
@@ -103,17 +109,19 @@ def storage(report: Report, traces: Sequence[LayerTrace]) -> Storage:
             scheme = (f"conv/linear weights at {bits} bits" + (", two per byte" if bits == 4 else "")
                       + " + one float32 scale per output channel; the rest float32")  # fmt: skip
         else:
-            scheme = f"every parameter and buffer at {bits} bits (num_batches_tracked int64)"
+            scheme = f"every floating-point parameter and buffer at {bits} bits (integer buffers at their own width)"
         rows.append(StorageRow(fmt, bits, weights, other, weights + other, scheme))
-    slack = sizes.checkpoint_slack(split)
     note = (
-        f"torch.save(model.state_dict()) at float32: the tensors plus torch's zip archive (a pickle of the "
-        f"keys, headers, 64-byte alignment), within {slack:,} bytes either way"
+        f"torch.save(model.state_dict(), '{file}') at float32, to the byte: the tensors (each storage once) in "
+        f"torch's zip archive (a pickle of the keys, headers, 64-byte alignment); the archive's folder is the file's "
+        f"stem, so another name changes the size by a few bytes per record"
     )
     unknown = [
         "activations of a quantised model (they depend on the kernels: int8 convolutions may keep float "
         "outputs, and fp8 needs per-tensor activation scales)",
         "which kernels a device runs for a quantised format, and their speed",
         "compressed checkpoints (zip stores torch's tensors uncompressed)",
+        *(f"the state dict's entry {key} (not a tensor: a module's extra state)" for key in state.not_counted),
     ]
-    return Storage(report.totals.params, split.quantisable, rows, sizes.checkpoint_bytes(split), note, unknown)
+    return Storage(report.totals.params, split.quantisable, rows, torch_save.checkpoint_bytes(state, stem), note,
+                   unknown, file)  # fmt: skip

@@ -17,6 +17,7 @@ import re
 import statistics
 import sys
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -26,7 +27,7 @@ require("torch", "timing a model")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from ..errors import AnalysisError, VggInspectError  # noqa: E402
+from ..errors import AnalysisError  # noqa: E402
 from ..records import record  # noqa: E402
 from .instantiate import TORCH_DTYPES  # noqa: E402
 
@@ -231,15 +232,36 @@ def run(
         raise AnalysisError(
             f"out of memory at input {tuple(x.shape)}: the estimate fit, the run did not; try a smaller --batch"
         ) from None
-    except RuntimeError as exc:
-        raise AnalysisError(f"the run failed: {str(exc).strip().splitlines()[0]}") from None
+    except Exception as exc:  # the model's own code (ValueError, KeyError, an assert) or a kernel refusing
+        raise failed_run(exc, x) from None
     clock.sync()
     peak = clock.peak()
     if peak is None and not stopped:
-        grads = [p.grad for p in module.parameters() if p.grad is not None]
+        # A step starts by freeing the last step's gradients (zero_grad(set_to_none=True)) and makes new
+        # ones: free them first, so that they are counted once, among what the step allocates.
+        if optimizer is not None:
+            optimizer.zero_grad(set_to_none=True)
         state = [v for s in (optimizer.state.values() if optimizer else ()) for v in s.values() if torch.is_tensor(v)]
-        peak = cpu_peak(step, [*module.parameters(), *module.buffers(), x, *grads, *state])
+        peak = cpu_peak(step, [*module.parameters(), *module.buffers(), x, *state])
     return Timing(times, peak, stopped, layer_times)
+
+
+def failed_run(exc: BaseException, x: torch.Tensor) -> AnalysisError:
+    """One line: what failed, in which line of the model's code, and what to do where it is known."""
+    from .. import errors
+    from .tracer import own_line
+
+    if errors.DEBUG:
+        traceback.print_exception(exc, file=sys.stderr)
+    text = str(exc).strip()
+    first = text.splitlines()[0] if text else ""
+    hint = ""
+    if "more than 1 value per channel when training" in text:
+        hint = (f"; BatchNorm cannot train on one value per channel (input {tuple(x.shape)}): a larger --batch "
+                "or --input, or time inference without --train")  # fmt: skip
+    return AnalysisError(
+        f"the run failed{own_line(exc)}: {type(exc).__name__}: {first}{hint}; --debug shows the traceback"
+    )
 
 
 def release(device: torch.device) -> None:
@@ -258,11 +280,6 @@ def summary(times: list[float]) -> tuple[float, float]:
     ordered = sorted(times)
     p90 = ordered[min(len(ordered) - 1, max(0, -(-9 * len(ordered) // 10) - 1))]
     return statistics.median(ordered), p90
-
-
-def check_counts(warmup: int, iterations: int) -> None:
-    if warmup < 0 or iterations < 1:
-        raise VggInspectError(f"--iterations must be at least 1 and --warmup at least 0, got {iterations}, {warmup}")
 
 
 def threads() -> int:

@@ -5,11 +5,12 @@ from __future__ import annotations
 import click
 
 from ... import api
-from ..options import Output, emit, examples, output_options, presenters
+from ..options import Command, Output, emit, examples, output_options, presenters
 
 
 @click.command(
     "list",
+    cls=Command,
     epilog=examples(
         "vgg-inspect list",
         "vgg-inspect list --format json",

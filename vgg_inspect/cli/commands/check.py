@@ -11,18 +11,19 @@ import click
 from ... import api
 from ...errors import VggInspectError
 from ...request import Request
-from ..options import Output, emit, examples, model_options, presenters
+from ..options import Command, Output, emit, examples, model_options, presenters
 
 if TYPE_CHECKING:
     from ...render.views import View
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect check vgg16 --expect params=138357544 --expect conv5_3.params=2359808",
         "vgg-inspect check --config 64,M,128,M --baseline golden.json --update",
         "vgg-inspect check --config 64,M,128,M --baseline golden.json --tolerance macs=2%",
-    )
+    ),
 )
 @model_options()
 @click.option(

@@ -5,14 +5,15 @@ from __future__ import annotations
 import click
 
 from ... import api
-from ..options import Output, emit, examples, output_options, presenters
+from ..options import Command, Output, emit, examples, output_options, presenters
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect identify vgg16-397923af.pth",
         "vgg-inspect identify my_checkpoint.pt --format json",
-    )
+    ),
 )
 @click.argument("path", metavar="FILE")
 @output_options

@@ -10,7 +10,7 @@ from ... import api
 from ...errors import VggInspectError
 from ...network.reference import CONFIG_PREFIX, looks_like_user_code
 from ...request import Request
-from ..options import Output, emit, examples, model_options, presenters
+from ..options import Command, Output, emit, examples, model_options, presenters
 
 # Options that describe a built-in network, with their defaults: with your own model on one side and
 # a built-in on the other, they apply to the built-in only (vgg16 --num-classes 10 against a CIFAR
@@ -33,6 +33,7 @@ def _side(text: str, req: Request, other: str) -> Request:
 
 @click.command(
     "diff",
+    cls=Command,
     epilog=examples(
         "vgg-inspect diff vgg16 vgg16_c",
         "vgg-inspect diff vgg16 config:64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",

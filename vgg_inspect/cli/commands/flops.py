@@ -9,7 +9,7 @@ import click
 
 from ... import api, validate
 from ...request import Request
-from ..options import Output, emit, examples, model_options, presenters
+from ..options import Command, Output, emit, examples, model_options, presenters
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -25,12 +25,13 @@ INCLUDE_HELP = (
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect flops vgg16",
         "vgg-inspect flops vgg16 --include bias,relu --train",
         "vgg-inspect flops vgg16 --compare --input 224,448",
         "vgg-inspect flops vgg19 --train --input-requires-grad",
-    )
+    ),
 )
 @model_options(multi_input=True)
 @click.option("--include", default="", metavar="LIST", help=INCLUDE_HELP)

@@ -6,15 +6,16 @@ import click
 
 from ... import api
 from ...request import Request
-from ..options import Output, emit, examples, model_options, presenters
+from ..options import Command, Output, emit, examples, model_options, presenters
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect memory vgg16",
         "vgg-inspect memory vgg16_bn --budget 16GiB --optimizer adam",
         "vgg-inspect memory vgg19 --device cuda --measure --train",
-    )
+    ),
 )
 @model_options()
 @click.option(

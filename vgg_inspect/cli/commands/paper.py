@@ -7,15 +7,16 @@ import click
 from ... import api
 from ...errors import VggInspectError
 from ...request import Request
-from ..options import Output, emit, examples, model_options, output_options, presenters
+from ..options import Command, Output, emit, examples, model_options, output_options, presenters
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect variants",
         "vgg-inspect variants --input 384 --bn",
         "vgg-inspect variants --format markdown -o table1.md",
-    )
+    ),
 )
 @click.option(
     "--input",
@@ -40,11 +41,12 @@ def variants(out: Output, input_size: str, num_classes: int, batch: int, bn: boo
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect explain",
         "vgg-inspect explain vgg16 1728 30.94G 93MB 527.8MiB",
         "vgg-inspect explain vgg19 --input 320 143.67M",
-    )
+    ),
 )
 @click.argument("args", nargs=-1, metavar="[MODEL] [FIGURE]...")
 @model_options(argument=False)

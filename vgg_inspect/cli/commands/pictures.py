@@ -10,7 +10,7 @@ from ... import api
 from ...errors import VggInspectError
 from ...render.diagram import ANNOTATIONS
 from ...request import Request
-from ..options import examples, model_options
+from ..options import Command, examples, model_options
 
 PICTURE_FORMATS = ("svg", "png", "pdf")
 
@@ -21,15 +21,19 @@ def _target(output: str, allowed: tuple[str, ...]) -> str:
     extension = os.path.splitext(output)[1].lstrip(".").lower()
     if extension not in allowed:
         raise VggInspectError(f"--output '{output}': the file name must end in {', '.join('.' + a for a in allowed)}")
+    from ...render.writes import check_destination
+
+    check_destination(output)
     return extension
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect diagram vgg16 -o vgg16.svg",
         "vgg-inspect diagram vgg11_bn --annotate macs -o vgg11_bn.png",
         "vgg-inspect diagram --config 64,M,128,M,256,M --head conv --input 96 -o small.pdf",
-    )
+    ),
 )
 @model_options(outputs=False, tables=False)
 @click.option("--annotate", type=click.Choice(ANNOTATIONS),
@@ -51,11 +55,12 @@ def diagram(output: str, annotate: str | None, req: Request) -> None:
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect report vgg16 -o vgg16.html",
         "vgg-inspect report vgg19_bn --input 320x480 --batch 8 -o vgg19_bn.html",
         "vgg-inspect report vgg16 --dtype bfloat16 --device-spec h100-sxm -o vgg16-h100.html",
-    )
+    ),
 )
 @model_options(outputs=False)
 @click.option("--output", "-o", required=True, metavar="FILE", help="The HTML file to write (- : standard output).")

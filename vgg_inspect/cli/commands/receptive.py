@@ -10,7 +10,7 @@ import click
 from ... import api
 from ...errors import VggInspectError
 from ...request import Request
-from ..options import Output, emit, examples, given, model_options, presenters, progress_bar
+from ..options import Command, Output, emit, examples, given, model_options, presenters, progress_bar
 
 # receptive-field has four modes; each option belongs to the modes listed here.
 RF_MODES = {
@@ -44,6 +44,7 @@ RF_OPTION_MODES = {
 
 @click.command(
     "receptive-field",
+    cls=Command,
     epilog=examples(
         "vgg-inspect receptive-field vgg16 --input 320x480",
         "vgg-inspect receptive-field --in-channels 64 --out-channels 1 --kernel 11 --bias",

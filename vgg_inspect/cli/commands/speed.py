@@ -7,16 +7,17 @@ import click
 from ... import api
 from ...metrics.devices import DEVICES
 from ...request import Request
-from ..options import Output, emit, examples, model_options, progress_bar
+from ..options import Command, Output, emit, examples, model_options, progress_bar
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect roofline vgg16 --device-spec h100-sxm --dtype bfloat16 --batch 1,8,64,256",
         "vgg-inspect roofline vgg16 --device-spec cpu --batch 8",
         "vgg-inspect roofline vgg19 --peak-tflops 100 --bandwidth 1.5 --train --batch 32",
         "vgg-inspect roofline vgg16 --device-spec l4 --dtype float16 --plot vgg16-l4.png",
-    )
+    ),
 )
 @model_options(multi_batch=True)
 @click.option(
@@ -50,8 +51,11 @@ def roofline(
 ) -> None:
     """Bytes moved, FLOPs per byte and the bound of every layer on a device, the latency bound and the
     images/s ceiling per batch, and the batch at which each memory-bound layer turns compute-bound."""
+    from ...render.writes import check_destination
     from ..options import presenters
 
+    if plot:
+        check_destination(plot)
     report = api.roofline(req, device_spec=device_spec, peak_tflops=peak_tflops, bandwidth_tbs=bandwidth,
                           batches=batches, train=train, tf32=tf32, refresh=refresh)  # fmt: skip
     if plot:
@@ -64,11 +68,12 @@ def roofline(
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect storage vgg16",
         "vgg-inspect storage vgg16_bn --num-classes 10 --format json",
         "vgg-inspect storage my_vgg.py:VGG16",
-    )
+    ),
 )
 @model_options(tables=False)
 def storage(out: Output, req: Request) -> None:
@@ -81,12 +86,13 @@ def storage(out: Output, req: Request) -> None:
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect bench vgg11 --device cpu --input 64 --batch 1,8 --dtype float32,bfloat16",
         "vgg-inspect bench --config 64,M,128,M --device cpu --input 32 --per-layer",
         "vgg-inspect bench vgg16 --device cuda --dtype bfloat16 --batch 256 --compile --channels-last",
         "vgg-inspect bench vgg19 --device cuda --train --batch 64",
-    )
+    ),
 )
 @model_options(multi_batch=True, multi_dtype=True)
 @click.option("--train", is_flag=True, help="Time training steps: forward, backward and an SGD-momentum step.")

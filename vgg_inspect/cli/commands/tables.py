@@ -6,15 +6,16 @@ import click
 
 from ... import api
 from ...request import Request
-from ..options import Output, emit, examples, model_options, presenters
+from ..options import Command, Output, emit, examples, model_options, presenters
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect params vgg16",
         "vgg-inspect params C --batch-norm --num-classes 10 --in-channels 1",
         "vgg-inspect params --config 64,M,128,M,256,256,M --input 32",
-    )
+    ),
 )
 @model_options()
 def params(out: Output, all_layers: bool, req: Request) -> None:
@@ -24,12 +25,13 @@ def params(out: Output, all_layers: bool, req: Request) -> None:
 
 
 @click.command(
+    cls=Command,
     epilog=examples(
         "vgg-inspect summary vgg19 --input 320x480",
         "vgg-inspect summary vgg16 --head conv --input 384",
         "vgg-inspect summary vgg16_bn --by block",
         "vgg-inspect summary my_vgg.py:VGG16 --depth 2",
-    )
+    ),
 )
 @model_options()
 @click.option(

@@ -36,6 +36,12 @@ def _per_byte(v: float | None) -> str:
     return "-" if v is None else f"{v:,.1f}" if v < 1000 else f"{v:,.0f}"
 
 
+def _ceiling(images_per_s: float | None) -> str:
+    if images_per_s is None:
+        return "no finite images/s ceiling (nothing to compute or move)"
+    return f"at most {images_per_s:,.1f} images/s"
+
+
 def roofline_views(report: Report, all_layers: bool = False) -> list[View]:
     roof = report.roofline
     assert roof is not None
@@ -54,11 +60,12 @@ def roofline_views(report: Report, all_layers: bool = False) -> list[View]:
         Column("Share", lambda x: x.share, lambda v: f"{v:.1f}%", drop=2),
         Column("Compute-bound from batch", _turnover, drop=1),
     ]
+    ridge = f"{d.ridge:,.0f}" if d.ridge >= 10 else f"{d.ridge:.2g}"  # a CPU's ridge can be below 1
     notes = [
         f"{d.title}: {rate(d.peak_flops)} dense {d.math} peak, {units.si(d.bandwidth, 'B/s')} bandwidth, ridge "
-        f"{d.ridge:,.0f} FLOP/byte ({d.source}{'; ' + d.note if d.note else ''}). Sparse peaks (2x) are not used.",
-        f"Latency at batch {first.batch}: at least {seconds(first.latency_s)}; at most "
-        f"{first.images_per_s:,.1f} images/s; {first.compute_bound_share:.0f}% of the time in compute-bound layers.",
+        f"{ridge} FLOP/byte ({d.source}{'; ' + d.note if d.note else ''}). Sparse peaks (2x) are not used.",
+        f"Latency at batch {first.batch}: at least {seconds(first.latency_s)}; "
+        f"{_ceiling(first.images_per_s)}; {first.compute_bound_share:.0f}% of the time in compute-bound layers.",
         f"Time: {roof.convention}.",
         f"Bytes moved: {report.traffic.convention if report.traffic else ''}.",
     ]
@@ -74,7 +81,7 @@ def roofline_views(report: Report, all_layers: bool = False) -> list[View]:
         Column("FLOPs", lambda p: p.flops, units.count, compact=units.si, drop=2),
         Column("Bytes moved", lambda p: p.bytes, units.count, compact=lambda v: units.si(v, "B"), drop=1),
         Column("Latency (at least)", lambda p: p.latency_s, seconds),
-        Column("Images/s (at most)", lambda p: p.images_per_s, lambda v: f"{v:,.1f}"),
+        Column("Images/s (at most)", lambda p: p.images_per_s, lambda v: "no limit" if v is None else f"{v:,.1f}"),
         Column("Compute-bound time", lambda p: p.compute_bound_share, lambda v: f"{v:.0f}%"),
     ]
     return [per_layer, View(f"By batch on {d.title} ({d.math})", batches, roof.points, [_memory_bound(roof.points)])]
@@ -118,7 +125,7 @@ def storage_views(report: Report) -> list[View]:
         "How: " + " ".join(f"{', '.join(names)}: {scheme}." for scheme, names in formats.items()),
         f"{s.quantised_params:,} of {s.params:,} parameters are conv and linear weights (what fp8, int8 and int4 "
         "store in fewer bits). MB = 10^6 bytes, MiB = 2^20 bytes: torchvision's '527.8 MB' for VGG16 is 527.8 MiB.",
-        f"Checkpoint: about {units.bytes_full(c)}; {s.checkpoint_note}.",
+        f"Checkpoint {s.checkpoint_file}: {units.bytes_full(c)}; {s.checkpoint_note}.",
         "Not known here: " + "; ".join(s.not_known) + ".",
     ]
     return [View(_title(report, "Storage of the weights"), cols, s.rows, _warned(report, notes), _bold_fp32)]
