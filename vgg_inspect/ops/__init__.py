@@ -34,6 +34,7 @@ from .layers import (
     adaptive_bounds,
 )
 from .norms import Normalization
+from .products import MatMul
 from .resampling import AdaptiveMaxPool2d, ConvTranspose2d, Crop, Interpolate, Pad
 
 __all__ = [
@@ -56,6 +57,7 @@ __all__ = [
     "LayerKind",
     "Linear",
     "LocalResponseNorm",
+    "MatMul",
     "MaxPool2d",
     "Normalization",
     "Op",

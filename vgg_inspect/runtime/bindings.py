@@ -108,6 +108,25 @@ def op_from_aten(name: str, args: tuple[Any, ...], tags: frozenset[str] = frozen
         return ops.Unknown(f"aten.{name}")
 
 
+PRODUCTS = ("mm", "addmm", "bmm")  # matrix products: a Linear when one operand is a weight
+
+
+def product_operands(name: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
+    """The two matrices of a product (addmm's first argument is the added term)."""
+    return (args[1], args[2]) if name == "addmm" else (args[0], args[1])
+
+
+def activation_product(name: str, args: tuple[Any, ...]) -> ops.Op:
+    """A product none of whose operands is a parameter (a Gram matrix): no weight layer."""
+    try:
+        a, b = product_operands(name, args)
+        if name == "bmm":
+            return ops.MatMul(int(a.shape[1]), int(a.shape[2]), int(b.shape[2]), int(a.shape[0]))
+        return ops.MatMul(int(a.shape[0]), int(a.shape[1]), int(b.shape[1]), 1, name == "addmm")
+    except (IndexError, AttributeError, TypeError):
+        return ops.Unknown(f"aten.{name}")
+
+
 def module_from_op(op: ops.Op, dtype: torch.dtype) -> nn.Module:
     binding = _BY_OP.get(type(op))
     if binding is None or binding.to_module is None:

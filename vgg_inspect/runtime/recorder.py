@@ -69,6 +69,7 @@ class Call:
     input_requires_grad: bool = False
     weights: list[torch.Tensor] = field(default_factory=list)  # parameters a functional call reads
     key: tuple[str, int] | None = None  # a functional call: (op family, its n-th call outside modules)
+    operand_grad: bool | None = None  # a matrix product: its second operand needs a gradient
     sources: tuple[TensorKey, ...] = ()  # the activations it reads (two or more: a merge)
     result: TensorKey | None = None  # the activation it writes
 
@@ -232,8 +233,15 @@ class Recorder:
         where = f"{self.containers[-1]}.forward" if self.containers else "forward"
         label = "flatten" if flat else "crop" if name == "slice" else bindings.functional_label(name)
         # torch.flatten(x, 1) or x.view(n, -1) before the classifier: a row, as nn.Flatten gets
+        weights = [a for a in args if isinstance(a, torch.Tensor) and storage_id(a) in self.excluded]
+        operand_grad = None
         if op is None:
             op = ops.Flatten(1) if flat else bindings.op_from_aten(name, args, tags)
+        if name in bindings.PRODUCTS:  # each operand's gradient is computed if it needs one, whatever its order
+            a, b = bindings.product_operands(name, args)
+            first, operand_grad = a, bool(getattr(b, "requires_grad", False))
+            if not weights:  # two activations (a Gram matrix): MACs, but no weight layer
+                op, label = bindings.activation_product(name, args), name
         if name == "bernoulli_":
             self.in_dropout = True
             self.mask = storage_id(args[0])
@@ -249,7 +257,8 @@ class Recorder:
             reads=reads.pop() if len(reads) == 1 else -1,  # -1: reads two (a join)
             writes=storage_id(result),
             input_requires_grad=bool(getattr(first, "requires_grad", False)),
-            weights=[a for a in args if isinstance(a, torch.Tensor) and storage_id(a) in self.excluded],
+            weights=weights,
+            operand_grad=operand_grad,
             key=(family, self.family_calls[family]),  # how a later real run finds this call again
             sources=tuple(k for k in dict.fromkeys(tensor_key(a) for a in activations) if k is not None),
             result=tensor_key(result),

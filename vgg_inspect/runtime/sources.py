@@ -13,7 +13,7 @@ from . import require
 require("torch", "analysing an nn.Module")
 from torch import nn  # noqa: E402
 
-from ..errors import VggInspectError  # noqa: E402
+from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..network import ModelSpec  # noqa: E402
 from ..ops import Convention, ConvKernel, LayerKind, Shape  # noqa: E402
 from ..ops.traced import LayerTrace  # noqa: E402
@@ -95,20 +95,34 @@ class UserSource:
 
     def built_by_your_code(self, device: str, dtype: str) -> nn.Module:
         """Your model built by your own code on ``device`` (its initialisation runs), once its weights
-        are known, from the meta build, to fit there."""
-        meta = self.on_meta(dtype)
-        ensure_fits(state_bytes(meta), check_device(device), f"{self.label}'s weights and buffers")
-        return self._made(user.load(self.reference, self.kwargs, device=device)[0], device).to(TORCH_DTYPES[dtype])
+        are known, from the meta build, to fit there. A constructor that cannot run on meta (one that
+        moves the model itself: ``self.to(self.device)``) is built on the device straight away, as
+        plain torch would, and the report says its size was not checked first."""
+        try:
+            meta: nn.Module | None = self.on_meta(dtype)
+        except AnalysisError as exc:
+            meta = None
+            reason = str(exc).split(": ", 1)[-1].split("; --debug")[0]
+            self.notes.append(
+                f"built on {device} directly: the model cannot be built on meta ({reason}), so its size was not "
+                "checked against the device's memory first"
+            )
+        if meta is not None:
+            ensure_fits(state_bytes(meta), check_device(device), f"{self.label}'s weights and buffers")
+        made, self.label = user.load(self.reference, self.kwargs, device=device)
+        return self._made(made, device).to(TORCH_DTYPES[dtype])
 
     def for_analysis(self, device: str | None, dtype: str, init: bool) -> nn.Module:
         """The module a report is taken from: on meta, placed uninitialised on ``device``, or built
         there by your code (``init``)."""
+        if init and device is not None and device != "meta":
+            return self.built_by_your_code(device, dtype)  # on the device, as your code builds it
         module = self.on_meta(dtype)
         if device is None or device == "meta":
             if init:
                 raise VggInspectError("{param} needs real storage; use the cpu (or cuda) device", param="init")
             return module
-        return self.built_by_your_code(device, dtype) if init else place(module, device)
+        return place(module, device)
 
 
 def module_report(

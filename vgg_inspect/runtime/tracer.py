@@ -19,6 +19,7 @@ from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..network import paper_names  # noqa: E402
 from ..ops import Convention  # noqa: E402
 from ..ops.traced import LayerTrace  # noqa: E402
+from ..records import replace  # noqa: E402
 from .bindings import op_from_module  # noqa: E402
 from .instantiate import TORCH_DTYPES, VGG  # noqa: E402
 from .recorder import Call, Recorder, RecordingMode, TensorKey, storage_id, tensor_key  # noqa: E402
@@ -222,7 +223,7 @@ def _run(
             torch.autograd.graph.saved_tensors_hooks(recorder.pack, lambda _: None),
             RecordingMode(recorder),
         ):
-            torch.func.functional_call(module, meta_state, (x,))
+            output = torch.func.functional_call(module, meta_state, (x,))
     except VggInspectError:
         raise
     except Exception as exc:  # anything the model's own code raises: one line, its place, its line
@@ -237,6 +238,7 @@ def _run(
     recorder.finish()
     seen: set[int] = set()
     traces = _traces(recorder.calls, storage_id(x), dtype, convention, train, tensor_key(x), param_ids, seen)
+    traces = _without_backward_off_the_output(traces, graph_outputs(output))
     if counted is not None:
         # a module's rows count its own tensors (read after the run); a functional call, the ones it was given
         params = dict(module.named_parameters())
@@ -304,6 +306,32 @@ class _Graph:
         return tuple(dict.fromkeys(sources)), call.result
 
 
+def graph_outputs(output: Any) -> list[TensorKey]:
+    """The keys of every tensor the model returns (a tensor, a tuple, a dict of them)."""
+    from torch.utils._pytree import tree_leaves
+
+    return [k for k in (tensor_key(t) for t in tree_leaves(output)) if k is not None]
+
+
+def _without_backward_off_the_output(traces: list[LayerTrace], outputs: list[TensorKey]) -> list[LayerTrace]:
+    """A row whose result never reaches the model's output (a style loss's Gram matrix, kept aside)
+    gets no backward: autograd runs only what the output's gradient flows through. Without a full
+    graph (a row that does not know what it reads), every row keeps its backward."""
+    if not outputs or any(t.sources is None or t.result is None for t in traces):
+        return traces
+    made = {t.result for t in traces}
+    live: set[object] = set()
+    for key in outputs:  # the output, or the latest result on its storage (a view of it)
+        on_storage = (t.result for t in reversed(traces) if isinstance(t.result, tuple) and t.result[0] == key[0])
+        live.add(key if key in made else next(on_storage, key))
+    for t in reversed(traces):
+        if t.result in live:
+            live.update(t.sources or ())
+    return [
+        t if t.result in live else replace(t, input_requires_grad=False, weight_requires_grad=False) for t in traces
+    ]
+
+
 def _traces(
     calls: list[Call],
     input_id: int | None,
@@ -325,7 +353,8 @@ def _traces(
     for call in calls:
         chained = call.reads == previous
         previous = call.writes if call.writes is not None else previous
-        grads = call.input_requires_grad if train else None  # an eval run tracks no gradients
+        # measured in eval runs too (the run keeps grad mode on): the image never needs a gradient
+        grads = call.input_requires_grad
         op = call.operator()
         sources, result = graph.link(call)
         saved = (_device_saved(op, call, itemsize, convention) if call.saved else call.saved) if train else None
@@ -346,7 +375,8 @@ def _traces(
             kind = op.type_label if isinstance(op, ops.Unknown) else type(op).__name__
             traces.append(LayerTrace(call.name, kind, op, call.input_shape, call.output_shape, params, trainable, 0,
                                      nbytes, 0, saved_bytes=saved, chained=chained, input_requires_grad=grads,
-                                     weight_requires_grad=any(w.requires_grad for w in call.weights),
+                                     weight_requires_grad=call.operand_grad if call.operand_grad is not None
+                                     else any(w.requires_grad for w in call.weights),
                                      call=call.key, sources=sources, result=result))  # fmt: skip
             continue
         counts = _counts(call.module, seen_weights) if id(call.module) not in counted else NO_COUNTS
