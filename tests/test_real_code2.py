@@ -101,3 +101,80 @@ def test_init_builds_on_the_device_a_model_that_moves_itself(tmp_path):
 
     got = json.loads(res.output[res.output.index("{") :])
     assert got["totals"]["params"] == sum(p.numel() for p in net.parameters())
+
+
+# --- receptive fields through branches (items 5-7) --------------------------------------------------------
+
+
+def positive(net):
+    """The same geometry with positive weights, in float64: every structural dependence carries gradient."""
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.fill_(1.0 / m.weight[0].numel())
+                m.bias.zero_()
+    return net.double()
+
+
+@pytest.mark.parametrize("name, rf, jump", [("RepBlock", 3, 2), ("DilatedBranch", 5, 1)])
+def test_a_merge_of_one_jump_is_a_regular_field(name, rf, jump):
+    from tests.oracles import assert_centre_field
+
+    report = vgg_inspect.analyze(f"{FILE}:{name}", input_size=16)
+    merged = next(r for r in report.layers if r.name.startswith("F.add"))
+    assert (merged.field_status, merged.receptive_field, merged.jump) == ("local", rf, jump)
+    assert_centre_field(merged, positive(model(name)), (1, 3, 16, 16))  # against autograd
+    assert not any("different jumps" in w for w in report.warnings)
+
+
+@pytest.mark.parametrize("size", [16, 32, 64])
+def test_an_irregular_bound_is_the_theoretical_span_at_every_size(size):
+    """The largest unit's span, padding included: the support of the same units when the image sits
+    inside a larger one (real pixels where the padding was), P pixels each side, P a multiple of the
+    network's period (32)."""
+    row = vgg_inspect.analyze(f"{FILE}:IrregularThenStrided", input_size=size).layers[-1]
+    assert row.field_status == "irregular"
+    pad = 64
+    x = torch.ones((1, 3, size + 2 * pad, 8), dtype=torch.float64, requires_grad=True)
+    out = positive(model("IrregularThenStrided"))(x)
+    offset, units = pad // 16, size // 16
+    widths = []
+    for u in range(offset, offset + units):
+        (grad,) = torch.autograd.grad(out[0, :, u, 0].sum(), x, retain_graph=True)
+        rows = torch.nonzero(grad[0].sum((0, 2)), as_tuple=True)[0]
+        widths.append(int(rows.max() - rows.min() + 1))
+    assert row.receptive_field == max(widths)  # 18 at 16 px before, where the span is 32
+
+
+def test_constants_have_no_field_and_do_not_spread_unknown():
+    report = vgg_inspect.analyze(f"{FILE}:Constants", input_size=16)
+    made = [r for r in report.layers if r.type == "Constant"]
+    assert {r.name.split()[0] for r in made} == {"F.ones_like", "F.full_like", "F.new_zeros", "F.zeros_like"}
+    assert all(r.field_status == "constant" and r.flops == 0 and r.macs == 0 for r in made)
+    last = report.layers[-1]
+    assert (last.field_status, last.receptive_field) == ("local", 3)  # the conv's field, through every merge
+    assert report.coverage.status["receptive_field"] == "complete" and report.coverage.status["macs"] == "complete"
+
+
+def test_ops_without_macs_leave_macs_complete():
+    report = vgg_inspect.analyze(f"{FILE}:NoMacOps", input_size=16)
+    status = report.coverage.status
+    assert status["macs"] == status["flops"] == status["train_flops"] == "complete"
+    assert report.coverage.not_counted == {"AvgPool3d": 1, "aten.mse_loss": 1}  # still named: no formulas
+    assert report.totals.macs == 3 * 3 * 3 * 8 * 16 * 16  # the conv's, as FlopCounterMode counts (below)
+    net, x = model("NoMacOps"), torch.randn(1, 3, 16, 16)
+    with FlopCounterMode(display=False) as counter:
+        net(x)
+    assert counter.get_total_flops() == 2 * report.totals.macs
+    with_elementwise = vgg_inspect.analyze(f"{FILE}:NoMacOps", input_size=16, include="elementwise")
+    assert with_elementwise.coverage.status["flops"] == "partial"  # their elementwise FLOPs are not known
+
+
+def test_mac_kernels_are_flop_counters_registry():
+    from torch.utils.flop_counter import flop_registry
+
+    from vgg_inspect.runtime.bindings import MAC_KERNELS
+
+    assert {k.__name__ for k in flop_registry if hasattr(k, "__name__") and "attention" not in str(k)} - {
+        "flex_attention", "flex_attention_backward"} <= MAC_KERNELS  # fmt: skip
+    assert {str(k).removeprefix("aten.") for k in flop_registry if str(k).startswith("aten.")} == MAC_KERNELS

@@ -176,3 +176,30 @@ class MovesItself(nn.Module):
 
     def forward(self, x):
         return self.features(x)
+
+
+class IrregularThenStrided(nn.Module):
+    """A merge of maps whose jumps differ (a map and an upsampled coarser one: irregular), then four
+    3x3/s2 blocks: the irregular bound is the theoretical span, the same at every image size."""
+
+    def __init__(self):
+        super().__init__()
+        self.fine = nn.Conv2d(3, 8, 3, padding=1)
+        self.coarse = nn.Conv2d(3, 8, 3, 2, 1)
+        self.up = nn.Upsample(scale_factor=2, mode="nearest")
+        self.blocks = nn.Sequential(*[nn.Conv2d(8, 8, 3, 2, 1) for _ in range(4)])
+
+    def forward(self, x):
+        return self.blocks(self.fine(x) + self.up(self.coarse(x)))
+
+
+class Volumetric(nn.Module):
+    """A torch layer the tool has no formulas for that multiply-accumulates (Conv3d): MACs partial."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3, padding=1)
+        self.conv3d = nn.Conv3d(1, 2, 3, padding=1)
+
+    def forward(self, x):
+        return self.conv3d(self.conv(x).unsqueeze(1))

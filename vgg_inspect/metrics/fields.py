@@ -146,6 +146,7 @@ class AxisState:
 
 
 EXPLICIT_UNITS = 4096  # irregular layers keep each unit's pixels; beyond this many units, unknown
+CONSTANT = "constant"  # a tensor made from no pixel: no field
 
 
 def _extents(state: AxisState) -> tuple[Interval | None, ...]:
@@ -157,6 +158,52 @@ def _extents(state: AxisState) -> tuple[Interval | None, ...]:
         return tuple((u[0][0], u[-1][1]) if u else None for u in state.sets or ())
     lo, hi = field.pattern[0][0], field.pattern[-1][1]
     return tuple((field.first + j * field.jump + lo, field.first + j * field.jump + hi) for j in range(state.units))
+
+
+PERIOD_LIMIT = 64  # the longest period looked for in an irregular map's spans
+
+
+def _period(extents: tuple[Interval | None, ...]) -> tuple[int, int] | None:
+    """(p, shift): the units' spans repeat every p units, moved by ``shift`` pixels (a merge of
+    maps of jumps 1 and 2 alternates spans of 3 and 4 pixels: p 2, shift 2); None: no such p."""
+    n = len(extents)
+    if any(e is None for e in extents):
+        return None
+    known = [e for e in extents if e is not None]
+    for p in range(1, min(PERIOD_LIMIT, n - 1) + 1):
+        shift = known[p][0] - known[0][0]
+        if all(known[i + p] == (known[i][0] + shift, known[i][1] + shift) for i in range(n - p)):
+            return p, shift
+    return None
+
+
+def _extent_at(
+    state: AxisState, extents: tuple[Interval | None, ...], j: int, period: tuple[int, int] | None
+) -> Interval | None:
+    """The theoretical span of unit ``j`` of ``state``, padding units (j < 0, j >= units) included:
+    a regular field's own algebra; an irregular map's spans continued by their period, else the
+    nearest unit's span moved on by the units' mean step."""
+    field = state.field
+    if state.sets is None and field is not None and field.pattern and state.status == "local":
+        lo, hi = field.pattern[0][0], field.pattern[-1][1]
+        return field.first + j * field.jump + lo, field.first + j * field.jump + hi
+    if 0 <= j < len(extents):
+        return extents[j]
+    if period is not None:
+        p, shift = period
+        base = extents[j % p]
+        if base is None:
+            return None
+        moved = (j - j % p) // p * shift
+        return base[0] + moved, base[1] + moved
+    ends = [e for e in (extents[:1] + extents[-1:]) if e is not None]
+    if len(ends) < (1 if len(extents) == 1 else 2):
+        return None
+    a0, b0 = ends[0]
+    step = (ends[-1][0] - a0) / (len(extents) - 1) if len(extents) > 1 else b0 - a0 + 1
+    near, k = (ends[0], j) if j < 0 else (ends[-1], j - len(extents) + 1)
+    shift = round(k * step)
+    return near[0] + shift, near[1] + shift
 
 
 def _spans(extents: list[Interval | None]) -> tuple[int, tuple[Interval | None, ...]]:
@@ -182,13 +229,15 @@ def _explicit(state: AxisState, taps: list[list[int]], size: int) -> AxisState:
             for j in range(state.units)
         )
     before = _extents(state)
+    period = _period(before) if state.status != "local" or state.sets is not None else None
     sets, extents = [], []
     for reads in taps:
         merged = _merge([iv for j in reads if 0 <= j < len(previous) for iv in previous[j]])
         if merged is None:
             return AxisState("unknown", state.field, state.units, state.reach)
         sets.append(merged)
-        spans = [e for j in reads if 0 <= j < len(before) and (e := before[j]) is not None]
+        # padding taps too: the field is the theoretical span, whatever the image's size
+        spans = [e for j in reads if (e := _extent_at(state, before, j, period)) is not None]
         extents.append((min(a for a, _ in spans), max(b for _, b in spans)) if spans else None)
     covers = any(s == ((0, size - 1),) for s in sets)
     rf, kept = _spans(extents)
@@ -207,7 +256,7 @@ def _and(a: bool | None, b: bool | None) -> bool | None:
 
 
 def _step(state: AxisState, op: AxisOp, size: int, out_units: int) -> AxisState:
-    if state.status == "unknown" or op is Axis.POINT:
+    if state.status in ("unknown", CONSTANT) or op is Axis.POINT:
         return state
     if op is Axis.UNKNOWN:
         return AxisState("unknown", state.field, state.units, state.reach)
@@ -260,6 +309,13 @@ def _advance(state: State, op: Op, in_shape: Shape, out_shape: Shape, hw: tuple[
     geometry = op.geometry(in_shape)
     if geometry == "flatten":
         return h, w, True
+    if geometry == "constant":  # made from no pixel (zeros_like): no field, and no pixel covered
+        units = out_shape[2:] if len(out_shape) == 4 else (0, 0)
+        return (
+            AxisState(CONSTANT, None, units[0], (), covers=False),
+            AxisState(CONSTANT, None, units[1], (), covers=False),
+            False,
+        )
     if flattened:  # spatial axes merged: only a layer that sees everything stays exact
         mixes = geometry[0] is Axis.GLOBAL or geometry[1] is Axis.GLOBAL
         if mixes:
@@ -290,17 +346,16 @@ def _merge_axis(states: list[AxisState], size: int) -> tuple[AxisState, bool]:
         done = AxisState("global", base.field, base.units, reach)
         return AxisState("global", base.field, base.units, reach, covers=done.full(size)), True
     fields = [s.field for s in states]
-    plain = all(s.status == "local" and s.sets is None for s in states)
+    # Local fields (a hole-making branch too, a 1x1/s2 or a dilated conv, which keeps its units'
+    # pixels apart) with one jump and one count are one regular field: the union of the spans.
+    plain = all(s.status == "local" for s in states)
     jumps = {f.jump for f in fields if f is not None}
     aligned = not plain or len(jumps) <= 1  # only regular fields have one jump to compare
     regular = plain and all(c == units for c in counts) and len(jumps) == 1
+    if regular and all(f is not None for f in fields) and any(s.sets is not None for s in states):
+        return _regular_union(states, size, units), True
     if regular and all(f is not None for f in fields):
-        known = [f for f in fields if f is not None]
-        first = min(f.first for f in known)
-        rf = max(f.first + f.rf for f in known) - first
-        pattern = _union([None if f.pattern is None else tuple((a + f.first - first, b + f.first - first)
-                                                               for a, b in f.pattern) for f in known])  # fmt: skip
-        field = AxisField(rf, known[0].jump, first + (rf - 1) / 2, max(f.pad for f in known), pattern)
+        field = _union_field([f for f in fields if f is not None])
         reach = _union([s.reach for s in states])
         nxt = AxisState("local", field, units, reach)
         return AxisState(
@@ -328,6 +383,36 @@ def _merge_axis(states: list[AxisState], size: int) -> tuple[AxisState, bool]:
                      extents=kept), aligned  # fmt: skip
 
 
+def _union_field(known: list[AxisField]) -> AxisField:
+    """The regular field spanning every input's field (one jump): from the first pixel of any to the last."""
+    first = min(f.first for f in known)
+    rf = max(f.first + f.rf for f in known) - first
+    pattern = _union([None if f.pattern is None else tuple((a + f.first - first, b + f.first - first)
+                                                           for a, b in f.pattern) for f in known])  # fmt: skip
+    return AxisField(rf, known[0].jump, first + (rf - 1) / 2, max(f.pad for f in known), pattern)
+
+
+def _regular_union(states: list[AxisState], size: int, units: int) -> AxisState:
+    """A merge of local fields of one jump where some branch keeps its units' pixels apart: the
+    regular field of the spans, and each unit's pixels the union of the branches' (taps on
+    padding read nothing)."""
+    field = _union_field([s.field for s in states if s.field is not None])
+    explicit = [s.sets if s.sets is not None else _explicit(s, [[j] for j in range(s.units)], size).sets
+                for s in states]  # fmt: skip
+    if any(e is None or len(e) != units for e in explicit):
+        return AxisState("local", field, units, _union([s.reach for s in states]))
+    sets = tuple(_merge([iv for e in explicit for iv in (e or ())[i]]) or () for i in range(units))
+    reach = _merge([iv for u in sets for iv in u])
+    extents = tuple(_union_extent([_extents(s)[i] for s in states]) for i in range(units))
+    return AxisState("local", field, units, reach, covers=any(u == ((0, size - 1),) for u in sets), sets=sets,
+                     extents=extents)  # fmt: skip
+
+
+def _union_extent(spans: list[Interval | None]) -> Interval | None:
+    known = [x for x in spans if x is not None]
+    return (min(a for a, _ in known), max(b for _, b in known)) if known else None
+
+
 def receptive_fields(
     layers: Sequence[tuple[Op, Shape, Shape]],
     input_hw: tuple[int, int],
@@ -353,6 +438,8 @@ def receptive_fields(
         if links is not None:
             sources, result = links[index]
             found = [by_key[k] for k in sources if k in by_key]
+            varying = [f for f in found if f[0].status != CONSTANT]  # a constant adds no pixel to a merge
+            found = varying or found[:1]
             if not found:
                 state = unknown
             elif len(found) == 1:

@@ -17,7 +17,7 @@ from .base import (
     Windows,
     numel,
 )
-from .elementwise import Pointwise, Reduction, Softmax
+from .elementwise import Constant, Pointwise, Reduction, Softmax
 from .layers import (
     AdaptiveAvgPool2d,
     AvgPool2d,
@@ -45,6 +45,7 @@ __all__ = [
     "Axis",
     "AxisOp",
     "BatchNorm2d",
+    "Constant",
     "Conv2d",
     "ConvKernel",
     "ConvTranspose2d",

@@ -96,3 +96,16 @@ class Reduction(Op):
         if len(in_shape) == 4 and not self.keepdim and reduced & {2, 3} != {2, 3} and reduced - {1}:
             return (Axis.UNKNOWN, Axis.UNKNOWN)  # a spatial axis dropped: the rows after it lose their grid
         return _along(reduced, len(in_shape))
+
+
+@record(frozen=True)
+class Constant(Op):
+    """A tensor made from no pixel (``zeros_like``, ``ones_like``, ``full_like``, ``new_zeros``...):
+    no FLOPs, nothing saved, and no receptive field: a merge with it keeps the other maps' field."""
+
+    kind: ClassVar[LayerKind] = LayerKind.POINTWISE
+    type_name: ClassVar[str] = "constant"
+    name: str = "zeros_like"
+
+    def geometry(self, in_shape: Shape) -> Geometry:
+        return "constant"

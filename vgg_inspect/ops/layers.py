@@ -400,9 +400,12 @@ class Unknown(Op):
 
     type_label: str = "Module"
     rules_measured: ClassVar[bool] = False
+    # it ran none of the kernels that multiply-accumulate (convolutions, matrix products): no MACs,
+    # by the convention's own definition, though its other figures stay unknown
+    mac_free: bool = False
 
     def macs(self, in_shape: Shape, out_shape: Shape) -> int | None:
-        return None
+        return 0 if self.mac_free else None
 
     def geometry(self, in_shape: Shape) -> Geometry:
         return (Axis.UNKNOWN, Axis.UNKNOWN)

@@ -149,9 +149,13 @@ def build_report(
             f"{sum(h.params for h in held):,} parameters and {sum(h.buffers for h in held):,} buffer values no layer "
             f"row counts are in the totals: {where}"
         )
-    unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown)})
+    unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown) and not t.op.mac_free})
     if unknown:
         warnings.append(f"no formulas for {', '.join(unknown)}: their MACs, FLOPs and fields are not counted")
+    free = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown) and t.op.mac_free} - set(unknown))
+    if free:
+        warnings.append(f"no formulas for {', '.join(free)}: their fields and memory rules are not counted (they run "
+                        "no convolution or matrix product: no MACs)")  # fmt: skip
     return Report(
         model=model,
         input=InputInfo(list(input_shape), dtype, device, analysis),
@@ -160,17 +164,21 @@ def build_report(
         conventions=conventions,
         options=Options(chosen, optimizer, convention.value),
         warnings=warnings,
-        coverage=_coverage(traces, rows),
+        coverage=_coverage(traces, rows, chosen),
         held=list(held) or None,
     )
 
 
-def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
+def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow], include: Sequence[str] = ()) -> Coverage:
     not_counted: dict[str, int] = {}
     for t in traces:
         if isinstance(t.op, ops.Unknown):
             not_counted[t.type] = not_counted.get(t.type, 0) + 1
-    compute = "partial" if not_counted else "complete"
+    # MACs are partial only where an uncounted op multiply-accumulates (it ran a convolution or a
+    # matrix product); an op that ran none has none. --include's FLOPs of an uncounted op are unknown.
+    unknown = [t.op for t in traces if isinstance(t.op, ops.Unknown)]
+    compute = "partial" if any(not op.mac_free for op in unknown) else "complete"
+    flops = "partial" if compute == "partial" or (include and unknown) else "complete"
     field = "partial" if any(r.field_status == "unknown" for r in rows) else "complete"
     # Saved bytes measured by a train-mode trace count every op's tensors, known or not; the rules
     # (closed form, or an eval-only run) know nothing of an op without formulas.
@@ -180,8 +188,8 @@ def _coverage(traces: Sequence[LayerTrace], rows: list[LayerRow]) -> Coverage:
     status = {
         "params": "complete",
         "macs": compute,
-        "flops": compute,
-        "train_flops": compute,
+        "flops": flops,
+        "train_flops": flops,
         "receptive_field": field,
         "saved_bytes": "partial" if ruled else "complete",
         "inference_memory": workspace,

@@ -101,14 +101,25 @@ def op_from_aten(name: str, args: tuple[Any, ...], tags: frozenset[str] = frozen
             found = from_tags(name, args, tags)
         except (IndexError, TypeError, ValueError, AttributeError):
             found = None
-        return found if found is not None else ops.Unknown(f"aten.{name}")
+        return found if found is not None else ops.Unknown(f"aten.{name}", mac_free=name not in MAC_KERNELS)
     try:
         return binding.from_aten(args)
     except (IndexError, TypeError, ValueError):
-        return ops.Unknown(f"aten.{name}")
+        return ops.Unknown(f"aten.{name}", mac_free=name not in MAC_KERNELS)
 
 
 PRODUCTS = ("mm", "addmm", "bmm")  # matrix products: a Linear when one operand is a weight
+# The kernels that multiply-accumulate, as torch.utils.flop_counter's registry names them (a test
+# holds the two equal): an op that runs none of them has no MACs, whatever else it does.
+MAC_KERNELS = frozenset({
+    "convolution", "_convolution", "convolution_overrideable", "cudnn_convolution", "_slow_conv2d_forward",
+    "convolution_backward", "mm", "addmm", "bmm", "baddbmm", "_scaled_mm",
+    "_scaled_dot_product_efficient_attention", "_scaled_dot_product_efficient_attention_backward",
+    "_scaled_dot_product_flash_attention", "_scaled_dot_product_flash_attention_backward",
+    "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_cudnn_attention_backward",
+    "_efficient_attention_forward", "_efficient_attention_backward", "_flash_attention_forward",
+    "_flash_attention_backward",
+})  # fmt: skip
 
 
 def product_operands(name: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
@@ -159,7 +170,7 @@ def saves_result(name: str) -> bool:
 # Aten ops with no formulas yet whose shape and autograd behaviour the trace still relies on.
 UNBOUND_SAME_SHAPE = frozenset({
     "leaky_relu", "leaky_relu_", "hardtanh", "hardtanh_", "elu", "elu_", "gelu", "silu", "silu_", "sigmoid",
-    "sigmoid_", "tanh", "tanh_", "div_", "mul_", "empty_like",
+    "sigmoid_", "tanh", "tanh_", "div_", "mul_",
 })  # fmt: skip
 UNBOUND_SAVES_RESULT = frozenset({"sigmoid", "sigmoid_", "tanh", "tanh_", "elu", "elu_"})
 

@@ -6,6 +6,7 @@ dropout. Registered when ``bindings`` is imported."""
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from . import require
@@ -63,6 +64,17 @@ register(Binding(
 ))  # fmt: skip
 register(Binding(Softmax, (), ("_log_softmax",), from_aten=lambda a: Softmax(int(a[1]) % a[0].dim(), True),
                  functional="log_softmax", same_shape=True, saves_result=True))  # fmt: skip
+# Tensors made from no pixel: each name its own call family, labelled by its name (F.zeros_like).
+CONSTANTS = ("zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "new_zeros", "new_ones",
+             "new_full", "new_empty", "zeros", "ones", "full", "empty", "scalar_tensor")  # fmt: skip
+
+
+def _constant(name: str) -> Callable[[tuple[Any, ...]], ops.Op]:
+    return lambda _args: ops.Constant(name)
+
+
+for _name in CONSTANTS:  # the *_like ones shaped as their input: their meta result made here
+    register(Binding(ops.Constant, (), (_name,), from_aten=_constant(_name), same_shape=_name.endswith("_like")))
 register(Binding(ops.Dropout, (nn.Dropout2d, nn.Dropout1d, nn.Dropout3d),
                  from_module=lambda m: ops.Dropout(float(m.p), feature=True)))  # fmt: skip
 

@@ -16,7 +16,7 @@ from torch import nn  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
 from .. import ops  # noqa: E402
-from ..records import field, record  # noqa: E402
+from ..records import field, record, replace  # noqa: E402
 from . import bindings  # noqa: E402
 from .arguments import arg  # noqa: E402
 from .meta_results import meta_result, tags_of  # noqa: E402
@@ -70,6 +70,7 @@ class Call:
     weights: list[torch.Tensor] = field(default_factory=list)  # parameters a functional call reads
     key: tuple[str, int] | None = None  # a functional call: (op family, its n-th call outside modules)
     operand_grad: bool | None = None  # a matrix product: its second operand needs a gradient
+    runs_macs: bool = False  # a leaf module's call ran a kernel that multiply-accumulates
     sources: tuple[TensorKey, ...] = ()  # the activations it reads (two or more: a merge)
     result: TensorKey | None = None  # the activation it writes
 
@@ -77,7 +78,10 @@ class Call:
         if self.op is not None:
             return self.op
         assert self.module is not None  # a call is of a module or of an operation
-        return bindings.op_from_module(self.module)
+        op = bindings.op_from_module(self.module)
+        if isinstance(op, ops.Unknown) and not self.runs_macs:  # AvgPool3d: no formulas, but surely no MACs
+            return replace(op, mac_free=True)
+        return op
 
 
 class SavedTensors:
@@ -181,6 +185,8 @@ class Recorder:
         if out is None:
             out = func(*args, **(kwargs or {}))
         if self.active:
+            if name in bindings.MAC_KERNELS:
+                self.calls[self.active[-1]].runs_macs = True
             return out
         if name == "slice" and self._crops(args, out):
             self._record(
