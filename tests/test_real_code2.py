@@ -178,3 +178,72 @@ def test_mac_kernels_are_flop_counters_registry():
     assert {k.__name__ for k in flop_registry if hasattr(k, "__name__") and "attention" not in str(k)} - {
         "flex_attention", "flex_attention_backward"} <= MAC_KERNELS  # fmt: skip
     assert {str(k).removeprefix("aten.") for k in flop_registry if str(k).startswith("aten.")} == MAC_KERNELS
+
+
+# --- identify (items 11-14) ------------------------------------------------------------------------------
+
+
+def _identify(path):
+    import json
+
+    res = CliRunner().invoke(cli, ["identify", str(path), "--format", "json"])
+    assert res.exit_code == 0, res.output
+    return json.loads(res.output)
+
+
+def test_bias_free_convs_before_batchnorm_are_no_exact_vgg16_bn(tmp_path):
+    from tests.test_checkpoints import _torchvision_state
+
+    state = _torchvision_state(vgg_inspect.network.VARIANTS["vgg16_bn"].layers, batch_norm=True)
+    state = {k: v for k, v in state.items() if not (k.startswith("features.") and k.endswith(".bias") and
+                                                    f"{k[:-5]}.running_mean" not in state)}  # fmt: skip
+    torch.save(state, tmp_path / "zoo.pt")
+    found = _identify(tmp_path / "zoo.pt")
+    assert found["params"] == 138_361_768  # the model zoo's file, as the issue counted it
+    assert found["variant"] is None and found["base_variant"] == "vgg16_bn" and found["standard_head"]
+    lacking = 138_365_992 - 138_361_768  # vgg16_bn's count (REFERENCE §2) less the file's
+    assert found["differences"] == [f"convs without bias (13 of 13): {lacking:,} parameters fewer than vgg16_bn"]
+
+
+def test_a_tensor_under_two_keys_is_counted_once(tmp_path):
+    from tests.test_checkpoints import _torchvision_state
+
+    state = _torchvision_state(vgg_inspect.network.VARIANTS["vgg11"].layers)
+    unique = sum(v.numel() for v in state.values())
+    state["conv1.weight"], state["conv1.bias"] = state["features.0.weight"], state["features.0.bias"]
+    torch.save(state, tmp_path / "aliased.pt")
+    found = _identify(tmp_path / "aliased.pt")
+    assert found["params"] == unique == 132_863_336  # vgg11 (REFERENCE §2), not 1,792 more
+    assert found["variant"] == "vgg11" and any("conv1.weight is features.0.weight" in n for n in found["notes"])
+
+
+def test_an_encoder_decoder_is_named_by_its_exact_prefix(tmp_path):
+    from tests.test_checkpoints import _torchvision_state
+
+    state = {
+        k.replace("features.", "encoder."): v
+        for k, v in _torchvision_state(vgg_inspect.network.VARIANTS["vgg16_bn"].layers, batch_norm=True).items()
+        if k.startswith("features.")
+    }
+    widths = [512, 512, 512, 512, 512, 256, 256, 256, 128, 128, 64, 64, 2]
+    c = 512
+    for i, w in enumerate(widths):  # a SegNet-style decoder after the encoder's conv5_3
+        state[f"decoder.{i}.weight"] = torch.zeros(1).expand(w, c, 3, 3)
+        state[f"decoder.{i}.bias"] = torch.zeros(1).expand(w)
+        c = w
+    torch.save(state, tmp_path / "segnet.pt")
+    found = _identify(tmp_path / "segnet.pt")
+    assert found["base_variant"] == "vgg16_bn" and found["followed_by"] == 13
+    assert found["differences"][0].startswith("13 convs after vgg16_bn's conv5_3 (a decoder?): 3x3 with 512")
+    assert not any("instead of" in d for d in found["differences"])  # no misleading per-position diff
+
+
+def test_a_cut_extractor_carries_its_variant_and_cut_as_data(tmp_path):
+    from tests.test_checkpoints import _torchvision_state
+
+    state = _torchvision_state(vgg_inspect.network.VARIANTS["vgg19"].layers)
+    cut = {k: v for k, v in state.items() if k.startswith("features.") and int(k.split(".")[1]) <= 28}
+    torch.save(cut, tmp_path / "cut.pt")
+    found = _identify(tmp_path / "cut.pt")
+    assert (found["base_variant"], found["cut_after"], found["standard_head"]) == ("vgg19", "conv5_1", False)
+    assert found["how"] == "vgg19 cut after conv5_1 (torchvision key layout)"

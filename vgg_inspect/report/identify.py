@@ -153,26 +153,49 @@ def identify_shapes(path: str, shapes: Shapes, params: int, notes: list[str]) ->
     channels = have[-1][0] if have else 0
     standard = _standard_head(head, channels)
     head_text = _describe(head) if head else "none (the file holds features only)"
+    unbiased = [p for p, kind, s in features if kind == "conv" and not _has_bias(shapes, p, s[0])]
     if exact:
         v = exact[0]
         if len(exact) > 1 or (v.config == "A" and not layout):
             notes.append("A and A-LRN have the same weights (LRN has none): renamed keys cannot tell them apart")
-        if standard:
+        # the file's own count says so too: a model zoo's BN VGG without conv biases is no exact vgg16_bn
+        bias = [f"convs without bias ({len(unbiased)} of {len(convs_in)}): {_bias_values(features, unbiased):,} "
+                f"parameters fewer than {v.name}"] if unbiased else []  # fmt: skip
+        if standard and not bias:
             return Identification(path, v.name, v.config, how_found, last_out, bn, in_channels, params, [], notes,
-                                  v.name, "fc6–fc8")  # fmt: skip
+                                  v.name, "fc6–fc8", v.name, standard_head=True)  # fmt: skip
+        if standard:
+            return Identification(path, None, None, f"{v.name}'s layers, its convs without bias ({how_found})",
+                                  last_out, bn, in_channels, params, bias, notes, v.name, "fc6–fc8", v.name,
+                                  standard_head=True)  # fmt: skip
         differs = f"head: {head_text} instead of fc6–fc8" if head else "no classifier (fc6–fc8 are not in the file)"
         return Identification(path, None, None, f"features match {v.name} ({how_found}); the head differs",
-                              last_out if head else None, bn, in_channels, params, [differs], notes, v.name,
-                              head_text)  # fmt: skip
+                              last_out if head else None, bn, in_channels, params, [differs, *bias], notes, v.name,
+                              head_text, v.name)  # fmt: skip
     cut = [v for v in candidates if prefix(v)]
     if cut and not head:
         after = _conv_name(cut[0].tokens, len(have))
         names = ", ".join(v.name for v in cut)
         how = f"{cut[0].name} cut after {after}" if len(cut) == 1 else f"cut after {after}: the start of {names}"
         text = f"the first {len(have)} convs of {names}" + ("" if len(cut) == 1 else " (which one cannot be told)")
+        one = cut[0].name if len(cut) == 1 else None
         return Identification(path, None, None, f"{how} ({how_found})", None, bn, in_channels, params,
-                              [f"a feature extractor: {text}"], notes, f"{cut[0].name} up to {after}" if len(cut) == 1
-                              else None, head_text)  # fmt: skip
+                              [f"a feature extractor: {text}"], notes, f"{one} up to {after}" if one else None,
+                              head_text, one, after)  # fmt: skip
+    # An encoder-decoder: a whole variant's convs, then more (a decoder): named by its exact prefix,
+    # not by the variant nearest in edit distance, whose per-position differences would mislead.
+    starts = [v for v in candidates if len(_convs(v.tokens)) < len(have) and have[: len(_convs(v.tokens))] ==
+              _convs(v.tokens)]  # fmt: skip
+    if starts:
+        v = max(starts, key=lambda c: len(_convs(c.tokens)))
+        more = len(have) - len(_convs(v.tokens))
+        last = _conv_name(v.tokens, len(_convs(v.tokens)))
+        extra = [f"{c}x{c} with {n}" for n, c in have[len(_convs(v.tokens)) :]]
+        shown = ", ".join(extra[:6]) + (f" and {len(extra) - 6} more" if len(extra) > 6 else "")
+        return Identification(path, None, None, f"{v.name}'s convs, then {more} more ({how_found})", last_out, bn,
+                              in_channels, params, [f"{more} convs after {v.name}'s {last} (a decoder?): {shown}"],
+                              notes, f"{v.name}, then {more} convs", head_text, v.name, None, more,
+                              standard)  # fmt: skip
     if not candidates:
         return Identification(path, None, None, "no VGG variant matches", last_out, bn, in_channels, params,
                               ["no variant with this BatchNorm setting"], notes, None, head_text)  # fmt: skip
@@ -185,6 +208,22 @@ def identify_shapes(path: str, shapes: Shapes, params: int, notes: list[str]) ->
         differences.append(f"head: {head_text} instead of fc6–fc8")
     return Identification(path, None, None, f"closest: {closest.name} (config {closest.config})", last_out, bn,
                           in_channels, params, differences, notes, None, head_text)  # fmt: skip
+
+
+def _has_bias(shapes: Shapes, prefix: str, channels: int) -> bool:
+    """A conv's bias: under its own prefix, or (renamed keys, one tensor a prefix) the key right after
+    its weight, a bias of its channels."""
+    if f"{prefix}.bias" in shapes:
+        return True
+    keys = list(shapes)
+    at = keys.index(f"{prefix}.weight") if f"{prefix}.weight" in shapes else -1
+    following = keys[at + 1] if 0 <= at < len(keys) - 1 else ""
+    return following.endswith("bias") and shapes[following] == (channels,)
+
+
+def _bias_values(features: list[Module], unbiased: list[str]) -> int:
+    """The conv biases a file lacks: one per output channel of each conv without bias."""
+    return sum(s[0] for p, kind, s in features if kind == "conv" and p in unbiased)
 
 
 def _distance(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:

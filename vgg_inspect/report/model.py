@@ -401,6 +401,10 @@ class Identification:
     notes: list[str]
     features: str | None = None  # the variant whose features the file holds ("vgg19 up to conv5_1")
     head: str = ""  # "fc6–fc8", "one Linear 512→10", "none (the file holds features only)"
+    base_variant: str | None = None  # the variant the features are (or start as), even where variant is None
+    cut_after: str | None = None  # a feature extractor: the last conv it keeps (conv5_1)
+    followed_by: int = 0  # convs after the base variant's (an encoder-decoder's decoder)
+    standard_head: bool = False  # the head is fc6-fc8
 
     def to_dict(self) -> dict[str, Any]:
         return document(asdict(self))

@@ -61,8 +61,26 @@ def _unloadable(path: str, exc: Exception) -> str:
     return f"{path} is not a torch checkpoint that loads with weights_only=True: {first}"
 
 
+def _aliases(state: dict[str, Any]) -> dict[str, str]:
+    """Keys naming a tensor already stored under an earlier key (a module reachable by two names:
+    ``conv1`` and ``encoder.0``), each with that key: torch.save stores the tensor once."""
+    first: dict[tuple[int, int, tuple[int, ...]], str] = {}
+    out = {}
+    for k, v in state.items():
+        if v.numel() == 0:
+            continue
+        where = (v.untyped_storage().data_ptr(), int(v.storage_offset()), tuple(v.shape))
+        if where in first:
+            out[k] = first[where]
+        else:
+            first[where] = k
+    return out
+
+
 def _params(state: dict[str, Any]) -> int:
-    return sum(int(v.numel()) for k, v in state.items() if not k.endswith(STATS))
+    """The values the file holds, each stored tensor once (running statistics are no parameters)."""
+    aliases = _aliases(state)
+    return sum(int(v.numel()) for k, v in state.items() if not k.endswith(STATS) and k not in aliases)
 
 
 def check_weights(path: str, model: ModelSpec | torch.nn.Module) -> WeightsCheck:
@@ -85,5 +103,10 @@ def identify(path: str) -> Identification:
     """Which VGG a state dict belongs to (``report.identify``: features by key layout or weight
     shapes, then the head and the depth)."""
     state, notes = load_state(path, param="file")
-    shapes = {k: tuple(int(n) for n in v.shape) for k, v in state.items()}
+    aliases = _aliases(state)
+    if aliases:
+        k, v = next(iter(aliases.items()))
+        notes.append(f"{len(aliases)} key(s) name tensors stored under another key ({k} is {v}): each counted once, "
+                     "as torch.save stores it")  # fmt: skip
+    shapes = {k: tuple(int(n) for n in v.shape) for k, v in state.items() if k not in aliases}
     return identify_shapes(path, shapes, _params(state), notes)
