@@ -173,7 +173,7 @@ def test_a_model_with_nothing_to_compute_has_no_finite_ceiling(tmp_path):
 def test_images_per_s_is_none_only_without_time():
     from vgg_inspect.metrics.devices import DEVICES
     from vgg_inspect.report import speed
-    from vgg_inspect.report.model import Traffic
+    from vgg_inspect.report.sizing import Traffic
 
     info = speed.device_info(DEVICES["l4"], "fp32")
     empty = Traffic("float32", "", [], 0, 0, None, 0, 0, None)

@@ -247,3 +247,18 @@ def test_a_cut_extractor_carries_its_variant_and_cut_as_data(tmp_path):
     found = _identify(tmp_path / "cut.pt")
     assert (found["base_variant"], found["cut_after"], found["standard_head"]) == ("vgg19", "conv5_1", False)
     assert found["how"] == "vgg19 cut after conv5_1 (torchvision key layout)"
+
+
+def test_constants_save_nothing_for_backward():
+    """Constant's rules (nothing saved, no workspace) against a real CPU run: autograd packs no tensor
+    for zeros_like, ones_like, full_like or new_zeros."""
+    y = torch.randn(1, 8, 4, 4, requires_grad=True) * 2
+    packed = []
+    with torch.autograd.graph.saved_tensors_hooks(lambda t: packed.append(t) or t, lambda t: t):
+        made = [torch.zeros_like(y), torch.ones_like(y), torch.full_like(y, 0.5), y.new_zeros(y.shape)]
+    assert packed == [] and not any(t.requires_grad for t in made)
+    from vgg_inspect import ops
+
+    c = ops.Constant("ones_like")
+    shape = (1, 8, 4, 4)
+    assert c.rules_measured and c.saved(shape, shape, 4, ops.Convention.CPU) == () and c.workspace(shape, shape, 4) == 0

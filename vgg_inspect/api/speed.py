@@ -11,7 +11,8 @@ from .. import validate
 from ..errors import VggInspectError
 from ..guard import containing
 from ..metrics.devices import DeviceSpec
-from ..report.model import BenchRun, Report
+from ..report.model import Report
+from ..report.sizing import BenchRun
 from ..request import Request, checked
 from . import _analysis, analyze_request
 
@@ -127,7 +128,7 @@ def bench(
     timed beside the roofline's prediction; ``refresh``: measure this CPU's peaks again instead of
     reading the cache. The report's other sections are those of the first dtype and batch."""
     req = checked(req)
-    from ..report.model import Bench
+    from ..report.sizing import Bench
     from ..runtime import bench as b
     from ..runtime.instantiate import check_device, ensure_fits
 
@@ -230,7 +231,7 @@ def _bench_dtype(
     """One dtype's runs, a batch at a time (``analyses``: the report and traces of each), on a model
     built once at that dtype."""
     from ..report import speed
-    from ..report.model import BenchLayer
+    from ..report.sizing import BenchLayer
     from ..runtime import bench as b
     from ..runtime import sources
     from ..runtime.instantiate import ensure_fits, place

@@ -13,8 +13,6 @@ import math as _math
 from ..errors import VggInspectError, did_you_mean
 from ..records import record
 
-MATHS = ("fp32", "tf32", "bf16", "fp16", "fp8")  # the peak a dtype uses (float32 is fp32 unless --tf32)
-
 
 @record(frozen=True)
 class DeviceSpec:
@@ -25,6 +23,10 @@ class DeviceSpec:
     memory_gb: float | None  # capacity as the data sheet writes it (GB)
     source: str
     note: str = ""
+    # torch.cuda.get_device_name() of this part, as a regular expression on whole words: an L40S is
+    # no L4, a GH200 no H200, and the NVL, PCIe-80GB and 4090 D/laptop parts (other peaks or
+    # bandwidths) match none. None: never matched (bench --device-spec names it).
+    cuda_name: str | None = None
 
     def peak(self, math: str) -> float:
         """Dense FLOP/s for ``math``; an error that says which modes the device has."""
@@ -46,7 +48,15 @@ _HOPPER = {"fp32": 66.9, "tf32": 494.7, "bf16": 989.4, "fp16": 989.4, "fp8": 197
 DEVICES: dict[str, DeviceSpec] = {
     d.name: d
     for d in (
-        DeviceSpec("h100-sxm", "NVIDIA H100 SXM", _HOPPER, 3.35, 80, f"{_SHEET}: H100 SXM5"),
+        DeviceSpec(
+            "h100-sxm",
+            "NVIDIA H100 SXM",
+            _HOPPER,
+            3.35,
+            80,
+            f"{_SHEET}: H100 SXM5",
+            cuda_name=r"\bH100\b(?!.*\b(NVL|PCIe)\b)",
+        ),
         DeviceSpec(
             "h100-pcie",
             "NVIDIA H100 PCIe",
@@ -54,8 +64,11 @@ DEVICES: dict[str, DeviceSpec] = {
             2.0,
             80,
             f"{_SHEET}: H100 PCIe",
+            cuda_name=r"\bH100 PCIe\b",
         ),
-        DeviceSpec("h200", "NVIDIA H200 SXM", _HOPPER, 4.8, 141, f"{_SHEET}: H200 SXM"),
+        DeviceSpec(
+            "h200", "NVIDIA H200 SXM", _HOPPER, 4.8, 141, f"{_SHEET}: H200 SXM", cuda_name=r"\bH200\b(?!.*\bNVL\b)"
+        ),
         DeviceSpec(
             "a100-80gb",
             "NVIDIA A100 SXM 80 GB",
@@ -63,6 +76,7 @@ DEVICES: dict[str, DeviceSpec] = {
             2.039,
             80,
             f"{_SHEET}: A100 80GB SXM",
+            cuda_name=r"\bA100-SXM4-80GB\b",
         ),
         DeviceSpec(
             "a100-40gb",
@@ -71,6 +85,7 @@ DEVICES: dict[str, DeviceSpec] = {
             1.555,
             40,
             f"{_SHEET}: A100 40GB",
+            cuda_name=r"\bA100\b.*\b40GB\b",
         ),
         DeviceSpec(
             "l4",
@@ -79,6 +94,7 @@ DEVICES: dict[str, DeviceSpec] = {
             0.3,
             24,
             f"{_SHEET}: L4",
+            cuda_name=r"\bL4$",
         ),
         DeviceSpec(
             "rtx-4090",
@@ -88,6 +104,7 @@ DEVICES: dict[str, DeviceSpec] = {
             24,
             "NVIDIA Ada architecture white paper: RTX 4090",
             "16-bit and fp8 peaks with fp32 accumulate (GeForce cards halve them against fp16 accumulate)",
+            cuda_name=r"\bRTX 4090$",
         ),
     )
 }
@@ -115,6 +132,13 @@ def custom_spec(peak_tflops: float, bandwidth_tbs: float, math: str) -> DeviceSp
             raise VggInspectError(f"{{param}} must be a positive, finite number, got {value!r}", param=what)
     return DeviceSpec("custom", "your device", {math: float(peak_tflops)}, float(bandwidth_tbs), None,
                       "given on the command line")  # fmt: skip
+
+
+def for_cuda_name(name: str) -> DeviceSpec | None:
+    """The spec whose ``cuda_name`` matches what torch.cuda calls the device; None: no part's figures known."""
+    import re
+
+    return next((d for d in DEVICES.values() if d.cuda_name and re.search(d.cuda_name, name.strip())), None)
 
 
 def _finite_positive(value: float) -> bool:

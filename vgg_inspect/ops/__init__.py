@@ -18,22 +18,9 @@ from .base import (
     numel,
 )
 from .elementwise import Constant, Pointwise, Reduction, Softmax
-from .layers import (
-    AdaptiveAvgPool2d,
-    AvgPool2d,
-    BatchNorm2d,
-    Conv2d,
-    Dropout,
-    Flatten,
-    Linear,
-    LocalResponseNorm,
-    MaxPool2d,
-    ReLU,
-    Unknown,
-    adaptive_axis,
-    adaptive_bounds,
-)
+from .layers import BatchNorm2d, Conv2d, Dropout, Flatten, Linear, LocalResponseNorm, ReLU, Unknown
 from .norms import Normalization
+from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d, adaptive_axis, adaptive_bounds
 from .products import MatMul
 from .resampling import AdaptiveMaxPool2d, ConvTranspose2d, Crop, Interpolate, Pad
 

@@ -131,7 +131,8 @@ class Op:
     inplace: ClassVar[bool] = False  # output shares the input's storage (a view or in-place op)
     # Its saved-for-backward and workspace rules were measured against real CPU runs in the tests;
     # an op without them is traced (saved tensors measured) and its inference workspace is unknown.
-    rules_measured: ClassVar[bool] = True
+    # False unless a real-run test says otherwise: a new op must not claim it by default.
+    rules_measured: ClassVar[bool] = False
 
     def output_shape(self, shape: Shape) -> Shape:
         return shape

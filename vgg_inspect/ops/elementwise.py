@@ -105,6 +105,7 @@ class Constant(Op):
 
     kind: ClassVar[LayerKind] = LayerKind.POINTWISE
     type_name: ClassVar[str] = "constant"
+    rules_measured: ClassVar[bool] = True  # saves nothing, no workspace (tests/test_real_code2.py)
     name: str = "zeros_like"
 
     def geometry(self, in_shape: Shape) -> Geometry:

@@ -17,10 +17,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, ClassVar
 
 from ..records import record
-from .base import Axis, Convention, ConvKernel, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, Windows, numel
+from .base import Axis, Convention, ConvKernel, Geometry, LayerKind, Op, Pair, Saved, Shape, Window, numel
 
 
-def _expect_4d(op: Op, shape: Shape, channels: int | None = None) -> tuple[int, int, int, int]:
+def expect_4d(op: Op, shape: Shape, channels: int | None = None) -> tuple[int, int, int, int]:
     if len(shape) != 4:
         raise ValueError(f"{op.type_name} expects an (N, C, H, W) input, got shape {shape}")
     if channels is not None and shape[1] != channels:
@@ -29,7 +29,7 @@ def _expect_4d(op: Op, shape: Shape, channels: int | None = None) -> tuple[int, 
     return n, c, h, w
 
 
-def _sliding(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> tuple[Window, Window]:
+def sliding(kernel: Pair, stride: Pair, padding: Pair, dilation: Pair) -> tuple[Window, Window]:
     h, w = (Window(k, s, p, d) for k, s, p, d in zip(kernel, stride, padding, dilation))
     return h, w
 
@@ -41,6 +41,8 @@ def _conv_out(size: int, k: int, s: int, p: int, d: int) -> int:
 class WeightLayer(Op):
     """What conv and linear layers share: the backward pass (gradient w.r.t. the weights, and
     w.r.t. the input when it needs one), the bias adds, and the input saved for backward."""
+
+    rules_measured: ClassVar[bool] = True  # held to real CPU runs (tests/test_memory.py)
 
     if TYPE_CHECKING:  # a field of each subclass (declared there, in its own order)
         bias: bool
@@ -74,7 +76,7 @@ class Conv2d(WeightLayer):
     bias: bool = True
 
     def output_shape(self, shape: Shape) -> Shape:
-        n, _, h, w = _expect_4d(self, shape, self.in_channels)
+        n, _, h, w = expect_4d(self, shape, self.in_channels)
         ho, wo = (_conv_out(*a) for a in zip((h, w), self.kernel_size, self.stride, self.padding, self.dilation))
         return (n, self.out_channels, ho, wo)
 
@@ -114,7 +116,7 @@ class Conv2d(WeightLayer):
         return im2col if kernel is ConvKernel.IM2COL else max(onednn, im2col)
 
     def geometry(self, in_shape: Shape) -> Geometry:
-        return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
+        return sliding(self.kernel_size, self.stride, self.padding, self.dilation)
 
 
 @record(frozen=True)
@@ -161,116 +163,9 @@ class Linear(WeightLayer):
         return (Axis.POINT, Axis.GLOBAL) if len(in_shape) == 4 else (Axis.GLOBAL, Axis.GLOBAL)
 
 
-def _pooled(op: Op, shape: Shape, kernel: Pair, stride: Pair, padding: Pair, dilation: Pair, ceil_mode: bool) -> Shape:
-    """PyTorch's pooling output size (max and average pooling share it)."""
-    n, c, h, w = _expect_4d(op, shape)
-    out = []
-    for size, k, s, p, d in zip((h, w), kernel, stride, padding, dilation):
-        span = size + 2 * p - d * (k - 1) - 1
-        o = (-(-span // s) if ceil_mode else span // s) + 1
-        if ceil_mode and (o - 1) * s >= size + p:
-            o -= 1  # PyTorch: the last window must start inside the input
-        out.append(o)
-    return (n, c, out[0], out[1])
-
-
-@record(frozen=True)
-class MaxPool2d(Op):
-    kind: ClassVar[LayerKind] = LayerKind.POOL
-    type_name: ClassVar[str] = "MaxPool2d"
-    kernel_size: Pair = (2, 2)
-    stride: Pair = (2, 2)
-    padding: Pair = (0, 0)
-    dilation: Pair = (1, 1)
-    ceil_mode: bool = False
-
-    def output_shape(self, shape: Shape) -> Shape:
-        return _pooled(self, shape, self.kernel_size, self.stride, self.padding, self.dilation, self.ceil_mode)
-
-    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        kh, kw = self.kernel_size
-        return {"pool": numel(out_shape) * (kh * kw - 1)}
-
-    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
-        return (Saved("input"), Saved("new", numel(out_shape) * 8))  # int64 argmax indices
-
-    def workspace(
-        self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER
-    ) -> int:
-        return numel(out_shape) * 8  # CPU computes int64 indices even without autograd
-
-    def geometry(self, in_shape: Shape) -> Geometry:
-        return _sliding(self.kernel_size, self.stride, self.padding, self.dilation)
-
-
-@record(frozen=True)
-class AvgPool2d(Op):
-    """Average pooling with a fixed window (a user's model; the paper's VGG has none)."""
-
-    kind: ClassVar[LayerKind] = LayerKind.POOL
-    type_name: ClassVar[str] = "AvgPool2d"
-    kernel_size: Pair = (2, 2)
-    stride: Pair = (2, 2)
-    padding: Pair = (0, 0)
-    ceil_mode: bool = False
-
-    def output_shape(self, shape: Shape) -> Shape:
-        return _pooled(self, shape, self.kernel_size, self.stride, self.padding, (1, 1), self.ceil_mode)
-
-    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        kh, kw = self.kernel_size
-        return {"pool": numel(out_shape) * kh * kw}  # window-size adds and a divide per output
-
-    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
-        return (Saved("input"),)
-
-    def geometry(self, in_shape: Shape) -> Geometry:
-        return _sliding(self.kernel_size, self.stride, self.padding, (1, 1))
-
-
-def adaptive_bounds(size: int, out: int) -> list[Pair]:
-    """PyTorch's adaptive pooling windows: [floor(i*In/Out), ceil((i+1)*In/Out)) per output i."""
-    return [((i * size) // out, -(-((i + 1) * size) // out)) for i in range(out)]
-
-
-def adaptive_axis(size: int, out: int) -> Window | Windows:
-    """A plain window when every window has the same size and spacing, else the explicit list."""
-    bounds = adaptive_bounds(size, out)
-    sizes = {b - a for a, b in bounds}
-    steps = {bounds[i + 1][0] - bounds[i][0] for i in range(len(bounds) - 1)} or {sizes.copy().pop()}
-    if len(sizes) == 1 and len(steps) == 1:
-        return Window(sizes.pop(), steps.pop(), 0)
-    return Windows(tuple(bounds))
-
-
-@record(frozen=True)
-class AdaptiveAvgPool2d(Op):
-    kind: ClassVar[LayerKind] = LayerKind.AVGPOOL
-    type_name: ClassVar[str] = "AdaptiveAvgPool2d"
-    output_size: tuple[int | None, int | None] = (7, 7)
-
-    def output_shape(self, shape: Shape) -> Shape:
-        n, c, h, w = _expect_4d(self, shape)
-        oh, ow = (s if o is None else o for s, o in zip((h, w), self.output_size))
-        return (n, c, oh, ow)
-
-    def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        n, c, h, w = in_shape
-        _, _, oh, ow = out_shape
-        rows = sum(b - a for a, b in adaptive_bounds(h, oh))
-        cols = sum(b - a for a, b in adaptive_bounds(w, ow))
-        return {"pool": n * c * rows * cols}  # window-size adds+divide per output, summed
-
-    def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
-        return (Saved("input"),)
-
-    def geometry(self, in_shape: Shape) -> Geometry:
-        out = self.output_shape(in_shape)
-        return adaptive_axis(in_shape[2], out[2]), adaptive_axis(in_shape[3], out[3])
-
-
 @record(frozen=True)
 class ReLU(Op):
+    rules_measured: ClassVar[bool] = True  # held to real CPU runs (tests/test_memory.py)
     kind: ClassVar[LayerKind] = LayerKind.RELU
     type_name: ClassVar[str] = "ReLU"
     inplace_flag: bool = True
@@ -307,6 +202,7 @@ class Dropout(Op):
 
 @record(frozen=True)
 class BatchNorm2d(Op):
+    rules_measured: ClassVar[bool] = True  # held to real CPU runs (tests/test_memory.py)
     kind: ClassVar[LayerKind] = LayerKind.NORM
     type_name: ClassVar[str] = "BatchNorm2d"
     num_features: int = 64
@@ -314,7 +210,7 @@ class BatchNorm2d(Op):
     track_running_stats: bool = True
 
     def output_shape(self, shape: Shape) -> Shape:
-        _expect_4d(self, shape, self.num_features)
+        expect_4d(self, shape, self.num_features)
         return shape
 
     def params(self) -> int:
@@ -342,6 +238,7 @@ class BatchNorm2d(Op):
 
 @record(frozen=True)
 class LocalResponseNorm(Op):
+    rules_measured: ClassVar[bool] = True  # held to real CPU runs (tests/test_memory.py)
     kind: ClassVar[LayerKind] = LayerKind.LRN
     type_name: ClassVar[str] = "LocalResponseNorm"
     size: int = 5
@@ -371,6 +268,8 @@ class LocalResponseNorm(Op):
 @record(frozen=True)
 class Flatten(Op):
     """``torch.flatten(x, start_dim, end_dim)``: a view, no new storage."""
+
+    rules_measured: ClassVar[bool] = True  # held to real CPU runs (tests/test_memory.py)
 
     kind: ClassVar[LayerKind] = LayerKind.FLATTEN
     type_name: ClassVar[str] = "Flatten"

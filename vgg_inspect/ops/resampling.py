@@ -15,7 +15,8 @@ from typing import ClassVar
 
 from ..records import record
 from .base import Axis, AxisOp, ConvKernel, Geometry, LayerKind, Op, Pair, Shape, Window, Windows, numel
-from .layers import WeightLayer, adaptive_axis
+from .layers import WeightLayer
+from .pooling import adaptive_axis
 
 
 def _four(op: Op, shape: Shape) -> tuple[int, int, int, int]:
@@ -212,7 +213,7 @@ class AdaptiveMaxPool2d(Op):
         return (n, c, oh, ow)
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        from .layers import adaptive_bounds
+        from .pooling import adaptive_bounds
 
         rows = sum(b - a for a, b in adaptive_bounds(in_shape[2], out_shape[2]))
         cols = sum(b - a for a, b in adaptive_bounds(in_shape[3], out_shape[3]))

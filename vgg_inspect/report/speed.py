@@ -15,17 +15,8 @@ from ..network import ITEMSIZE
 from ..network.state import ModelState
 from ..ops import Convention
 from ..ops.traced import LayerTrace
-from .model import (
-    DeviceInfo,
-    Report,
-    Roofline,
-    RooflineLayer,
-    RooflinePoint,
-    Storage,
-    StorageRow,
-    Traffic,
-    TrafficRow,
-)
+from .model import Report
+from .sizing import DeviceInfo, Roofline, RooflineLayer, RooflinePoint, Storage, StorageRow, Traffic, TrafficRow
 
 TRAFFIC_CONVENTION = (
     "each tensor crosses memory once per pass, caches ignored, operators unfused (eager): the forward reads "

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import statistics
 import sys
 import time
@@ -31,19 +30,6 @@ from ..errors import AnalysisError  # noqa: E402
 from ..records import record  # noqa: E402
 from .instantiate import TORCH_DTYPES  # noqa: E402
 
-# torch.cuda.get_device_name() -> the device table's name, the first that matches. Whole words only:
-# an L40S is no L4, a GH200 no H200; the NVL, PCIe-80GB and 4090 D/laptop parts have other peaks or
-# bandwidths than the table's, so they match nothing (--device-spec says whose peak to use).
-CUDA_NAMES = (
-    (r"\bH200\b(?!.*\bNVL\b)", "h200"),
-    (r"\bH100 PCIe\b", "h100-pcie"),
-    (r"\bH100\b(?!.*\b(NVL|PCIe)\b)", "h100-sxm"),
-    (r"\bA100-SXM4-80GB\b", "a100-80gb"),
-    (r"\bA100\b.*\b40GB\b", "a100-40gb"),
-    (r"\bL4$", "l4"),
-    (r"\bRTX 4090$", "rtx-4090"),
-)
-
 
 @record
 class Timing:
@@ -54,8 +40,11 @@ class Timing:
 
 
 def spec_for_cuda(device: torch.device) -> str | None:
-    name = torch.cuda.get_device_name(device)
-    return next((spec for pattern, spec in CUDA_NAMES if re.search(pattern, name.strip())), None)
+    """The device table's name for this GPU (``DeviceSpec.cuda_name``), None where no part matches."""
+    from ..metrics.devices import for_cuda_name
+
+    found = for_cuda_name(torch.cuda.get_device_name(device))
+    return found.name if found is not None else None
 
 
 def float32_math(device: torch.device) -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from ...metrics.storage import QUANTISED
 from ...ops import NEUTRAL_KINDS
-from ...report.model import BenchRun, Report, RooflineLayer, RooflinePoint, StorageRow
+from ...report.model import Report
+from ...report.sizing import BenchRun, RooflineLayer, RooflinePoint, StorageRow
 from .. import units
 from ..views import Column, View
 from .layers import _title, _warned
