@@ -1,5 +1,7 @@
-"""Which torch modules and aten operations each operator record covers: one ``Binding`` per op,
-registered here (torch's ``register_flop_formula`` and fvcore's op table are the models).
+"""The bindings of the paper's ops (conv, linear, the pools, ReLU, dropout, BatchNorm, LRN,
+flatten) and the meta results made for them directly; ``common_ops.py`` binds the others people's
+VGGs use. Both register into ``op_table.py`` (torch's ``register_flop_formula`` and fvcore's op
+table are the models), whose lookups the runtime uses through this module.
 
 A binding says how to make the op's record from a module and from aten arguments, how to
 rebuild the module from the record (built-in variants), the op family its calls are counted in,
@@ -9,8 +11,7 @@ and what the meta shortcut may assume. A new op is its record in ``ops/`` and it
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from . import require
@@ -20,160 +21,56 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from .. import ops  # noqa: E402
-from ..records import record  # noqa: E402
 from .arguments import arg, ints, optional_pair, pair  # noqa: E402
 
-MetaResult = Callable[[str, tuple[Any, ...], torch.Tensor], Any]
+# the table and its lookups: the runtime uses them through this module, which holds every registration
+from .op_table import (  # noqa: E402
+    MAC_KERNELS,
+    PRODUCTS,
+    UNBOUND_SAME_SHAPE,
+    UNBOUND_SAVES_RESULT,
+    Binding,
+    MetaResult,
+    activation_product,
+    for_aten,
+    functional_label,
+    module_from_op,
+    op_family,
+    op_from_aten,
+    op_from_module,
+    product_operands,
+    register,
+    register_fallback,
+    registered,
+    same_shape,
+    saves_result,
+    unregister,
+)
 
-
-@record(frozen=True)
-class Binding:
-    """One operator record bound to torch: the module types and aten overload packets it covers."""
-
-    op: type[ops.Op]
-    modules: tuple[type[nn.Module], ...] = ()
-    aten: tuple[str, ...] = ()
-    from_module: Callable[[Any], ops.Op] | None = None
-    from_aten: Callable[[tuple[Any, ...]], ops.Op] | None = None
-    to_module: Callable[[Any, torch.dtype], nn.Module] | None = None
-    family: str | None = None  # the family its aten calls are counted in; None: each name's own
-    functional: str | None = None  # how a functional call is labelled (F.conv2d); None: the aten name
-    same_shape: bool = False  # output shaped like the first input (in place when the name ends in _)
-    saves_result: bool = False  # its backward reads its own result (saved after it runs)
-    meta: MetaResult | None = None  # its meta result made directly (None from it: the kernel runs)
-
-
-_BINDINGS: list[Binding] = []
-_BY_MODULE: dict[type, Binding] = {}
-_BY_ATEN: dict[str, Binding] = {}
-_BY_OP: dict[type, Binding] = {}
-
-
-def register(binding: Binding) -> Binding:
-    """Bind an op; a module type or aten name bound twice is an error (one formula per op)."""
-    taken = [m.__name__ for m in binding.modules if m in _BY_MODULE] + [a for a in binding.aten if a in _BY_ATEN]
-    if taken:
-        raise ValueError(f"already bound: {', '.join(taken)}")
-    _BINDINGS.append(binding)
-    _BY_MODULE.update(dict.fromkeys(binding.modules, binding))
-    _BY_ATEN.update(dict.fromkeys(binding.aten, binding))
-    _BY_OP.setdefault(binding.op, binding)
-    return binding
-
-
-def unregister(binding: Binding) -> None:
-    _BINDINGS.remove(binding)
-    tables: tuple[dict[Any, Binding], ...] = (_BY_MODULE, _BY_ATEN, _BY_OP)
-    for table in tables:
-        for k in [k for k, v in table.items() if v is binding]:
-            del table[k]
-
-
-@contextmanager
-def registered(binding: Binding) -> Iterator[Binding]:
-    """A binding for the duration of a block (tests, experiments)."""
-    register(binding)
-    try:
-        yield binding
-    finally:
-        unregister(binding)
-
-
-def for_aten(name: str) -> Binding | None:
-    return _BY_ATEN.get(name)
-
-
-def op_from_module(module: nn.Module) -> ops.Op:
-    binding = _BY_MODULE.get(type(module))
-    if binding is None or binding.from_module is None:
-        return ops.Unknown(type(module).__name__)
-    return binding.from_module(module)
-
-
-def op_from_aten(name: str, args: tuple[Any, ...], tags: frozenset[str] = frozenset()) -> ops.Op:
-    """The record of an aten call: its binding's, else by torch's own tags (``pointwise``,
-    ``reduction``); ``Unknown("aten.NAME")`` where nothing (or its arguments) fits."""
-    binding = _BY_ATEN.get(name)
-    if binding is None or binding.from_aten is None:
-        from .common_ops import from_tags
-
-        try:
-            found = from_tags(name, args, tags)
-        except (IndexError, TypeError, ValueError, AttributeError):
-            found = None
-        return found if found is not None else ops.Unknown(f"aten.{name}", mac_free=name not in MAC_KERNELS)
-    try:
-        return binding.from_aten(args)
-    except (IndexError, TypeError, ValueError):
-        return ops.Unknown(f"aten.{name}", mac_free=name not in MAC_KERNELS)
-
-
-PRODUCTS = ("mm", "addmm", "bmm")  # matrix products: a Linear when one operand is a weight
-# The kernels that multiply-accumulate, as torch.utils.flop_counter's registry names them (a test
-# holds the two equal): an op that runs none of them has no MACs, whatever else it does.
-MAC_KERNELS = frozenset({
-    "convolution", "_convolution", "convolution_overrideable", "cudnn_convolution", "_slow_conv2d_forward",
-    "convolution_backward", "mm", "addmm", "bmm", "baddbmm", "_scaled_mm",
-    "_scaled_dot_product_efficient_attention", "_scaled_dot_product_efficient_attention_backward",
-    "_scaled_dot_product_flash_attention", "_scaled_dot_product_flash_attention_backward",
-    "_scaled_dot_product_cudnn_attention", "_scaled_dot_product_cudnn_attention_backward",
-    "_efficient_attention_forward", "_efficient_attention_backward", "_flash_attention_forward",
-    "_flash_attention_backward",
-})  # fmt: skip
-
-
-def product_operands(name: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
-    """The two matrices of a product (addmm's first argument is the added term)."""
-    return (args[1], args[2]) if name == "addmm" else (args[0], args[1])
-
-
-def activation_product(name: str, args: tuple[Any, ...]) -> ops.Op:
-    """A product none of whose operands is a parameter (a Gram matrix): no weight layer."""
-    try:
-        a, b = product_operands(name, args)
-        if name == "bmm":
-            return ops.MatMul(int(a.shape[1]), int(a.shape[2]), int(b.shape[2]), int(a.shape[0]))
-        return ops.MatMul(int(a.shape[0]), int(a.shape[1]), int(b.shape[1]), 1, name == "addmm")
-    except (IndexError, AttributeError, TypeError):
-        return ops.Unknown(f"aten.{name}")
-
-
-def module_from_op(op: ops.Op, dtype: torch.dtype) -> nn.Module:
-    binding = _BY_OP.get(type(op))
-    if binding is None or binding.to_module is None:
-        raise TypeError(f"no module for {op!r}")
-    return binding.to_module(op, dtype)
-
-
-def op_family(name: str) -> str:
-    """An aten op's family: the same in train and eval runs, on any device, and when a support run
-    swaps max-pools for average pools (the n-th call of a family is the same layer in all of them)."""
-    binding = _BY_ATEN.get(name)
-    return binding.family if binding is not None and binding.family else name.rstrip("_")  # relu_ is relu
-
-
-def functional_label(name: str) -> str:
-    binding = _BY_ATEN.get(name)
-    return binding.functional if binding is not None and binding.functional else name
-
-
-def same_shape(name: str) -> bool:
-    binding = _BY_ATEN.get(name)
-    return binding.same_shape if binding is not None else name in UNBOUND_SAME_SHAPE
-
-
-def saves_result(name: str) -> bool:
-    binding = _BY_ATEN.get(name)
-    return binding.saves_result if binding is not None else name in UNBOUND_SAVES_RESULT
-
-
-# Aten ops with no formulas yet whose shape and autograd behaviour the trace still relies on.
-UNBOUND_SAME_SHAPE = frozenset({
-    "leaky_relu", "leaky_relu_", "hardtanh", "hardtanh_", "elu", "elu_", "gelu", "silu", "silu_", "sigmoid",
-    "sigmoid_", "tanh", "tanh_", "div_", "mul_",
-})  # fmt: skip
-UNBOUND_SAVES_RESULT = frozenset({"sigmoid", "sigmoid_", "tanh", "tanh_", "elu", "elu_"})
-
+__all__ = [
+    "MAC_KERNELS",
+    "PRODUCTS",
+    "UNBOUND_SAME_SHAPE",
+    "UNBOUND_SAVES_RESULT",
+    "Binding",
+    "MetaResult",
+    "activation_product",
+    "broadcasts",
+    "for_aten",
+    "functional_label",
+    "module_from_op",
+    "op_family",
+    "op_from_aten",
+    "op_from_module",
+    "product_operands",
+    "register",
+    "register_fallback",
+    "registered",
+    "same_shape",
+    "saves_result",
+    "unregister",
+    "windowed",
+]
 
 # --- meta results made directly (the kernels' Python refs import torch._dynamo and sympy) ---
 
@@ -185,7 +82,9 @@ def windowed(fits: Callable[[tuple[Any, ...]], bool]) -> MetaResult:
     def meta(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
         if x.dim() != 4 or not x.is_contiguous() or not fits(args):
             return None
-        make = _BY_ATEN[name].from_aten
+        binding = for_aten(name)
+        assert binding is not None  # a windowed binding is registered under its aten names
+        make = binding.from_aten
         assert make is not None  # a windowed binding makes its record from its arguments
         shape = make(args).output_shape(tuple(x.shape))
         if min(shape) < 1:
@@ -280,9 +179,7 @@ def _conv_padding(m: nn.Conv2d) -> tuple[int, int]:
 def _conv_from_aten(a: tuple[Any, ...]) -> ops.Op:
     x, w, b = a[0], a[1], a[2]
     if w.dim() == 4 and bool(a[6]):
-        from .common_ops import transposed_conv_from_aten
-
-        return transposed_conv_from_aten(a)
+        return common_ops.transposed_conv_from_aten(a)
     if w.dim() != 4:  # not 2-D: no formulas here
         return ops.Unknown("convolution")
     return ops.Conv2d(int(x.shape[1]), int(w.shape[0]), pair(list(w.shape[2:])), pair(a[3]), pair(a[4]), pair(a[5]),
@@ -377,4 +274,5 @@ register(Binding(
     to_module=lambda op, dt: nn.Flatten(op.start_dim, op.end_dim),
 ))  # fmt: skip
 
-from . import common_ops  # noqa: E402, F401  (registers the bindings of the ops people's VGGs use)
+# The others people's VGGs use, registered after the paper's (an op's first binding rebuilds its module).
+from . import common_ops  # noqa: E402

@@ -19,7 +19,7 @@ from ..ops.elementwise import Pointwise, Reduction, Softmax  # noqa: E402
 from ..ops.norms import Normalization  # noqa: E402
 from ..ops.resampling import AdaptiveMaxPool2d, ConvTranspose2d, Interpolate, Pad  # noqa: E402
 from .arguments import arg, optional_pair, pair  # noqa: E402
-from .bindings import Binding, register  # noqa: E402
+from .op_table import Binding, register, register_fallback  # noqa: E402
 
 ACTIVATION_MODULES: dict[type[nn.Module], str] = {
     nn.LeakyReLU: "leaky_relu", nn.GELU: "gelu", nn.SiLU: "silu", nn.Sigmoid: "sigmoid", nn.Tanh: "tanh",
@@ -31,6 +31,7 @@ ACTIVATION_MODULES: dict[type[nn.Module], str] = {
 UNTAGGED_POINTWISE = frozenset({"hardswish", "hardswish_", "_prelu_kernel", "hardsigmoid_", "log_sigmoid_forward"})
 
 
+@register_fallback
 def from_tags(name: str, args: tuple[Any, ...], tags: frozenset[str]) -> ops.Op | None:
     """An aten op no binding names, classified as torch classifies it."""
     if "pointwise" in tags or name in UNTAGGED_POINTWISE or name == "cat":  # cat: a merge that copies
