@@ -13,6 +13,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from ..errors import VggInspectError
+from ..ops import LayerKind
 from ..records import record
 from ..scales import BYTE_SCALE, COUNT_SCALE, UNIT_NAMES, rounds_to
 
@@ -95,7 +96,7 @@ def quantities(report: Any) -> list[Quantity]:
         if r.macs:
             count(f"{r.name} MACs", r.macs)
             count(f"{r.name} FLOPs", r.flops)
-        if r.kind in ("conv", "pool", "fc", "lrn"):
+        if r.kind in (LayerKind.CONV, LayerKind.POOL, LayerKind.FC, LayerKind.LRN):
             n = 1
             for d in r.output_shape:
                 n *= d

@@ -44,13 +44,7 @@ class LayerKind(str, Enum):
 
 # Layers that change no shape and no field: tables fold them (unless --all-layers), diff never
 # counts them as a difference.
-NEUTRAL_KINDS = (
-    LayerKind.RELU.value,
-    LayerKind.DROPOUT.value,
-    LayerKind.FLATTEN.value,
-    LayerKind.ACTIVATION.value,
-    LayerKind.POINTWISE.value,
-)
+NEUTRAL_KINDS = (LayerKind.RELU, LayerKind.DROPOUT, LayerKind.FLATTEN, LayerKind.ACTIVATION, LayerKind.POINTWISE)
 
 
 class Convention(str, Enum):

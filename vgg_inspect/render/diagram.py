@@ -12,11 +12,14 @@ import math
 import re
 from typing import Any
 
+from ..ops import LayerKind
 from ..report.model import LayerRow, Report
 from . import units
 
-COLOURS = {"conv": "#4C78A8", "pool": "#E45756", "fc": "#54A24B", "lrn": "#B279A2", "avgpool": "#F58518"}
-KIND_NAMES = {"conv": "conv", "pool": "max-pool", "fc": "fully connected", "lrn": "LRN", "avgpool": "average pool"}
+COLOURS = {LayerKind.CONV: "#4C78A8", LayerKind.POOL: "#E45756", LayerKind.FC: "#54A24B", LayerKind.LRN: "#B279A2",
+           LayerKind.AVGPOOL: "#F58518"}  # fmt: skip
+KIND_NAMES = {LayerKind.CONV: "conv", LayerKind.POOL: "max-pool", LayerKind.FC: "fully connected", LayerKind.LRN: "LRN",
+              LayerKind.AVGPOOL: "average pool"}  # fmt: skip
 SHOWN = tuple(COLOURS)
 ANNOTATIONS = ("params", "macs", "memory", "rf")
 
@@ -107,7 +110,7 @@ def slabs(report: Report) -> list[tuple[LayerRow, float, float]]:
     for row in rows:
         c = row.output_shape[1]
         height = 0.6 + 2.6 * math.log2(max(max(_spatial(row)), 1)) / math.log2(largest)
-        if row.kind == "fc":
+        if row.kind == LayerKind.FC:
             height = 0.6 + 2.6 * math.log2(max(c, 2)) / math.log2(max(4096, c))
         depth = 0.1 + 0.8 * min(max(math.log2(max(c, 2)) - 5, 0), 7) / 7  # 32 channels thin, 4096 thick
         out.append((row, height, depth))
@@ -121,7 +124,7 @@ def _block_totals(report: Report) -> list[tuple[int, int]]:
     for row in report.layers:
         params += row.params
         macs += row.macs or 0
-        if row.kind == "pool":
+        if row.kind == LayerKind.POOL:
             out.append((params, macs))
             params = macs = 0
     return [*out, (params, macs)]
@@ -166,7 +169,7 @@ def figure(report: Report, annotate: str | None = None) -> Any:
             ax.text(x + depth / 2, -height / 2 - 0.1, _annotation(row, annotate), rotation=90, ha="center",
                     va="top", fontsize=6.5, color="#333")  # fmt: skip
         blocks[-1].append((row, x))
-        if row.kind in ("pool",):
+        if row.kind == LayerKind.POOL:
             blocks.append([])
         x += depth + 0.22
     totals = _block_totals(report)
@@ -175,7 +178,9 @@ def figure(report: Report, annotate: str | None = None) -> Any:
         params, macs = totals[number - 1] if number - 1 < len(totals) else (0, 0)
         last_row = block[-1][0]
         field = "global" if last_row.field_status == "global" else last_row.receptive_field
-        names = "head" if any(r.kind == "fc" or r.name.startswith("fc") for r, _ in block) else f"block {number}"
+        names = (
+            "head" if any(r.kind == LayerKind.FC or r.name.startswith("fc") for r, _ in block) else f"block {number}"
+        )
         ax.annotate("", xy=(first, -2.55), xytext=(last, -2.55), arrowprops={"arrowstyle": "-", "color": "#888"})
         ax.text((first + last) / 2, -2.7, f"{names}\n{units.si(params)} params\n{units.si(macs)} MACs\nRF {field}",
                 ha="center", va="top", fontsize=6.5)  # fmt: skip

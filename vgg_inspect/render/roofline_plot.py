@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 
+from ..ops import LayerKind
 from ..report.model import Report
 from . import units
 from .diagram import COLOURS, _figure, picture_name, save
@@ -34,13 +35,13 @@ def draw_roofline(report: Report, fmt: str) -> bytes:
     ax.annotate(f"ridge {d.ridge:,.0f} FLOP/byte", (d.ridge, floor), textcoords="offset points", xytext=(4, 4),
                 fontsize=8, color="grey")  # fmt: skip
     first = roof.points[0].batch
-    shown: set[str] = set()
+    shown: set[LayerKind] = set()
     labels: dict[tuple[float, float], tuple[float, float, list[str]]] = {}
     for batch, x in points:
-        kind = kinds.get(x.name, "other")
+        kind = kinds.get(x.name, LayerKind.OTHER)
         colour = COLOURS.get(kind, "#9D755D")
         attained = x.flops / x.time_s if x.flops and x.time_s else 0.0
-        label = kind if kind not in shown and batch == first else None
+        label = kind.value if kind not in shown and batch == first else None
         shown.add(kind)
         ax.scatter([x.intensity or lo], [attained], s=28 if batch == first else 14, color=colour, label=label,
                    alpha=1.0 if batch == first else 0.45, zorder=3, edgecolors="none")  # fmt: skip

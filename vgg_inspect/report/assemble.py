@@ -88,7 +88,7 @@ def build_report(
                 name=name,
                 module=t.module,
                 type=t.type,
-                kind=t.op.kind.value,
+                kind=t.op.kind,
                 input_shape=list(t.input_shape),
                 output_shape=list(t.output_shape),
                 params=t.params,

@@ -18,7 +18,8 @@ from ..ops.traced import LayerTrace
 from .documents import Diff, DiffRow, DiffSection
 from .model import LayerRow, Report
 
-COMPARED_KINDS = ("conv", "fc", "pool", "avgpool", "norm", "gnorm", "lrn", "resample")
+COMPARED_KINDS = (LayerKind.CONV, LayerKind.FC, LayerKind.POOL, LayerKind.AVGPOOL, LayerKind.NORM,
+                  LayerKind.GROUP_NORM, LayerKind.LRN, LayerKind.RESAMPLE)  # fmt: skip
 
 Side = list[tuple[LayerTrace, LayerRow]]
 Pairs = list[tuple[int | None, int | None]]
@@ -47,7 +48,7 @@ def _neutral(pair: tuple[LayerTrace, LayerRow]) -> bool:
         return False
     # AvgPool2d(1, 1), an adaptive pool at its own size; SSD's 3x3/s1 pool5 keeps the size but is no no-op
     same = list(t.input_shape) == list(t.output_shape) and tuple(getattr(t.op, "kernel_size", (1, 1))) == (1, 1)
-    identity = r.kind in ("avgpool", "pool") and same
+    identity = r.kind in (LayerKind.AVGPOOL, LayerKind.POOL) and same
     return r.kind in NEUTRAL_KINDS or identity or r.kind not in COMPARED_KINDS
 
 
@@ -63,22 +64,22 @@ def _align(a: Side, b: Side, xs: list[int], ys: list[int]) -> Pairs:
     return out
 
 
-GROUPS = {"conv": "weight", "fc": "weight", "avgpool": "pool", "gnorm": "norm", "lrn": "norm"}
+GROUPS = {LayerKind.CONV: "weight", LayerKind.FC: "weight", LayerKind.AVGPOOL: "pool", LayerKind.GROUP_NORM: "norm",
+          LayerKind.LRN: "norm"}  # fmt: skip
 Role = tuple[Any, ...]
-KINDS = {k.value: k for k in LayerKind}
 
 
 def _roles(side: Side, keep: list[int]) -> dict[int, Role]:
     """Each kept layer's role: (block, group, n-th of its group in the block), or ("head", group, n)
     after the last block. Blocks end at pools, the head starts where the names' head does."""
-    kinds = [KINDS.get(str(r.kind), LayerKind.OTHER) for _, r in side]
+    kinds = [r.kind for _, r in side]
     shapes = [(tuple(t.input_shape), tuple(t.output_shape)) for t, _ in side]
     head = min(head_start(kinds, shapes), next((i for i, k in enumerate(kinds) if k is LayerKind.FC), len(side)))
     roles: dict[int, Role] = {}
     block = 1
     seen: dict[tuple[Any, str], int] = {}
     for i in keep:
-        group = GROUPS.get(str(side[i][1].kind), str(side[i][1].kind))
+        group = GROUPS.get(side[i][1].kind, side[i][1].kind.value)
         where: Any = "head" if i >= head else block
         seen[where, group] = n = seen.get((where, group), 0) + 1
         roles[i] = (where, group, n)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ..errors import VggInspectError, did_you_mean
+from ..ops import LayerKind
 from .model import Report
 
 MAX_SAMPLES = 1000
@@ -15,7 +16,7 @@ def pick_layer(report: Report, layer: str | None, readable: Sequence[bool]) -> i
     output can be read in a real run (a built-in's feature layer; any layer of your own model)."""
     if layer is None:
         convs = [i for i, r in enumerate(report.layers)
-                 if r.kind == "conv" and readable[i] and r.field_status == "local"]  # fmt: skip
+                 if r.kind == LayerKind.CONV and readable[i] and r.field_status == "local"]  # fmt: skip
         if not convs:
             raise VggInspectError("the model has no conv layer to trace; name a pool layer with {param}", param="layer")
         return convs[-1]

@@ -14,10 +14,11 @@ from collections.abc import Sequence
 
 from ..network import VARIANTS, Conv, Pool, Token, Variant, format_config
 from ..network.config import LRN, POOL
+from ..ops import LayerKind
 from .model import Identification
 
 Shapes = dict[str, tuple[int, ...]]
-Module = tuple[str, str, tuple[int, ...]]  # (key prefix, conv / linear / norm, weight shape)
+Module = tuple[str, LayerKind, tuple[int, ...]]  # (key prefix, CONV / FC / NORM, weight shape)
 HIDDEN = 4096  # fc6 and fc7 of every variant
 
 
@@ -31,11 +32,11 @@ def _modules(shapes: Shapes) -> list[Module]:
         if prefix in seen:
             continue
         if leaf == "weight" and len(shape) == 4:
-            kind = "conv"
+            kind = LayerKind.CONV
         elif leaf == "weight" and len(shape) == 2:
-            kind = "linear"
+            kind = LayerKind.FC
         elif leaf == "running_mean" or (leaf == "weight" and len(shape) == 1 and f"{prefix}.running_mean" in shapes):
-            kind, shape = "norm", shapes.get(f"{prefix}.running_mean", shape)
+            kind, shape = LayerKind.NORM, shapes.get(f"{prefix}.running_mean", shape)
         else:
             continue
         seen.add(prefix)
@@ -60,17 +61,19 @@ def _split(modules: list[Module], layout: str | None) -> tuple[list[Module], lis
     if layout:
         inside = [m[0].startswith("features.") for m in modules]
         return [m for m, f in zip(modules, inside) if f], [m for m, f in zip(modules, inside) if not f]
-    start = next((i for i, (_, kind, s) in enumerate(modules) if kind == "linear" or (kind == "conv" and s[2] >= 7)),
-                 len(modules))  # fmt: skip
+    heads = (
+        i for i, (_, kind, s) in enumerate(modules) if kind == LayerKind.FC or (kind == LayerKind.CONV and s[2] >= 7)
+    )
+    start = next(heads, len(modules))
     return modules[:start], modules[start:]
 
 
 def _layer_tokens(features: list[Module]) -> list[Token]:
     """The layer list of torchvision's ``features.N`` keys up to the last conv (a pool after it has no
     keys: whether one follows cannot be read)."""
-    bn = any(kind == "norm" for _, kind, _ in features)
+    bn = any(kind == LayerKind.NORM for _, kind, _ in features)
     step = 3 if bn else 2  # conv (+ BN) + ReLU
-    convs = [(int(p.split(".")[1]), s) for p, kind, s in features if kind == "conv"]
+    convs = [(int(p.split(".")[1]), s) for p, kind, s in features if kind == LayerKind.CONV]
     tokens: list[Token] = []
     for i, (index, shape) in enumerate(convs):
         tokens.append(Conv(shape[0], shape[2]))
@@ -101,9 +104,9 @@ def _conv_name(tokens: Sequence[Token], n: int) -> str:
 def _describe(head: list[Module]) -> str:
     parts = []
     for _, kind, s in head:
-        if kind == "linear":
+        if kind == LayerKind.FC:
             parts.append(f"Linear {s[1]}→{s[0]}")
-        elif kind == "conv":
+        elif kind == LayerKind.CONV:
             parts.append(f"{s[2]}x{s[3]} conv {s[1]}→{s[0]}")
         else:
             parts.append(f"BatchNorm1d {s[0]}")
@@ -113,13 +116,13 @@ def _describe(head: list[Module]) -> str:
 def _standard_head(head: list[Module], channels: int) -> bool:
     """fc6-fc8: three Linear (25088→4096→4096→classes), or fc6 as a 7x7 conv and fc7 as a 1x1 conv
     (timm's pre-logits, the paper's dense evaluation) with fc8 a Linear or a 1x1 conv."""
-    if len(head) != 3 or any(kind == "norm" for _, kind, _ in head):
+    if len(head) != 3 or any(kind == LayerKind.NORM for _, kind, _ in head):
         return False
     (k6, s6), (k7, s7), (k8, s8) = ((kind, s) for _, kind, s in head)
-    linear = k6 == k7 == "linear" and s6 == (HIDDEN, channels * 49) and s7 == (HIDDEN, HIDDEN)
-    conv = k6 == k7 == "conv" and s6 == (HIDDEN, channels, 7, 7) and s7 == (HIDDEN, HIDDEN, 1, 1)
-    fc8_linear = k8 == "linear" and s8[1] == HIDDEN
-    fc8_conv = k8 == "conv" and s8[1:] == (HIDDEN, 1, 1)
+    linear = k6 == k7 == LayerKind.FC and s6 == (HIDDEN, channels * 49) and s7 == (HIDDEN, HIDDEN)
+    conv = k6 == k7 == LayerKind.CONV and s6 == (HIDDEN, channels, 7, 7) and s7 == (HIDDEN, HIDDEN, 1, 1)
+    fc8_linear = k8 == LayerKind.FC and s8[1] == HIDDEN
+    fc8_conv = k8 == LayerKind.CONV and s8[1:] == (HIDDEN, 1, 1)
     return (linear and fc8_linear) or (conv and (fc8_linear or fc8_conv))
 
 
@@ -128,8 +131,8 @@ def identify_shapes(path: str, shapes: Shapes, params: int, notes: list[str]) ->
     modules = _modules(shapes)
     layout = _layout(shapes)
     features, head = _split(modules, layout)
-    bn = any(kind == "norm" for _, kind, _ in features)
-    convs_in = [s for _, kind, s in features if kind == "conv"]
+    bn = any(kind == LayerKind.NORM for _, kind, _ in features)
+    convs_in = [s for _, kind, s in features if kind == LayerKind.CONV]
     in_channels = convs_in[0][1] if convs_in else None
     last_out = head[-1][2][0] if head else None
     tokens = _layer_tokens(features) if layout else None
@@ -153,7 +156,7 @@ def identify_shapes(path: str, shapes: Shapes, params: int, notes: list[str]) ->
     channels = have[-1][0] if have else 0
     standard = _standard_head(head, channels)
     head_text = _describe(head) if head else "none (the file holds features only)"
-    unbiased = [p for p, kind, s in features if kind == "conv" and not _has_bias(shapes, p, s[0])]
+    unbiased = [p for p, kind, s in features if kind == LayerKind.CONV and not _has_bias(shapes, p, s[0])]
     if exact:
         v = exact[0]
         if len(exact) > 1 or (v.config == "A" and not layout):
@@ -223,7 +226,7 @@ def _has_bias(shapes: Shapes, prefix: str, channels: int) -> bool:
 
 def _bias_values(features: list[Module], unbiased: list[str]) -> int:
     """The conv biases a file lacks: one per output channel of each conv without bias."""
-    return sum(s[0] for p, kind, s in features if kind == "conv" and p in unbiased)
+    return sum(s[0] for p, kind, s in features if kind == LayerKind.CONV and p in unbiased)
 
 
 def _distance(a: list[tuple[int, int]], b: list[tuple[int, int]]) -> int:

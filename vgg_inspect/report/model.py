@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from .._version import __version__
+from ..ops import LayerKind
 from ..records import asdict, field, record
 from .sizing import Bench, Roofline, Storage, Traffic
 
@@ -76,7 +77,7 @@ class LayerRow:
     name: str  # the paper's name: conv3_2, pool3, lrn1, fc6
     module: str  # module path in torchvision's layout: features.12
     type: str  # the operator's class name
-    kind: str  # a LayerKind value: conv | fc | pool | avgpool | relu | norm | lrn | dropout | flatten | other
+    kind: LayerKind  # conv | fc | pool | avgpool | relu | norm | lrn | dropout | flatten | ... (its value in JSON)
     input_shape: list[int]
     output_shape: list[int]
     params: int

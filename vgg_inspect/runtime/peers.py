@@ -22,7 +22,7 @@ require("torch", "comparing with peer tools")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from ..ops import numel  # noqa: E402
+from ..ops import LayerKind, numel  # noqa: E402
 from ..report.model import Peer, Report  # noqa: E402
 from .instantiate import TORCH_DTYPES, available_bytes  # noqa: E402
 
@@ -38,13 +38,15 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
     batch = report.input.shape[0]
     # torchinfo sees modules only: what a forward computes itself (F.conv2d...) is invisible to it.
     modules = [r for r, f in zip(rows, functional) if not f]
-    module_macs = sum(r.macs or 0 for r in modules if r.kind in ("conv", "fc"))
+    module_macs = sum(r.macs or 0 for r in modules if r.kind in (LayerKind.CONV, LayerKind.FC))
     # a transposed conv, to torchinfo a conv: its parameters x output positions
     transposed = [r for r in modules if r.type == "ConvTranspose2d"]
     module_macs += sum(r.params * r.output_shape[0] * r.output_shape[2] * r.output_shape[3] for r in transposed)
     bias = sum(r.extra_flops.get("bias", 0) for r in modules)
     avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.type == "AdaptiveAvgPool2d")
-    bn_norm = sum(r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm") or r.kind == "gnorm")
+    bn_norm = sum(
+        r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm") or r.kind == LayerKind.GROUP_NORM
+    )
     # fvcore: 1 per output element of nearest upsampling, 4 of bilinear (our elementwise rule: 0 and 4)
     upsampled = sum(
         r.extra_flops.get("elementwise", 0) or numel(tuple(r.output_shape))
@@ -54,8 +56,8 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
     # torchinfo's rule for a layer with parameters that is not a conv or linear: batch x parameters
     # (BatchNorm; a hand-written L2Norm's scale, which a row inside it reads)
     root = f" in {report.model.name.rpartition(':')[2]}.forward"  # the model's own parameters: not a leaf's
-    bn_params = sum(r.params for r in rows if r.kind not in ("conv", "fc", "resample") and r.params
-                    and not r.module.endswith(root))  # fmt: skip
+    weighted = (LayerKind.CONV, LayerKind.FC, LayerKind.RESAMPLE)
+    bn_params = sum(r.params for r in rows if r.kind not in weighted and r.params and not r.module.endswith(root))
     unseen = f" of module layers (the {macs - module_macs:,} MACs of functional calls are invisible to it)"
     return {
         FLOP_COUNTER: (
