@@ -172,9 +172,11 @@ def bench(
               "the tensors held (weights, buffers, input, gradients, optimizer state) plus the peak that one "
               "more step allocates, from torch.profiler's memory events")  # fmt: skip
     lead = runs[0]
-    first.bench = Bench(str(device), b.device_name(device), lead.dtype, train, channels_last, compile, method, memory,
-                        "filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
-                        lead.peak_flops, "; ".join(sources_seen) or None, lead.peak_math, runs)  # fmt: skip
+    first.bench = Bench(device=str(device), device_name=b.device_name(device), dtype=lead.dtype, train=train,
+                        channels_last=channels_last, compiled=compile, method=method, memory_convention=memory,
+                        weights="filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
+                        peak_flops=lead.peak_flops, peak_source="; ".join(sources_seen) or None,
+                        peak_math=lead.peak_math, runs=runs)  # fmt: skip
     return first
 
 
@@ -259,14 +261,16 @@ def _bench_dtype(
             predicted = {r.module: x.time_s for r, x in zip(report.layers, point.layers)} if point else {}
             names = {r.module: r.name for r in report.layers}
             layers = [
-                BenchLayer(names.get(m, m), m, b.summary(ts)[0], predicted.get(m),
-                           b.summary(ts)[0] / predicted[m] if predicted.get(m) else None)
+                BenchLayer(name=names.get(m, m), module=m, measured_s=b.summary(ts)[0], predicted_s=predicted.get(m),
+                           ratio=b.summary(ts)[0] / predicted[m] if predicted.get(m) else None)
                 for m, ts in got.layer_times.items()
             ]  # fmt: skip
         peak = info.peak_flops if info else None
-        runs.append(BenchRun(batch, len(got.times), median, p90, batch / median, flops / median,
-                             100 * flops / median / peak if peak else None, got.peak_memory, estimate,
-                             got.stopped, layers, dtype, peak, math))  # fmt: skip
+        runs.append(BenchRun(batch=batch, iterations=len(got.times), median_s=median, p90_s=p90,
+                             images_per_s=batch / median, achieved_flops=flops / median,
+                             peak_percent=100 * flops / median / peak if peak else None,
+                             peak_memory_bytes=got.peak_memory, estimate_bytes=estimate, stopped=got.stopped,
+                             layers=layers, dtype=dtype, peak_flops=peak, peak_math=math))  # fmt: skip
         if got.stopped:
             break
     del model, eager, runner

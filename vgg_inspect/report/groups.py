@@ -23,6 +23,11 @@ def block_of(row: LayerRow) -> str | None:
     return "head" if _HEAD.match(row.name) else None
 
 
+def _empty(name: str) -> Group:
+    return Group(name=name, layers=[], params=0, trainable_params=0, macs=0, flops=0, activation_bytes=0, saved_bytes=0,
+                 complete=True)  # fmt: skip
+
+
 def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
     """The rows in order of first appearance of their group, with their subtotals. ``by="block"``
     on a model whose layers have no paper names groups by module path (depth 1)."""
@@ -37,7 +42,7 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
                 for r in report.layers]  # fmt: skip
     groups: dict[str, Group] = {}
     for key, row in zip(keys, report.layers):
-        g = groups.setdefault(str(key), Group(str(key), [], 0, 0, 0, 0, 0, 0, True))
+        g = groups.setdefault(str(key), _empty(str(key)))
         g.layers.append(row.name)
         g.params += row.params
         g.trainable_params += row.trainable_params
@@ -49,7 +54,7 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
     for h in report.held or []:  # tensors no row counts: in their owner's group, so the groups add up
         owner = h.owner or "(model)"
         key = ".".join(owner.split(".")[:depth]) if by == "module" or keys_by_module else HELD
-        g = groups.setdefault(key, Group(key, [], 0, 0, 0, 0, 0, 0, True))
+        g = groups.setdefault(key, _empty(key))
         g.layers.append(f"{owner} (held: {', '.join(n.rpartition('.')[2] for n in h.names)})")
         g.params += h.params
         g.trainable_params += h.trainable_params

@@ -37,22 +37,26 @@ def traffic(report: Report, traces: Sequence[LayerTrace], input_requires_grad: b
     computes = layer_compute(traces, report.options.include, input_requires_grad)
     moved = layer_traffic(traces, computes, ITEMSIZE[dtype], convention)
     rows = [
-        TrafficRow(row.name, row.module, m.weight_bytes, m.input_bytes, m.output_bytes, m.bytes, row.flops,
-                   intensity(row.flops, m.bytes), m.training_bytes, row.train_flops,
-                   intensity(row.train_flops, m.bytes + m.training_bytes), m.training_weight_bytes)
+        TrafficRow(name=row.name, module=row.module, weight_bytes=m.weight_bytes, input_bytes=m.input_bytes,
+                   output_bytes=m.output_bytes, bytes=m.bytes, flops=row.flops, intensity=intensity(row.flops, m.bytes),
+                   training_bytes=m.training_bytes, train_flops=row.train_flops,
+                   train_intensity=intensity(row.train_flops, m.bytes + m.training_bytes),
+                   training_weight_bytes=m.training_weight_bytes)
         for row, m in zip(report.layers, moved)
     ]  # fmt: skip
     total = sum(r.bytes for r in rows)
     train_total = total + sum(r.training_bytes for r in rows)
     flops, train_flops = report.totals.flops, report.totals.train_flops
-    return Traffic(dtype, TRAFFIC_CONVENTION, rows, total, flops, intensity(flops, total), train_total, train_flops,
-                   intensity(train_flops, train_total))  # fmt: skip
+    return Traffic(dtype=dtype, convention=TRAFFIC_CONVENTION, layers=rows, bytes=total, flops=flops,
+                   intensity=intensity(flops, total), train_bytes=train_total, train_flops=train_flops,
+                   train_intensity=intensity(train_flops, train_total))  # fmt: skip
 
 
 def device_info(spec: DeviceSpec, math: str) -> DeviceInfo:
     peak = spec.peak(math)
-    return DeviceInfo(spec.name, spec.title, math, peak, spec.bandwidth, peak / spec.bandwidth, spec.memory_gb,
-                      spec.source, spec.note)  # fmt: skip
+    return DeviceInfo(name=spec.name, title=spec.title, math=math, peak_flops=peak, bandwidth=spec.bandwidth,
+                      ridge=peak / spec.bandwidth, memory_gb=spec.memory_gb, source=spec.source,
+                      note=spec.note)  # fmt: skip
 
 
 def point(section: Traffic, batch: int, device: DeviceInfo, train: bool) -> RooflinePoint:
@@ -65,15 +69,17 @@ def point(section: Traffic, batch: int, device: DeviceInfo, train: bool) -> Roof
         fixed = r.weight_bytes + (r.training_weight_bytes if train else 0)
         memory_time = nbytes / device.bandwidth
         if flops is None:
-            layers.append(RooflineLayer(r.name, None, nbytes, None, "unknown", memory_time, 0.0, None))
+            layers.append(RooflineLayer(name=r.name, flops=None, bytes=nbytes, intensity=None, bound="unknown",
+                                        time_s=memory_time, share=0.0, turnover_batch=None))  # fmt: skip
             continue
         compute_time = flops / device.peak_flops
         turnover = turnover_batch(
             flops // batch, fixed, (nbytes - fixed) // batch, device.peak_flops, device.bandwidth
         ) if flops else None  # fmt: skip
         bound = "compute" if flops and compute_time >= memory_time else "memory"
-        layers.append(RooflineLayer(r.name, flops, nbytes, intensity(flops, nbytes), bound,
-                                    max(compute_time, memory_time), 0.0, turnover))  # fmt: skip
+        layers.append(RooflineLayer(name=r.name, flops=flops, bytes=nbytes, intensity=intensity(flops, nbytes),
+                                    bound=bound, time_s=max(compute_time, memory_time), share=0.0,
+                                    turnover_batch=turnover))  # fmt: skip
     latency = sum(x.time_s for x in layers)
     for x in layers:
         x.share = 100 * x.time_s / latency if latency else 0.0
@@ -81,12 +87,18 @@ def point(section: Traffic, batch: int, device: DeviceInfo, train: bool) -> Roof
     flops_total = section.train_flops if train else section.flops
     bytes_total = section.train_bytes if train else section.bytes
     # nothing to compute or move: no finite ceiling, which is not a ceiling of zero
-    return RooflinePoint(batch, flops_total, bytes_total, latency, batch / latency if latency else None,
-                         100 * computing / latency if latency else 0.0, layers)  # fmt: skip
+    return RooflinePoint(batch=batch, flops=flops_total, bytes=bytes_total, latency_s=latency,
+                         images_per_s=batch / latency if latency else None,
+                         compute_bound_share=100 * computing / latency if latency else 0.0, layers=layers)  # fmt: skip
 
 
 def roofline(sections: dict[int, Traffic], device: DeviceInfo, train: bool) -> Roofline:
-    return Roofline(device, train, ROOFLINE_CONVENTION, [point(t, b, device, train) for b, t in sections.items()])
+    return Roofline(
+        device=device,
+        train=train,
+        convention=ROOFLINE_CONVENTION,
+        points=[point(t, b, device, train) for b, t in sections.items()],
+    )
 
 
 def storage(report: Report, state: ModelState, file: str = "model.pt") -> Storage:
@@ -101,7 +113,9 @@ def storage(report: Report, state: ModelState, file: str = "model.pt") -> Storag
                       + " + one float32 scale per output channel; the rest float32")  # fmt: skip
         else:
             scheme = f"every floating-point parameter and buffer at {bits} bits (integer buffers at their own width)"
-        rows.append(StorageRow(fmt, bits, weights, other, weights + other, scheme))
+        total = weights + other
+        rows.append(StorageRow(format=fmt, bits=bits, weight_bytes=weights, other_bytes=other, total_bytes=total,
+                               scheme=scheme))  # fmt: skip
     note = (
         f"torch.save(model.state_dict(), '{file}') at float32, to the byte: the tensors (each storage once) in "
         f"torch's zip archive (a pickle of the keys, headers, 64-byte alignment); the archive's folder is the file's "
@@ -114,5 +128,6 @@ def storage(report: Report, state: ModelState, file: str = "model.pt") -> Storag
         "compressed checkpoints (zip stores torch's tensors uncompressed)",
         *(f"the state dict's entry {key} (not a tensor: a module's extra state)" for key in state.not_counted),
     ]
-    return Storage(report.totals.params, split.quantisable, rows, torch_save.checkpoint_bytes(state, stem), note,
-                   unknown, file)  # fmt: skip
+    return Storage(params=report.totals.params, quantised_params=split.quantisable, rows=rows,
+                   checkpoint_bytes=torch_save.checkpoint_bytes(state, stem), checkpoint_note=note, not_known=unknown,
+                   checkpoint_file=file)  # fmt: skip

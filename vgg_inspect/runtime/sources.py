@@ -184,8 +184,9 @@ def held_elsewhere(module: nn.Module, counted: set[str], ran: set[str]) -> list[
         size = [sum(t.numel() for t in group) for group in (params, buffers)]
         nbytes = [sum(t.numel() * t.element_size() for t in group) for group in (params, buffers)]
         trainable = sum(t.numel() for t in params if t.requires_grad)
-        held.append(Held(owner, type(module.get_submodule(owner)).__name__, [n for n, _, _ in items], size[0],
-                         trainable, size[1], nbytes[0], nbytes[1], owner == "" or owner in ran))  # fmt: skip
+        held.append(Held(owner=owner, type=type(module.get_submodule(owner)).__name__, names=[n for n, _, _ in items],
+                         params=size[0], trainable_params=trainable, buffers=size[1], param_bytes=nbytes[0],
+                         buffer_bytes=nbytes[1], called=owner == "" or owner in ran))  # fmt: skip
     return held
 
 
