@@ -1,12 +1,16 @@
 """The fixed matrix of command lines whose outputs pin behaviour across refactors.
 
-``python -m tests.matrix --write`` records them into ``tests/golden_matrix/`` (one file per line);
-``tests/test_matrix.py`` runs each again and compares byte for byte, the tool's version aside.
+``python -m tests.matrix --write`` records them into ``tests/golden_matrix/`` (one file per line) and
+prints which values moved, by JSON path (``--allow 'storage.checkpoint_*'`` refuses to write anything
+else); ``tests/test_matrix.py`` runs each again and compares byte for byte, the tool's version aside,
+naming the values that moved when they differ.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import json
 import os
 import re
 import sys
@@ -189,15 +193,67 @@ def run(args: list[str]) -> tuple[int, str]:
     return result.exit_code, normalise(result.stdout + "--- stderr\n" + result.stderr)
 
 
+def _json(text: str) -> object | None:
+    """The JSON document a recorded output holds (stdout before the stderr mark), or None."""
+    body = text.split("\n", 1)[1] if text.startswith("exit ") else text
+    try:
+        return json.loads(body.split("--- stderr\n", 1)[0])
+    except ValueError:
+        return None
+
+
+def _flat(value: object, path: str = "") -> dict[str, object]:
+    if isinstance(value, dict):
+        return {k: v for key, item in value.items() for k, v in _flat(item, f"{path}.{key}" if path else key).items()}
+    if isinstance(value, list):
+        return {k: v for i, item in enumerate(value) for k, v in _flat(item, f"{path}[{i}]").items()}
+    return {path: value}
+
+
+def changes(old: str, new: str) -> list[str]:
+    """What moved between two recordings of one line: each JSON value by its path (layers[3].macs:
+    a -> b), else each line that differs."""
+    a, b = _json(old), _json(new)
+    if a is not None and b is not None:
+        fa, fb = _flat(a), _flat(b)
+        return [f"{k}: {fa.get(k, '(absent)')!r} -> {fb.get(k, '(absent)')!r}" for k in sorted(set(fa) | set(fb))
+                if fa.get(k, ...) != fb.get(k, ...)]  # fmt: skip
+    la, lb = old.splitlines(), new.splitlines()
+    return [f"line {i + 1}: {x!r} -> {y!r}" for i, (x, y) in enumerate(zip(la, lb)) if x != y] + (
+        [f"{len(lb) - len(la):+d} lines"] if len(la) != len(lb) else []
+    )
+
+
 def main() -> None:
+    """``--write`` records every line and prints, per file, which values moved; ``--allow PATTERN``
+    (repeatable, fnmatch on the JSON path or 'line N') refuses a re-record that moves anything else."""
     if "--write" not in sys.argv:
-        raise SystemExit("usage: python -m tests.matrix --write")
+        raise SystemExit("usage: python -m tests.matrix --write [--allow PATTERN ...]")
+    allowed = [sys.argv[i + 1] for i, a in enumerate(sys.argv[:-1]) if a == "--allow"]
     os.makedirs(GOLDEN, exist_ok=True)
+    planned: list[tuple[str, str, list[str]]] = []
     for _, args in MATRIX:
         code, out = run(args)
-        with open(os.path.join(GOLDEN, key(args) + ".txt"), "w", encoding="utf-8") as fh:
-            fh.write(f"exit {code}\n{out}")
-        print(code, " ".join(args), len(out))
+        path = os.path.join(GOLDEN, key(args) + ".txt")
+        new = f"exit {code}\n{out}"
+        old = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+        moved = changes(old, new) if old else ["(new)"]
+        planned.append((path, new, moved))
+        print(" ".join(args), "unchanged" if not moved else "", sep=": " if not moved else "")
+        for m in moved[:40]:
+            print("   ", m)
+    unexpected = [
+        m
+        for _, _, moved in planned
+        for m in moved
+        if allowed and m != "(new)" and not any(fnmatch.fnmatch(m.split(":")[0], p) for p in allowed)
+    ]
+    if unexpected:
+        raise SystemExit(f"not written: {len(unexpected)} change(s) outside --allow, e.g. {unexpected[0]}")
+    for path, new, moved in planned:
+        if moved:
+            with open(path, "w", encoding="utf-8") as fh:
+                fh.write(new)
 
 
 if __name__ == "__main__":

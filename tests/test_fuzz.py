@@ -102,6 +102,7 @@ def command_lines(draw):
     return args
 
 
+@pytest.mark.slow  # 500 generated command lines: `pytest -m "not slow"` skips it
 @settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(argv=command_lines())
 def test_cli_never_crashes(argv):

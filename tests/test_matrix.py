@@ -8,7 +8,7 @@ import os
 
 import pytest
 
-from .matrix import GOLDEN, MATRIX, key, run
+from .matrix import GOLDEN, MATRIX, changes, key, run
 
 HAS_TORCH = importlib.util.find_spec("torch") is not None
 
@@ -20,8 +20,16 @@ def test_output_is_unchanged(needs_torch: bool, args: list[str]) -> None:
     with open(os.path.join(GOLDEN, key(args) + ".txt"), encoding="utf-8") as fh:
         expected = fh.read()
     code, out = run(args)
-    assert f"exit {code}\n{out}" == expected
+    got = f"exit {code}\n{out}"
+    assert got == expected, "moved:\n" + "\n".join(changes(expected, got)[:40])
 
 
 def test_every_recorded_file_is_in_the_matrix() -> None:
     assert sorted(os.listdir(GOLDEN)) == sorted(key(a) + ".txt" for _, a in MATRIX)
+
+
+def test_a_change_is_named_by_the_values_that_moved() -> None:
+    old = 'exit 0\n{"layers": [{"macs": 1}, {"macs": 2}], "totals": {"macs": 3}}\n--- stderr\n'
+    new = 'exit 0\n{"layers": [{"macs": 1}, {"macs": 5}], "totals": {"macs": 6}}\n--- stderr\n'
+    assert changes(old, new) == ["layers[1].macs: 2 -> 5", "totals.macs: 3 -> 6"]
+    assert changes("exit 0\na\nb\n", "exit 0\na\nc\n") == ["line 3: 'b' -> 'c'"]

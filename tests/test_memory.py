@@ -71,6 +71,7 @@ def test_lrn_at_16_bits_cannot_run_on_cpu(torch):
     assert not vgg_inspect.analyze("vgg11_lrn", device="cpu", input_size=32).warnings
 
 
+@pytest.mark.slow  # a real CPU run at full size: `pytest -m "not slow"` skips it
 @pytest.mark.parametrize(
     "name,size,batch,dtype",
     [
@@ -191,6 +192,7 @@ def test_summary_has_macs_and_activation_columns():
     assert "MACs" in header and "Activation" in header
 
 
+@pytest.mark.slow  # a real CPU run at full size: `pytest -m "not slow"` skips it
 def test_sixteen_bit_onednn_estimate_follows_a_real_run(torch):
     """Issue 19's case: vgg19 at 320x480, bfloat16, batch 8, on a CPU that runs bfloat16 natively
     (oneDNN). The estimate was 1.43x the allocator's real peak (three output buffers per conv at 16

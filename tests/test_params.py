@@ -171,6 +171,7 @@ def _torchvision_layout(torch, config, num_classes, batch_norm):
     return model
 
 
+@pytest.mark.slow  # a real CPU run at full size: `pytest -m "not slow"` skips it
 def test_torchvision_layout_checkpoint_loads(torch, tmp_path):
     """A checkpoint of an independently built torchvision-layout VGG11-BN (10 classes) loads strictly,
     through torch.load(weights_only=True), and the values arrive where torchvision put them."""

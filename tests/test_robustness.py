@@ -216,6 +216,7 @@ def test_a_budget_that_fits_no_image_says_what_one_needs():
     assert "at batch 1 training needs 1,733,645,792 B" in out  # weights, gradients, momentum and saved
 
 
+@pytest.mark.slow  # a real CPU run at full size: `pytest -m "not slow"` skips it
 def test_peers_never_allocate_in_proportion_to_a_huge_input():
     """fvcore and torchinfo make CPU tensors of the input's size: beyond 2 GiB they are skipped with
     the estimate; FlopCounterMode runs on meta. The process stays small (it peaked at 8.1 GiB)."""
