@@ -271,10 +271,12 @@ def compare_peers(
         found = traces if traces is not None else _user(req.replace(device=None, init=False), (), "momentum")[1]
         functional = [t.call is not None for t in found]
         return peers.compare(report, user.on_meta(dtype), lambda: user.on_cpu(dtype), on_meta=False,
-                             only=tuple(only), functional=functional)  # fmt: skip
+                             only=tuple(only), functional=functional, ops_=[t.op for t in found])  # fmt: skip
     built = sources.BuiltinSource(req.spec())
+    found = traces if traces is not None else _builtin(req.replace(device=None, init=False), (), "momentum")[1]
     return peers.compare(report, built.on_meta(dtype), lambda: built.on_cpu(dtype), on_meta=req.device == "meta",
-                         only=tuple(only), functional=[False] * len(report.layers))  # fmt: skip
+                         only=tuple(only), functional=[False] * len(report.layers),
+                         ops_=[t.op for t in found])  # fmt: skip
 
 
 def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:

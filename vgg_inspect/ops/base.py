@@ -171,3 +171,16 @@ class Op:
     def geometry(self, in_shape: Shape) -> Geometry:
         """Receptive-field geometry per spatial axis (H, W)."""
         return (Axis.POINT, Axis.POINT)
+
+    # How the peer tools count this op, part by part (runtime/peers.py adds the parts up, says each,
+    # and the tests hold the sums to each tool's own number).
+
+    def fvcore_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        """fvcore FlopCountAnalysis: the op's MACs, which it calls flops; the ops it has a handle of
+        its own for (adaptive average pooling, norms, upsampling) add a part."""
+        return {"macs": self.macs(in_shape, out_shape) or 0}
+
+    def torchinfo_parts(self, in_shape: Shape, out_shape: Shape, params: int, batch: int) -> dict[str, int]:
+        """torchinfo total_mult_adds, for a module of this op: a layer that is neither a conv nor a
+        linear counts batch x its parameters."""
+        return {"params": batch * params} if params else {}

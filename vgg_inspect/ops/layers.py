@@ -58,6 +58,10 @@ class WeightLayer(Op):
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"bias": numel(out_shape)} if self.bias else {}
 
+    def torchinfo_parts(self, in_shape: Shape, out_shape: Shape, params: int, batch: int) -> dict[str, int]:
+        # parameters x output positions: the MACs, and one add per output element for a bias
+        return {"macs": self.macs(in_shape, out_shape) or 0, **self.extra_flops(in_shape, out_shape)}
+
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         return (Saved("input"),)
 
@@ -228,6 +232,9 @@ class BatchNorm2d(Op):
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"norm": 2 * numel(out_shape)}
+
+    def fvcore_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"macs": 0, "norm": self.extra_flops(in_shape, out_shape)["norm"]}  # 2 per element (eval, affine)
 
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         # The input, plus the batch mean and inverse std per channel: in the input dtype from the

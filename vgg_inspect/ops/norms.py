@@ -40,3 +40,6 @@ class Normalization(Op):
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"norm": (5 if self.affine_size else 4) * numel(out_shape)}
+
+    def fvcore_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"macs": 0, "norm": self.extra_flops(in_shape, out_shape)["norm"]}

@@ -115,6 +115,9 @@ class AdaptiveAvgPool2d(Op):
         cols = sum(b - a for a, b in adaptive_bounds(w, ow))
         return {"pool": n * c * rows * cols}  # window-size adds+divide per output, summed
 
+    def fvcore_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"macs": 0, "avgpool": numel(in_shape)}  # 1 per input element
+
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         return (Saved("input"),)
 

@@ -105,6 +105,10 @@ class Interpolate(Op):
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"elementwise": 4 * numel(out_shape) if self.mode == "bilinear" else 0}
 
+    def fvcore_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        # 1 per output element of nearest upsampling, 4 of bilinear
+        return {"macs": 0, "upsampling": self.extra_flops(in_shape, out_shape)["elementwise"] or numel(out_shape)}
+
     def _axis(self, size: int, out: int, scale: float | None) -> Windows:
         # torch's source index: a given scale is used as given (1/scale), else size/out
         ratio = 1 / scale if scale else size / out
@@ -175,6 +179,10 @@ class ConvTranspose2d(WeightLayer):
     def macs(self, in_shape: Shape, out_shape: Shape) -> int:
         kh, kw = self.kernel_size
         return numel(in_shape) * (self.out_channels // self.groups) * kh * kw
+
+    def torchinfo_parts(self, in_shape: Shape, out_shape: Shape, params: int, batch: int) -> dict[str, int]:
+        # to torchinfo a conv: every parameter (its bias too) times the output positions, and the bias adds
+        return {"macs": params * out_shape[0] * out_shape[2] * out_shape[3], **self.extra_flops(in_shape, out_shape)}
 
     def workspace(
         self, in_shape: Shape, out_shape: Shape, itemsize: int, kernel: ConvKernel = ConvKernel.EITHER

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from . import require
 
@@ -22,7 +22,7 @@ require("torch", "comparing with peer tools")
 import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
-from ..ops import LayerKind, numel  # noqa: E402
+from ..ops import LayerKind, Op  # noqa: E402
 from ..report.model import Peer, Report  # noqa: E402
 from .instantiate import TORCH_DTYPES, available_bytes  # noqa: E402
 
@@ -32,32 +32,38 @@ FVCORE = "fvcore FlopCountAnalysis"
 TORCHINFO = "torchinfo total_mult_adds"
 
 
-def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int, str]]:
-    rows = report.layers
-    macs = report.totals.macs
+def _parts(report: Report, ops_: Sequence[Op], functional: list[bool]) -> tuple[dict[str, int], dict[str, int]]:
+    """fvcore's and torchinfo's counts by part, each row's as its op's record says (``Op.fvcore_parts``,
+    ``Op.torchinfo_parts``). torchinfo sees modules only: a functional row counts there only as a
+    layer with parameters inside a module of the model's (a hand-written L2Norm's scale), never the
+    model's own parameters."""
     batch = report.input.shape[0]
-    # torchinfo sees modules only: what a forward computes itself (F.conv2d...) is invisible to it.
-    modules = [r for r, f in zip(rows, functional) if not f]
-    module_macs = sum(r.macs or 0 for r in modules if r.kind in (LayerKind.CONV, LayerKind.FC))
-    # a transposed conv, to torchinfo a conv: its parameters x output positions
-    transposed = [r for r in modules if r.type == "ConvTranspose2d"]
-    module_macs += sum(r.params * r.output_shape[0] * r.output_shape[2] * r.output_shape[3] for r in transposed)
-    bias = sum(r.extra_flops.get("bias", 0) for r in modules)
-    avgpool_in = sum(numel(tuple(r.input_shape)) for r in rows if r.type == "AdaptiveAvgPool2d")
-    bn_norm = sum(
-        r.extra_flops.get("norm", 0) for r in rows if r.type.startswith("BatchNorm") or r.kind == LayerKind.GROUP_NORM
-    )
-    # fvcore: 1 per output element of nearest upsampling, 4 of bilinear (our elementwise rule: 0 and 4)
-    upsampled = sum(
-        r.extra_flops.get("elementwise", 0) or numel(tuple(r.output_shape))
-        for r in rows
-        if r.type in ("Interpolate", "Upsample")
-    )
-    # torchinfo's rule for a layer with parameters that is not a conv or linear: batch x parameters
-    # (BatchNorm; a hand-written L2Norm's scale, which a row inside it reads)
     root = f" in {report.model.name.rpartition(':')[2]}.forward"  # the model's own parameters: not a leaf's
     weighted = (LayerKind.CONV, LayerKind.FC, LayerKind.RESAMPLE)
-    bn_params = sum(r.params for r in rows if r.kind not in weighted and r.params and not r.module.endswith(root))
+    fvcore: dict[str, int] = {}
+    torchinfo: dict[str, int] = {}
+    for r, op, f in zip(report.layers, ops_, functional):
+        shapes = (tuple(r.input_shape), tuple(r.output_shape))
+        for part, n in op.fvcore_parts(*shapes).items():
+            fvcore[part] = fvcore.get(part, 0) + n
+        if not f:
+            found = op.torchinfo_parts(*shapes, r.params, batch)
+        elif r.kind not in weighted and r.params and not r.module.endswith(root):
+            found = {"params": batch * r.params}
+        else:
+            found = {}
+        for part, n in found.items():
+            torchinfo[part] = torchinfo.get(part, 0) + n
+    return fvcore, torchinfo
+
+
+def _rule_values(report: Report, ops_: Sequence[Op], functional: list[bool]) -> dict[str, tuple[int, str]]:
+    macs = report.totals.macs
+    batch = report.input.shape[0]
+    fvcore, torchinfo = _parts(report, ops_, functional)
+    avgpool_in, bn_norm, upsampled = fvcore.get("avgpool", 0), fvcore.get("norm", 0), fvcore.get("upsampling", 0)
+    module_macs, bias = torchinfo.get("macs", 0), torchinfo.get("bias", 0)
+    bn_params = torchinfo.get("params", 0) // batch
     unseen = f" of module layers (the {macs - module_macs:,} MACs of functional calls are invisible to it)"
     return {
         FLOP_COUNTER: (
@@ -65,7 +71,7 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
             "FLOPs = 2 x MACs of conv and matmul; bias, activations, pooling and norms not counted",
         ),
         FVCORE: (
-            macs + avgpool_in + bn_norm + upsampled,
+            sum(fvcore.values()),
             f"MACs (called 'flops') {macs:,}"
             + (f" + {avgpool_in:,} for adaptive_avg_pool2d (1 per input element)" if avgpool_in else "")
             + (f" + {bn_norm:,} for batch_norm (2 per element; group/layer/instance norm 5)" if bn_norm else "")
@@ -73,7 +79,7 @@ def _rule_values(report: Report, functional: list[bool]) -> dict[str, tuple[int,
             + "; max-pool, avg_pool2d and LRN skipped as unsupported",
         ),
         TORCHINFO: (
-            module_macs + bias + batch * bn_params,
+            sum(torchinfo.values()),
             f"MACs {module_macs:,}{unseen if module_macs != macs else ''} + {bias:,} bias adds (1 per output "
             "element of a biased conv/linear)"
             + (
@@ -99,12 +105,13 @@ def compare(
     on_meta: bool,
     only: tuple[str, ...] = (),
     functional: list[bool],
+    ops_: Sequence[Op],
 ) -> list[Peer]:
     """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
     ``meta_model`` is the model on meta; fvcore needs real tensors: it runs ``cpu_model()`` (its
     weights uninitialised) unless ``on_meta``, within the memory available. ``functional[i]``: row i
     is an operation the forward calls itself, which torchinfo (modules only) cannot see."""
-    rules = _rule_values(report, functional)
+    rules = _rule_values(report, ops_, functional)
     shape = tuple(report.input.shape)
     dtype = report.input.dtype
     results: list[Peer] = []
