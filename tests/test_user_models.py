@@ -233,10 +233,11 @@ def test_a_module_that_returns_a_tuple_reports_its_first_output():
 
 def test_a_tied_weight_stays_tied_on_a_device():
     """Storage given on a device keeps a shared parameter shared: torch's own count agrees."""
+    from vgg_inspect.network.reference import parse_model
     from vgg_inspect.runtime import instantiate as build
     from vgg_inspect.runtime import user
 
-    module = build.place(user.load(f"{MODELS}:Tied")[0], "cpu")
+    module = build.place(user.load(parse_model(f"{MODELS}:Tied"))[0], "cpu")
     assert module.back.weight is module.up.weight and module.up.weight.device.type == "cpu"
     expected = sum(p.numel() for p in _model("Tied").parameters())  # parameters() yields a tied one once
     assert _report(f"{MODELS}:Tied", "--input", "8", "--device", "cpu")["totals"]["params"] == expected

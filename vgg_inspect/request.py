@@ -4,6 +4,7 @@ path, so a bad value fails before any torch work."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from . import validate
@@ -13,6 +14,7 @@ from .network.reference import Builtin, ConfigList, ModelRef, UserCode, describe
 from .records import record, replace
 
 Shape4 = tuple[int, int, int, int]
+_parsed = functools.lru_cache(maxsize=64)(parse_model)
 
 
 def checked(req: Any, param: str = "req") -> Request:
@@ -48,7 +50,11 @@ class Request:
         return replace(self, **changes)
 
     def ref(self) -> ModelRef:
-        return parse_model(self.model, self.config)
+        """The kind of model the request names, parsed once for each (model, config)."""
+        try:
+            return _parsed(self.model, self.config)
+        except TypeError:  # an unhashable value (the API's caller's mistake): parsed, and refused later
+            return parse_model(self.model, self.config)
 
     @property
     def is_user_code(self) -> bool:

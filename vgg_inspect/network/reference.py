@@ -12,6 +12,7 @@ import ast
 import os
 from typing import Any
 
+from ..errors import VggInspectError
 from ..records import record
 
 CONFIG_PREFIX = "config:"
@@ -30,6 +31,12 @@ class ConfigList:
 @record(frozen=True)
 class UserCode:
     reference: str  # as given: path/to/file.py:Name or package.module:Name
+    source: str  # the file's path or the dotted module: path/to/file.py, package.module
+    name: str  # the class, factory or instance in it
+
+    @property
+    def is_file(self) -> bool:
+        return self.source.endswith(".py") or os.sep in self.source
 
 
 ModelRef = Builtin | ConfigList | UserCode
@@ -44,7 +51,11 @@ def parse_model(model: Any, config: Any = None) -> ModelRef:
     """The reference a MODEL argument (and ``--config``) make. Values that are no reference at all
     (a number, an empty name) are left to ``model_spec``, whose errors name them."""
     if looks_like_user_code(model):
-        return UserCode(model)
+        source, _, name = model.rpartition(":")
+        if not source or not name.isidentifier() or ":" in source:
+            raise VggInspectError(f"malformed model '{model}': expected path/to/file.py:Name or package.module:Name",
+                                  param="model")  # fmt: skip
+        return UserCode(model, source, name)
     if isinstance(model, str) and model.startswith(CONFIG_PREFIX) and config is None:
         return ConfigList(model[len(CONFIG_PREFIX) :])
     if model is None and config is not None:

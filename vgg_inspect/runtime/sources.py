@@ -57,7 +57,7 @@ class UserSource:
     """Your model: loaded from your code, built on meta (no weights allocated) unless it must run."""
 
     def __init__(self, req: Request) -> None:
-        self.reference = req.user_code().reference
+        self.code = req.user_code()
         self.kwargs = req.kwargs
         self.req = req
         self._meta: nn.Module | None = None
@@ -67,7 +67,7 @@ class UserSource:
     def on_meta(self, dtype: str) -> nn.Module:
         """Built once on meta, at ``dtype``; each call gets that module (it is never given storage)."""
         if self._meta is None:
-            module, self.label = user.load(self.reference, self.kwargs)
+            module, self.label = user.load(self.code, self.kwargs)
             module = prepare.unwrap(module, self.notes)
             self._meta = prepare.materialise(module, self.req.user_shape(), self.req.canonical_dtype(), self.notes)
         return self._meta.to(TORCH_DTYPES[dtype])
@@ -80,7 +80,7 @@ class UserSource:
 
     def run_on_cpu(self) -> nn.Module:
         """Built by your code on CPU in float32, its own initialisation run (the empirical field)."""
-        return self._made(user.load(self.reference, self.kwargs, device="cpu")[0], "cpu").float()
+        return self._made(user.load(self.code, self.kwargs, device="cpu")[0], "cpu").float()
 
     def _made(self, module: nn.Module, device: str) -> nn.Module:
         """Your model as your code built it on ``device``, out of its wrappers, lazy layers materialised
@@ -109,7 +109,7 @@ class UserSource:
             )
         if meta is not None:
             ensure_fits(state_bytes(meta), check_device(device), f"{self.label}'s weights and buffers")
-        made, self.label = user.load(self.reference, self.kwargs, device=device)
+        made, self.label = user.load(self.code, self.kwargs, device=device)
         return self._made(made, device).to(TORCH_DTYPES[dtype])
 
     def for_analysis(self, device: str | None, dtype: str, init: bool) -> nn.Module:

@@ -23,6 +23,7 @@ import torch  # noqa: E402
 
 from .. import errors  # noqa: E402
 from ..errors import AnalysisError, VggInspectError, did_you_mean  # noqa: E402
+from ..network.reference import UserCode  # noqa: E402
 
 
 def _items(text: str) -> list[str]:
@@ -128,13 +129,10 @@ def _as_script(path: str) -> Iterator[None]:
         )
 
 
-def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple[torch.nn.Module, str]:
-    """The nn.Module the reference names, and a label for it; a class or factory is called under
-    ``device`` (meta by default: no weights are allocated or initialised)."""
-    source, _, name = reference.rpartition(":")
-    if not source or not name.isidentifier() or ":" in source:
-        raise VggInspectError(f"malformed model '{reference}': expected path/to/file.py:Name or package.module:Name",
-                              param="model")  # fmt: skip
+def load(code: UserCode, kwargs_text: Any = None, device: str = "meta") -> tuple[torch.nn.Module, str]:
+    """The nn.Module your code names (parsed once, ``network.reference``), and a label for it; a class
+    or factory is called under ``device`` (meta by default: no weights are allocated or initialised)."""
+    reference, source, name = code.reference, code.source, code.name
     if isinstance(kwargs_text, dict):  # from the Python API: the arguments themselves
         if not all(isinstance(k, str) and k.isidentifier() for k in kwargs_text):
             raise VggInspectError("{param} keys must be argument names", param="kwargs")
@@ -145,7 +143,7 @@ def load(reference: str, kwargs_text: Any = None, device: str = "meta") -> tuple
         raise VggInspectError(f"{{param}} must be a dict or NAME=VALUE,... text, got {type(kwargs_text).__name__}",
                               param="kwargs")  # fmt: skip
     path = None
-    if source.endswith(".py") or os.sep in source:
+    if code.is_file:
         path = source
         if not os.path.isfile(path):
             raise VggInspectError(f"{path} does not exist (from '{reference}')", param="model")
