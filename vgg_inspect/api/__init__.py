@@ -84,7 +84,7 @@ def _builtin(
                               include=include, optimizer=optimizer, conv_kernel=kernel,
                               input_requires_grad=req.input_requires_grad)  # fmt: skip
     else:
-        from ..runtime import instantiate, sources, tracer
+        from ..runtime import instantiate, module_report, tracer
 
         module = instantiate.instantiate(spec, device=req.device, dtype=dtype, init=req.init)
         device = instantiate.device_name(module)
@@ -94,7 +94,7 @@ def _builtin(
                               analysis="instantiated", include=include, optimizer=optimizer,
                               conv_kernel=instantiate.cpu_conv_kernel(device, dtype),
                               input_requires_grad=req.input_requires_grad)  # fmt: skip
-        sources.kernel_warnings(report, module, device, dtype)
+        module_report.kernel_warnings(report, module, device, dtype)
     if req.weights is not None:
         _check_weights(report, req.weights, spec)
     return report, traces
@@ -184,9 +184,9 @@ def analyze_module(
     from ..runtime import require
 
     require("torch", "analysing an nn.Module")
-    from ..runtime import sources
+    from ..runtime.module_report import module_report
 
-    return sources.module_report(module, input_shape, name=name, include=include, optimizer=optimizer,
+    return module_report(module, input_shape, name=name, include=include, optimizer=optimizer,
                                  execute=execute, as_built=as_built)[0]  # fmt: skip
 
 
