@@ -56,3 +56,13 @@ def test_readme_python_api_example_runs(tmp_path, monkeypatch):
     (tmp_path / "my_vgg.py").write_text(models.read_text() + "\nVGG16 = VGGNetAdaptive\n")
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "README.md", "exec"), namespace)
+
+
+def test_readme_quotes_every_convention_as_the_tool_states_it():
+    """Each convention's text is defined once (report/assemble.CONVENTIONS) and the README quotes the
+    words a report carries, so the two cannot drift apart."""
+    import vgg_inspect
+
+    listed = dict(re.findall(r"^- `(\w+)`: (.*)\.$", README, re.M))
+    stated = vgg_inspect.analyze("vgg16").conventions
+    assert {k: listed.get(k) for k in stated} == stated

@@ -2,10 +2,11 @@
 
 * MACs: multiply-accumulates of conv and linear weights; bias, activations and pooling excluded.
 * FLOPs = 2 x MACs, plus whatever ``include`` adds (rules in ``ops/layers.py``).
-* Train FLOPs = FLOPs + 2 x backward MACs: the gradient w.r.t. the weights where they are
-  trainable, and w.r.t. the input where it needs one (not for the first weight layer's image,
-  unless the input requires grad; nothing upstream of the first trainable layer). This is what
-  ``FlopCounterMode`` counts for forward + backward with the same ``requires_grad``.
+* Train FLOPs = FLOPs + 2 x backward MACs: each gradient the backward of the output computes (the
+  weights where they train, the input where it needs one: not the image unless it requires grad,
+  nothing upstream of the first trainable layer, nothing off the output's path; a trace measures
+  each, operand by operand). This is what ``FlopCounterMode`` counts for forward + backward with
+  the same ``requires_grad`` (report/assemble.CONVENTIONS says it in the report's words).
 """
 
 from __future__ import annotations

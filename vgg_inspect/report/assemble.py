@@ -22,8 +22,9 @@ SAVED_CONVENTION_TEXT = {
 CONVENTIONS = {
     "macs": "multiply-accumulates of conv and linear weights; bias, activations and pooling excluded",
     "flops": "2 x MACs (one multiply + one add each){extra}",
-    "train_flops": "forward FLOPs + backward: 2 x MACs for the gradient w.r.t. weights and again w.r.t. "
-    "the input (not for the first weight layer), as FlopCounterMode counts",
+    "train_flops": "forward FLOPs + backward: 2 x MACs for each gradient the backward of the output computes "
+    "(weights that train, inputs that need one: not the image, nothing off the output's path), as FlopCounterMode "
+    "counts",
     "activation_bytes": "input + outputs of conv, LRN, max-pool and FC layers (CS231n convention)",
     "inference_peak_bytes": "largest input + output pair of a single layer during inference",
     "inference_required_bytes": "weights + buffers + the caller's input + the largest live set of one layer "
