@@ -156,7 +156,7 @@ def test_peers_reproduced_on_other_variants(torch, name, size, batch):
 
 
 def test_peer_skips_are_reported(torch, monkeypatch):
-    from vgg_inspect.runtime import peers
+    from vgg_inspect.runtime import peer_tools as peers
 
     runner = CliRunner()
     meta = json.loads(

@@ -282,9 +282,9 @@ def test_every_command_refuses_empty_values():
      (lambda: vgg_inspect.api.memory(Request("vgg11"), train="yes"), "train")],
 )  # fmt: skip
 def test_api_refuses_wrong_types_naming_the_parameter(call, param, monkeypatch):
-    from vgg_inspect.runtime import sources
+    from vgg_inspect.runtime import model_sources
 
-    monkeypatch.setattr(sources, "place", lambda *a: pytest.fail("work started"), raising=False)
+    monkeypatch.setattr(model_sources, "place", lambda *a: pytest.fail("work started"), raising=False)
     with pytest.raises(vgg_inspect.VggInspectError) as info:
         call()
     assert info.value.param == param or param in str(info.value)

@@ -110,9 +110,9 @@ def _user_module(req: Request, include: Iterable[str] | str, optimizer: str) -> 
     """``_user``, with the module it analysed."""
     shape = req.user_shape()
     dtype = req.canonical_dtype()
-    from ..runtime import sources
+    from ..runtime import model_sources
 
-    report, traces, module = sources.user_report(req, shape, dtype, include, optimizer)
+    report, traces, module = model_sources.user_report(req, shape, dtype, include, optimizer)
     if req.weights is not None:
         _check_weights(report, req.weights, module)
     return report, traces, module
@@ -263,18 +263,18 @@ def compare_peers(
     ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo); ``traces``
     are the report's (traced again if not given)."""
     req = checked(req)
-    from ..runtime import peers, sources
+    from ..runtime import model_sources, peer_tools
 
     dtype = report.input.dtype
     if req.is_user_code:  # its code runs: it was named
-        user = sources.UserSource(req)
+        user = model_sources.UserSource(req)
         found = traces if traces is not None else _user(req.replace(device=None, init=False), (), "momentum")[1]
         functional = [t.call is not None for t in found]
-        return peers.compare(report, user.on_meta(dtype), lambda: user.on_cpu(dtype), on_meta=False,
+        return peer_tools.compare(report, user.on_meta(dtype), lambda: user.on_cpu(dtype), on_meta=False,
                              only=tuple(only), functional=functional, ops_=[t.op for t in found])  # fmt: skip
-    built = sources.BuiltinSource(req.spec())
+    built = model_sources.BuiltinSource(req.spec())
     found = traces if traces is not None else _builtin(req.replace(device=None, init=False), (), "momentum")[1]
-    return peers.compare(report, built.on_meta(dtype), lambda: built.on_cpu(dtype), on_meta=req.device == "meta",
+    return peer_tools.compare(report, built.on_meta(dtype), lambda: built.on_cpu(dtype), on_meta=req.device == "meta",
                          only=tuple(only), functional=[False] * len(report.layers),
                          ops_=[t.op for t in found])  # fmt: skip
 
@@ -325,14 +325,14 @@ def measure(req: Request, report: Report, train: bool) -> Measured:
     """A real run on CUDA beside the estimate it should match."""
     req = checked(req)
     from ..runtime import measure as m
-    from ..runtime import sources
+    from ..runtime import model_sources
     from ..runtime.instantiate import check_device
 
     dtype = report.input.dtype
     if req.is_user_code:  # its code runs, with its own initialisation, on the device: it was named
-        model = sources.UserSource(req).built_by_your_code(str(check_device(req.device or "cpu")), dtype)
+        model = model_sources.UserSource(req).built_by_your_code(str(check_device(req.device or "cpu")), dtype)
     else:
-        model = sources.BuiltinSource(req.spec()).on_device(req.device or "cpu", dtype, init=True)
+        model = model_sources.BuiltinSource(req.spec()).on_device(req.device or "cpu", dtype, init=True)
     got = m.measure_cuda(model, tuple(report.input.shape), train=train)
     t = report.totals
     # One forward + backward allocates no optimizer state: the training total without it.
@@ -379,9 +379,9 @@ def effective_field(
     from ..runtime import effective
 
     if req.is_user_code:  # its code runs, on CPU with its own initialisation: it was named
-        from ..runtime import sources
+        from ..runtime import model_sources
 
-        user = sources.UserSource(req)
+        user = model_sources.UserSource(req)
         if traces is None:  # where each call is
             traces = _user(req.replace(device=None, init=False), (), "momentum")[1]
         return effective.module_effective_field(user.run_on_cpu, report, traces, index, mode=mode, seed=seed,

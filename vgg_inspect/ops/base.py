@@ -172,7 +172,7 @@ class Op:
         """Receptive-field geometry per spatial axis (H, W)."""
         return (Axis.POINT, Axis.POINT)
 
-    # How the peer tools count this op, part by part (runtime/peers.py adds the parts up, says each,
+    # How the peer tools count this op, part by part (runtime/peer_tools.py adds the parts up, says each,
     # and the tests hold the sums to each tool's own number).
 
     def fvcore_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:

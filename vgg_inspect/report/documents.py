@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..metrics.circulation import Claim, Match
+from ..metrics.circulating_figures import Claim, Match
 from ..metrics.kernels import BlockRow, StackRow
 from ..records import asdict, record
 from .model import InputInfo, ModelInfo, document

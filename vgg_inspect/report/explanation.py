@@ -3,7 +3,7 @@ that produce each figure the user brought (pure)."""
 
 from __future__ import annotations
 
-from ..metrics import circulation
+from ..metrics import circulating_figures
 from .documents import Explanation
 from .model import Report, Totals
 
@@ -30,7 +30,7 @@ def explanation(report: Report, vgg16: Totals, figures: list[str] | tuple[str, .
     if not standard and not figures:
         warnings.append("the figures in circulation are about VGG16 (config D, 1000 classes, 224x224 RGB, batch 1); "
                         "give figures to trace them in this model")  # fmt: skip
-    known = circulation.circulation(report) if standard else None
+    known = circulating_figures.circulation(report) if standard else None
     claims = known if not figures else None
-    found = [circulation.match(f, report, known) for f in figures] if figures else None
+    found = [circulating_figures.match(f, report, known) for f in figures] if figures else None
     return Explanation(report.model, report.input, claims, found, warnings)

@@ -1,5 +1,5 @@
 """The bindings of the paper's ops (conv, linear, the pools, ReLU, dropout, BatchNorm, LRN,
-flatten) and the meta results made for them directly; ``common_ops.py`` binds the others people's
+flatten) and the meta results made for them directly; ``other_bindings.py`` binds the others people's
 VGGs use. Both register into ``op_table.py`` (torch's ``register_flop_formula`` and fvcore's op
 table are the models), whose lookups the runtime uses through this module.
 
@@ -179,7 +179,7 @@ def _conv_padding(m: nn.Conv2d) -> tuple[int, int]:
 def _conv_from_aten(a: tuple[Any, ...]) -> ops.Op:
     x, w, b = a[0], a[1], a[2]
     if w.dim() == 4 and bool(a[6]):
-        return common_ops.transposed_conv_from_aten(a)
+        return other_bindings.transposed_conv_from_aten(a)
     if w.dim() != 4:  # not 2-D: no formulas here
         return ops.Unknown("convolution")
     return ops.Conv2d(int(x.shape[1]), int(w.shape[0]), pair(list(w.shape[2:])), pair(a[3]), pair(a[4]), pair(a[5]),
@@ -275,4 +275,4 @@ register(Binding(
 ))  # fmt: skip
 
 # The others people's VGGs use, registered after the paper's (an op's first binding rebuilds its module).
-from . import common_ops  # noqa: E402
+from . import other_bindings  # noqa: E402

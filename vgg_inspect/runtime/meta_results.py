@@ -18,7 +18,7 @@ require("torch", "analysing an nn.Module")
 import torch  # noqa: E402
 
 from . import bindings  # noqa: E402
-from .common_ops import UNTAGGED_POINTWISE  # noqa: E402
+from .other_bindings import UNTAGGED_POINTWISE  # noqa: E402
 
 # Pointwise-tagged ops whose result is not the operands' dtype, or not one tensor, or that refuse
 # floating-point operands: comparisons give bool, the rest are left to their kernels.

@@ -1,7 +1,7 @@
 """The table of bound ops: one ``Binding`` per operator record, saying which torch modules and aten
 operations it covers, and the lookups the runtime makes in it (torch's ``register_flop_formula``
 and fvcore's op table are the models). ``bindings.py`` registers the paper's ops and
-``common_ops.py`` the others; neither imports the other's registrations through this table, so
+``other_bindings.py`` the others; neither imports the other's registrations through this table, so
 the two never form a cycle. Aten names are decided here and in those two modules only."""
 
 from __future__ import annotations
@@ -75,7 +75,7 @@ def registered(binding: Binding) -> Iterator[Binding]:
         unregister(binding)
 
 
-# Records made for aten ops no binding names, by torch's own tags (common_ops.from_tags)
+# Records made for aten ops no binding names, by torch's own tags (other_bindings.from_tags)
 Fallback = Callable[[str, tuple[Any, ...], frozenset[str]], "ops.Op | None"]
 _FALLBACKS: list[Fallback] = []
 
