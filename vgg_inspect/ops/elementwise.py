@@ -15,31 +15,26 @@ from typing import ClassVar
 from ..records import record
 from .base import Axis, AxisOp, Geometry, LayerKind, Op, Shape, numel
 
-# Pointwise ops that are activations (named act1_1... after the layer they follow); the others
-# (add, mul, pow, where...) are arithmetic written in a forward.
-ACTIVATIONS = frozenset({
-    "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "elu", "selu", "celu",
-    "mish", "relu6", "softplus", "softsign", "prelu", "_prelu_kernel", "threshold", "logsigmoid", "log_sigmoid_forward",
-    "rrelu_with_noise", "glu",
-})  # fmt: skip
-COPIES = frozenset({"clone", "_to_copy", "copy", "contiguous", "cat", "identity"})
-
 
 @record(frozen=True)
 class Pointwise(Op):
     """One elementwise op (``name``: torch's, e.g. gelu or mul); a module's own parameters (PReLU's
-    slopes) are counted from the module."""
+    slopes) are counted from the module. Its binding says whether it is an activation (named
+    act1_1... after the layer it follows) or arithmetic written in a forward, and whether it only
+    copies (no FLOP)."""
 
     type_name: ClassVar[str] = "Pointwise"
     rules_measured: ClassVar[bool] = False
     name: str = "add"
+    activation: bool = False
+    copy: bool = False
 
     @property
     def kind(self) -> LayerKind:  # type: ignore[override]
-        return LayerKind.ACTIVATION if self.name.rstrip("_") in ACTIVATIONS else LayerKind.POINTWISE
+        return LayerKind.ACTIVATION if self.activation else LayerKind.POINTWISE
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
-        return {"elementwise": 0 if self.name.rstrip("_") in COPIES else numel(out_shape)}
+        return {"elementwise": 0 if self.copy else numel(out_shape)}
 
 
 def _axis_dims(dims: tuple[int, ...], rank: int) -> set[int]:

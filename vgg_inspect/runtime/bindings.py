@@ -25,8 +25,14 @@ from .arguments import arg, ints, optional_pair, pair  # noqa: E402
 
 # the table and its lookups: the runtime uses them through this module, which holds every registration
 from .op_table import (  # noqa: E402
+    CROP,
+    DROPOUT_APPLY,
+    DROPOUT_MASK,
+    DROPOUT_SCALE,
+    FREE_OPS,
     MAC_KERNELS,
     PRODUCTS,
+    RESHAPES,
     UNBOUND_SAME_SHAPE,
     UNBOUND_SAVES_RESULT,
     Binding,
@@ -48,8 +54,14 @@ from .op_table import (  # noqa: E402
 )
 
 __all__ = [
+    "CROP",
+    "DROPOUT_APPLY",
+    "DROPOUT_MASK",
+    "DROPOUT_SCALE",
+    "FREE_OPS",
     "MAC_KERNELS",
     "PRODUCTS",
+    "RESHAPES",
     "UNBOUND_SAME_SHAPE",
     "UNBOUND_SAVES_RESULT",
     "Binding",

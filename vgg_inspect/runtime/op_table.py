@@ -117,6 +117,19 @@ def op_from_aten(name: str, args: tuple[Any, ...], tags: frozenset[str] = frozen
 
 
 PRODUCTS = ("mm", "addmm", "bmm")  # matrix products: a Linear when one operand is a weight
+
+# What the recorder makes no row of: views and reshapes (a reshape that flattens a map is a flatten
+# row), allocations, detaching. Their names, and the other aten names the recorder must know, are
+# decided here with the bindings.
+FREE_OPS = frozenset({
+    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "squeeze",
+    "unsqueeze", "alias", "detach", "as_strided", "flatten", "unflatten", "select", "slice", "contiguous",
+    "empty", "empty_like",
+})  # fmt: skip
+RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "flatten"})  # those that may flatten a map
+CROP = "slice"  # x[:, :, a:b] on a map's spatial axis: a crop row (slice(x, dim, start, end, step))
+# F.dropout in train mode is three calls: a mask drawn (bernoulli_), scaled (div_), applied (mul)
+DROPOUT_MASK, DROPOUT_SCALE, DROPOUT_APPLY = "bernoulli_", "div_", "mul"
 # The kernels that multiply-accumulate, as torch.utils.flop_counter's registry names them (a test
 # holds the two equal): an op that runs none of them has no MACs, whatever else it does.
 MAC_KERNELS = frozenset({

@@ -27,6 +27,22 @@ ACTIVATION_MODULES: dict[type[nn.Module], str] = {
     nn.SELU: "selu", nn.CELU: "celu", nn.Mish: "mish", nn.ReLU6: "relu6", nn.Softplus: "softplus",
     nn.Softsign: "softsign", nn.PReLU: "prelu", nn.LogSigmoid: "logsigmoid", nn.Identity: "identity",
 }  # fmt: skip
+# Pointwise ops that are activations (named act1_1... after the layer they follow); the others
+# (add, mul, pow, where...) are arithmetic written in a forward.
+ACTIVATIONS = frozenset({
+    "leaky_relu", "gelu", "silu", "sigmoid", "tanh", "hardswish", "hardsigmoid", "hardtanh", "elu", "selu", "celu",
+    "mish", "relu6", "softplus", "softsign", "prelu", "_prelu_kernel", "threshold", "logsigmoid", "log_sigmoid_forward",
+    "rrelu_with_noise", "glu",
+})  # fmt: skip
+COPIES = frozenset({"clone", "_to_copy", "copy", "contiguous", "cat", "identity"})
+
+
+def pointwise(name: str) -> Pointwise:
+    """An elementwise op's record, told whether it is an activation and whether it only copies."""
+    bare = name.rstrip("_")
+    return Pointwise(bare, activation=bare in ACTIVATIONS, copy=bare in COPIES)
+
+
 # Elementwise ops torch does not tag pointwise.
 UNTAGGED_POINTWISE = frozenset({"hardswish", "hardswish_", "_prelu_kernel", "hardsigmoid_", "log_sigmoid_forward"})
 
@@ -35,7 +51,7 @@ UNTAGGED_POINTWISE = frozenset({"hardswish", "hardswish_", "_prelu_kernel", "har
 def from_tags(name: str, args: tuple[Any, ...], tags: frozenset[str]) -> ops.Op | None:
     """An aten op no binding names, classified as torch classifies it."""
     if "pointwise" in tags or name in UNTAGGED_POINTWISE or name == "cat":  # cat: a merge that copies
-        return Pointwise(name.rstrip("_"))
+        return pointwise(name)
     if "reduction" in tags:
         x = args[0]
         if name == "linalg_vector_norm":  # (x, ord, dim, keepdim)
@@ -54,7 +70,7 @@ def from_tags(name: str, args: tuple[Any, ...], tags: frozenset[str]) -> ops.Op 
 
 register(Binding(
     Pointwise, tuple(ACTIVATION_MODULES),
-    from_module=lambda m: Pointwise(ACTIVATION_MODULES[type(m)]),
+    from_module=lambda m: pointwise(ACTIVATION_MODULES[type(m)]),
     same_shape=True,
 ))  # fmt: skip
 register(Binding(

@@ -22,12 +22,6 @@ from .arguments import arg  # noqa: E402
 from .meta_results import meta_result, tags_of  # noqa: E402
 
 # Operations that compute nothing: views, reshapes, transposes, bare allocations.
-FREE_OPS = frozenset({
-    "view", "_unsafe_view", "reshape", "_reshape_alias", "t", "transpose", "permute", "expand", "squeeze",
-    "unsqueeze", "alias", "detach", "as_strided", "flatten", "unflatten", "select", "slice", "contiguous",
-    "empty", "empty_like",
-})  # fmt: skip
-RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "flatten"})
 
 
 def storage_id(t: Any) -> int | None:
@@ -188,7 +182,7 @@ class Recorder:
             if name in bindings.MAC_KERNELS:
                 self.calls[self.active[-1]].runs_macs = True
             return out
-        if name == "slice" and self._crops(args, out):
+        if name == bindings.CROP and self._crops(args, out):
             self._record(
                 name,
                 args,
@@ -203,11 +197,11 @@ class Recorder:
                 ),
             )
             return out
-        flat = name in RESHAPES and self._flattens(args[0], out)
-        if name in FREE_OPS and not flat:
+        flat = name in bindings.RESHAPES and self._flattens(args[0], out)
+        if name in bindings.FREE_OPS and not flat:
             return out
-        if self.in_dropout and name in ("div_", "mul"):  # the rest of F.dropout: scale the mask, apply it
-            if name == "mul":  # x * mask: the dropout call's output
+        if self.in_dropout and name in (bindings.DROPOUT_SCALE, bindings.DROPOUT_APPLY):  # the rest of F.dropout
+            if name == bindings.DROPOUT_APPLY:  # x * mask: the dropout call's output
                 self.in_dropout = False
                 last = self.calls[-1]
                 x = next((a for a in args if isinstance(a, torch.Tensor) and storage_id(a) != self.mask), None)
@@ -234,10 +228,10 @@ class Recorder:
     def _record(
         self, name: str, args: tuple[Any, ...], out: Any, flat: bool, tags: frozenset[str], op: ops.Op | None = None
     ) -> None:
-        first = args[1] if name == "addmm" else next(iter(_tensors(args)), None)
+        first = next(iter(_tensors(args)), None)
         result = out[0] if isinstance(out, (tuple, list)) else out
         where = f"{self.containers[-1]}.forward" if self.containers else "forward"
-        label = "flatten" if flat else "crop" if name == "slice" else bindings.functional_label(name)
+        label = "flatten" if flat else "crop" if name == bindings.CROP else bindings.functional_label(name)
         # torch.flatten(x, 1) or x.view(n, -1) before the classifier: a row, as nn.Flatten gets
         weights = [a for a in args if isinstance(a, torch.Tensor) and storage_id(a) in self.excluded]
         operand_grad = None
@@ -248,7 +242,7 @@ class Recorder:
             first, operand_grad = a, bool(getattr(b, "requires_grad", False))
             if not weights:  # two activations (a Gram matrix): MACs, but no weight layer
                 op, label = bindings.activation_product(name, args), name
-        if name == "bernoulli_":
+        if name == bindings.DROPOUT_MASK:
             self.in_dropout = True
             self.mask = storage_id(args[0])
         activations = [a for a in _tensors(args) if storage_id(a) not in self.excluded]
