@@ -136,10 +136,6 @@ def test_measured_rules_equal_a_real_run(name):
     assert report.totals.training_saved_bytes == saved_bytes(model, x)
 
 
-# Ops whose analysis still imports sympy: named here, and each checked alone below (strict xfail, so
-# that a fix makes it fail until the name is taken off).
-STILL_IMPORTS = {"InstanceNorm2d": "its meta path runs torch._check through a Python ref"}
-
 IMPORT_CHECK = """
 import sys
 sys.path.insert(0, {root!r})
@@ -167,11 +163,5 @@ def _imports(names):
 def test_no_op_imports_dynamo_or_sympy():
     """Every op's meta result is made directly or by a cheap kernel: analysing the whole table in a
     fresh interpreter imports neither torch._dynamo nor sympy (0.25 s and more)."""
-    found = _imports(n for n in OPS if n not in STILL_IMPORTS)
+    found = _imports(OPS)
     assert found == "", f"the first op that imports them: {found}"
-
-
-@pytest.mark.parametrize("name", list(STILL_IMPORTS))
-@pytest.mark.xfail(strict=True, reason="a meta shortcut is still missing (STILL_IMPORTS)")
-def test_ops_that_still_import_sympy(name):
-    assert _imports([name]) == ""

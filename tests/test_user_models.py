@@ -310,6 +310,8 @@ SHORTCUT_CASES = [
     ("upsample_bilinear2d", (_meta(2, 4, 5, 5), [9, 11], False, None, None)),
     ("reflection_pad2d", (_meta(2, 4, 5, 5), [1, 2, 0, 3])),
     ("adaptive_max_pool2d", (_meta(2, 4, 8, 8), [3, 3])),
+    ("repeat", (_meta(4), [2])),
+    ("repeat", (_meta(3, 5), [2, 1, 3])),
     ("mm", (_meta(3, 5), _meta(5, 7))),
     ("addmm", (_meta(7), _meta(3, 5), _meta(5, 7))),
     ("addmm", (_meta(3, 7), _meta(3, 5), _meta(5, 7))),

@@ -46,6 +46,8 @@ def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[s
         return _resampled(name, args)
     if name == "cat" and not kwargs:
         return _concatenated(args)
+    if name == "repeat" and not kwargs:  # InstanceNorm repeats its weight over the batch
+        return _repeated(args)
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if kwargs and not (name.endswith("_like") and _default_like(kwargs)):
         return None
@@ -219,3 +221,15 @@ def _concatenated(args: tuple[Any, ...]) -> Any:
     shape = list(first.shape)
     shape[dim] = sum(int(t.shape[dim]) for t in parts)
     return first.new_empty(shape)
+
+
+def _repeated(args: tuple[Any, ...]) -> Any:
+    """``x.repeat(sizes)`` of a contiguous meta tensor: each dim times its count (x's shape padded
+    with leading 1s to the counts' length)."""
+    if len(args) != 2 or not isinstance(args[0], torch.Tensor) or not args[0].is_meta:
+        return None
+    x, sizes = args
+    if not _ints(sizes, len(sizes) if isinstance(sizes, (list, tuple)) else -1, 0) or len(sizes) < x.dim():
+        return None
+    shape = (1,) * (len(sizes) - x.dim()) + tuple(x.shape)
+    return x.new_empty([n * k for n, k in zip(shape, sizes)])
