@@ -42,8 +42,6 @@ def tags_of(func: Any) -> frozenset[str]:
 def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[str] = frozenset()) -> Any:
     """The meta result of aten ``name`` (whose overload carries torch's ``tags``) on ``args``;
     None: let the op's own meta kernel run."""
-    if name in RESAMPLED and not kwargs:
-        return _resampled(name, args)
     if name == "cat" and not kwargs:
         return _concatenated(args)
     if name == "repeat" and not kwargs:  # InstanceNorm repeats its weight over the batch
@@ -161,45 +159,15 @@ def _normalised(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
     return x.new_empty(x.shape), x.new_empty(stats), x.new_empty(stats)
 
 
-RESAMPLED = frozenset({"upsample_nearest2d", "upsample_bilinear2d", "reflection_pad2d", "adaptive_max_pool2d"})
-
-
 def _default_like(kwargs: Any) -> bool:
     """``ones_like(x)``'s keywords when nothing is asked of them (same dtype, layout, device)."""
     return all(v is None or v is False or v is torch.preserve_format for v in kwargs.values())
-
-
-def _map(x: Any) -> bool:
-    """A contiguous floating-point (N, C, H, W) meta tensor."""
-    return isinstance(x, torch.Tensor) and x.is_meta and x.dim() == 4 and x.is_contiguous() and x.is_floating_point()
 
 
 def _ints(value: Any, count: int, least: int) -> bool:
     """``count`` integers of at least ``least``."""
     return isinstance(value, (list, tuple)) and len(value) == count and all(isinstance(v, int) and v >= least
                                                                             for v in value)  # fmt: skip
-
-
-def _resampled(name: str, args: tuple[Any, ...]) -> Any:
-    """The grid-changing ops of a VGG's decoder or head on a contiguous (N, C, H, W) meta map: an
-    upsampling to its output size, a reflection pad, an adaptive max-pool (with int64 indices)."""
-    x = args[0] if args else None
-    if x is None or not _map(x) or len(args) < 2:
-        return None
-    n, c, h, w = x.shape
-    size = args[1]
-    if name.startswith("upsample_"):
-        return x.new_empty((n, c, *size)) if _ints(size, 2, 1) else None
-    if name == "reflection_pad2d":
-        if not _ints(size, 4, 0):
-            return None
-        left, right, top, bottom = size
-        if max(left, right) >= w or max(top, bottom) >= h:
-            return None  # torch's own error: a pad as wide as the map
-        return x.new_empty((n, c, h + top + bottom, w + left + right))
-    if not _ints(size, 2, 1):
-        return None
-    return x.new_empty((n, c, *size)), x.new_empty((n, c, *size), dtype=torch.int64)
 
 
 def _concatenated(args: tuple[Any, ...]) -> Any:
@@ -229,7 +197,7 @@ def _repeated(args: tuple[Any, ...]) -> Any:
     if len(args) != 2 or not isinstance(args[0], torch.Tensor) or not args[0].is_meta:
         return None
     x, sizes = args
-    if not _ints(sizes, len(sizes) if isinstance(sizes, (list, tuple)) else -1, 0) or len(sizes) < x.dim():
+    if not isinstance(sizes, (list, tuple)) or not _ints(sizes, len(sizes), 0) or len(sizes) < x.dim():
         return None
     shape = (1,) * (len(sizes) - x.dim()) + tuple(x.shape)
     return x.new_empty([n * k for n, k in zip(shape, sizes)])

@@ -12,6 +12,7 @@ from typing import Any
 from . import require
 
 require("torch", "analysing an nn.Module")
+import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from .. import ops  # noqa: E402
@@ -133,6 +134,42 @@ def _pad_from_module(m: Any) -> ops.Op:
     return Pad((int(left), int(right), int(top), int(bottom)), mode)
 
 
+# Meta results made here, not by the kernels' Python meta functions (which import sympy or
+# torch._dynamo); each tested against torch's own meta kernel (tests/test_user_models.py).
+
+
+def _counts(value: Any, count: int, least: int) -> bool:
+    """``count`` integers of at least ``least``."""
+    return isinstance(value, (list, tuple)) and len(value) == count and all(isinstance(v, int) and v >= least
+                                                                            for v in value)  # fmt: skip
+
+
+def _map(x: Any) -> bool:
+    """A contiguous floating-point (N, C, H, W) meta tensor."""
+    return isinstance(x, torch.Tensor) and x.is_meta and x.dim() == 4 and x.is_contiguous() and x.is_floating_point()
+
+
+def _grid_meta(name: str, args: tuple[Any, ...], x: Any) -> Any:
+    """The grid-changing ops of a VGG's decoder or head on a contiguous (N, C, H, W) meta map: an
+    upsampling to its output size, a reflection pad, an adaptive max-pool (with int64 indices)."""
+    if not _map(x) or len(args) < 2:
+        return None
+    n, c, h, w = x.shape
+    size = args[1]
+    if name.startswith("upsample_"):
+        return x.new_empty((n, c, *size)) if _counts(size, 2, 1) else None
+    if name == "reflection_pad2d":
+        if not _counts(size, 4, 0):
+            return None
+        left, right, top, bottom = size
+        if max(left, right) >= w or max(top, bottom) >= h:
+            return None  # torch's own error: a pad as wide as the map
+        return x.new_empty((n, c, h + top + bottom, w + left + right))
+    if not _counts(size, 2, 1):
+        return None
+    return x.new_empty((n, c, *size)), x.new_empty((n, c, *size), dtype=torch.int64)
+
+
 def _pad_from_aten(mode: str) -> Any:
     def make(a: tuple[Any, ...]) -> ops.Op:
         p = [int(v) for v in a[1]] + [0] * (4 - len(a[1]))
@@ -146,7 +183,7 @@ def _pad_from_aten(mode: str) -> Any:
 register(Binding(Pad, (nn.ZeroPad2d, nn.ConstantPad2d), ("constant_pad_nd",), from_module=_pad_from_module,
                  from_aten=_pad_from_aten("constant"), functional="pad"))  # fmt: skip
 register(Binding(Pad, (nn.ReflectionPad2d,), ("reflection_pad2d",), from_module=_pad_from_module,
-                 from_aten=_pad_from_aten("reflect"), functional="pad"))  # fmt: skip
+                 from_aten=_pad_from_aten("reflect"), functional="pad", meta=_grid_meta))  # fmt: skip
 register(Binding(Pad, (nn.ReplicationPad2d,), ("replication_pad2d",), from_module=_pad_from_module,
                  from_aten=_pad_from_aten("replicate"), functional="pad"))  # fmt: skip
 
@@ -172,9 +209,9 @@ def _upsample_aten(mode: str) -> Any:
 
 
 register(Binding(Interpolate, (nn.Upsample,), ("upsample_nearest2d",), from_module=_upsample_module,
-                 from_aten=_upsample_aten("nearest"), functional="interpolate"))  # fmt: skip
+                 from_aten=_upsample_aten("nearest"), functional="interpolate", meta=_grid_meta))  # fmt: skip
 register(Binding(Interpolate, (), ("upsample_bilinear2d",), from_aten=_upsample_aten("bilinear"),
-                 functional="interpolate"))  # fmt: skip
+                 functional="interpolate", meta=_grid_meta))  # fmt: skip
 
 
 register(Binding(
@@ -187,7 +224,7 @@ register(Binding(
     AdaptiveMaxPool2d, (nn.AdaptiveMaxPool2d,), ("adaptive_max_pool2d",),
     from_module=lambda m: AdaptiveMaxPool2d(optional_pair(m.output_size)),
     from_aten=lambda a: AdaptiveMaxPool2d(pair(a[1])),
-    family="pool", functional="adaptive_max_pool2d",
+    family="pool", functional="adaptive_max_pool2d", meta=_grid_meta,
 ))  # fmt: skip
 
 
