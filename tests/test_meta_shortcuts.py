@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 torch = pytest.importorskip("torch")
 
+from vgg_inspect.runtime.arguments import AtenArgs  # noqa: E402
 from vgg_inspect.runtime.meta_results import meta_result  # noqa: E402
 
 ZOO = pathlib.Path(__file__).parent / "zoo"
@@ -58,7 +59,7 @@ def test_every_pointwise_shortcut_is_what_torchs_kernel_gives(dtype):
         shapes = [(2, 3, 4)] + [(3, 1)] * len(types)
         args = tuple(torch.empty(shapes[i], device="meta", dtype=dtype) if t == "Tensor" else 0.5
                      for i, t in enumerate(types))  # fmt: skip
-        mine = meta_result(name, args, {}, _tags(func))
+        mine = meta_result(name, AtenArgs.of(func, args), {}, _tags(func))
         if mine is None:
             continue
         covered += 1
@@ -92,7 +93,7 @@ def test_shortcuts_leave_the_odd_cases_to_the_kernels():
         (aten.native_group_norm.default, (torch.empty(2, 6, 4, device="meta"), None, None, 2, 6, 5, 3, 1e-5)),
     ]
     for func, args in cases:
-        assert meta_result(func.overloadpacket.__name__, args, None, _tags(func)) is None, func
+        assert meta_result(func.overloadpacket.__name__, AtenArgs.of(func, args), None, _tags(func)) is None, func
 
 
 @settings(max_examples=200, deadline=None)
@@ -110,7 +111,7 @@ def test_broadcast_pointwise_shortcuts_equal_the_kernels(shape, other, crop, op)
     x = x[tuple(slice(1, n + 1) for n in shape)] if crop else torch.empty(shape, device="meta")
     y = torch.empty([n if keep else 1 for n, keep in zip(shape[-len(other) :], other)], device="meta")
     func = getattr(torch.ops.aten, op.split(".")[0]).__getattr__(op.split(".")[1])
-    mine = meta_result(func.overloadpacket.__name__, (x, y), None, _tags(func))
+    mine = meta_result(func.overloadpacket.__name__, AtenArgs.of(func, (x, y)), None, _tags(func))
     assert mine is not None
     assert _same(mine, func(x, y))
     if op.split(".")[0].endswith("_"):
@@ -129,7 +130,7 @@ def test_reduction_shortcuts_equal_the_kernels_or_step_aside(shape, dims, keep, 
     x = torch.empty(shape, device="meta", dtype=dtype)
     func = getattr(torch.ops.aten, op.split(".")[0]).__getattr__(op.split(".")[1])
     args = (x, [] if dims is None and op.startswith("am") else dims, keep)
-    mine = meta_result(func.overloadpacket.__name__, args, None, _tags(func))
+    mine = meta_result(func.overloadpacket.__name__, AtenArgs.of(func, args), None, _tags(func))
     try:
         theirs = func(*args)
     except (RuntimeError, IndexError):
@@ -164,7 +165,7 @@ def test_norm_shortcuts_equal_the_kernels(n, groups, per_group, spatial, affine,
     lw = torch.empty(normalized, device="meta", dtype=dtype) if affine else None
     ln = torch.ops.aten.native_layer_norm.default
     for func, args in ((gn, (x, w, w, n, c, hw, groups, 1e-5)), (ln, (x, normalized, lw, lw, 1e-5))):
-        mine = meta_result(func.overloadpacket.__name__, args, None, _tags(func))
+        mine = meta_result(func.overloadpacket.__name__, AtenArgs.of(func, args), None, _tags(func))
         if dtype == torch.float16:
             assert mine is None
         else:
@@ -190,7 +191,7 @@ def test_transposed_convolution_shortcut_equals_the_kernel_or_steps_aside(
     w = torch.empty(4, 6 // groups, *kernel, device="meta")
     b = torch.empty(6, device="meta") if bias else None
     args = (x, w, b, [stride] * 2, [padding] * 2, [dilation] * 2, True, [extra] * 2, groups)
-    mine = meta_result("convolution", args, None)
+    mine = meta_result("convolution", AtenArgs.of(torch.ops.aten.convolution.default, args), None)
     try:
         theirs = torch.ops.aten.convolution(*args)
     except RuntimeError:

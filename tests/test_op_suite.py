@@ -72,7 +72,10 @@ OPS = {
     "LogSoftmax": lambda: conv_then(nn.LogSoftmax(dim=1)),
     "ZeroPad2d": lambda: conv_then(nn.ZeroPad2d(1)),
     "ReflectionPad2d": lambda: conv_then(nn.ReflectionPad2d(1)),
+    "ReplicationPad2d": lambda: conv_then(nn.ReplicationPad2d((1, 2, 0, 1))),
+    "ConstantPad2d asymmetric": lambda: conv_then(nn.ConstantPad2d((0, 1, 0, 1), 0.0)),
     "Upsample nearest": lambda: conv_then(nn.Upsample(scale_factor=2, mode="nearest")),
+    "Upsample to a size": lambda: conv_then(nn.Upsample(size=(12, 10), mode="nearest")),
     "Upsample bilinear": lambda: conv_then(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False)),
     "ConvTranspose2d": lambda: conv_then(nn.ConvTranspose2d(4, 3, 4, stride=2, padding=1)),
     "F.max_pool2d": lambda: Functional(lambda y: F.max_pool2d(y, 2)),
@@ -82,8 +85,10 @@ OPS = {
     "add (a skip)": lambda: Functional(lambda y: y + y.sigmoid()),
     "cat": lambda: Functional(lambda y: torch.cat([y, y * 2], 1)),
     "mean (a reduction)": lambda: Functional(lambda y: y.mean((2, 3))),
+    "sum of everything": lambda: Functional(lambda y: y * y.sum()),
     "mm (a Gram matrix)": lambda: Functional(lambda y: torch.mm(y.flatten(1), y.flatten(1).t())),
     "ones_like (a constant)": lambda: Functional(lambda y: y * torch.ones_like(y)),
+    "new_zeros (a constant)": lambda: Functional(lambda y: y + y.new_zeros(y.shape)),
 }
 
 
@@ -165,3 +170,41 @@ def test_no_op_imports_dynamo_or_sympy():
     fresh interpreter imports neither torch._dynamo nor sympy (0.25 s and more)."""
     found = _imports(OPS)
     assert found == "", f"the first op that imports them: {found}"
+
+
+def test_every_aten_binding_says_how_its_meta_is_made():
+    """A binding naming aten ops gives its meta result (``meta``), keeps its input's shape (made
+    generically), or says its kernel's own meta is cheap: nothing is left to chance. The import
+    check above holds the claim on the table's ops."""
+    from vgg_inspect.runtime import op_table
+
+    silent = [b.op.__name__ + str(b.aten) for b in op_table._BINDINGS
+              if b.aten and b.meta is None and not b.same_shape and not b.own_meta_is_cheap]  # fmt: skip
+    assert silent == []
+
+
+def test_bindings_read_aten_arguments_by_name():
+    """No binding reads an aten argument by its index (a wrong one reads another argument)."""
+    import inspect
+    import re
+
+    from vgg_inspect.runtime import bindings, other_bindings
+
+    for module in (bindings, other_bindings):
+        for name, fn in inspect.getmembers(module, inspect.isfunction):
+            if fn.__module__ == module.__name__ and ("from_aten" in name or (name.startswith("_") and "aten" in name)):
+                assert not re.search(r"\ba\[\d", inspect.getsource(fn)), name
+    for b in __import__("vgg_inspect.runtime.op_table", fromlist=["x"])._BINDINGS:
+        if b.from_aten is not None and b.from_aten.__name__ == "<lambda>":
+            assert not re.search(r"\ba\[\d", inspect.getsource(b.from_aten)), b.op.__name__
+
+
+def test_a_name_the_schema_lacks_is_an_error_not_an_unknown_row():
+    from vgg_inspect.runtime.arguments import AtenArgs
+
+    a = AtenArgs.of(torch.ops.aten.max_pool2d_with_indices.default, (torch.empty(1, 1, 4, 4), [2]))
+    assert a["stride"] == [] and a["padding"] == [0, 0] and a["ceil_mode"] is False  # the schema's defaults
+    assert a[1] == [2] and len(a) == 2  # still the positional tuple torch calls the kernel with
+    with pytest.raises(KeyError, match="not in the op's schema"):
+        a["strides"]
+    assert a.get("strides", 7) == 7

@@ -309,6 +309,11 @@ SHORTCUT_CASES = [
     ("upsample_nearest2d", (_meta(2, 4, 5, 5), [10, 10], 2.0, 2.0)),
     ("upsample_bilinear2d", (_meta(2, 4, 5, 5), [9, 11], False, None, None)),
     ("reflection_pad2d", (_meta(2, 4, 5, 5), [1, 2, 0, 3])),
+    ("replication_pad2d", (_meta(2, 4, 5, 5), [1, 2, 0, 7])),
+    ("native_group_norm", (_meta(2, 8, 4, 4), _meta(8), _meta(8), 2, 8, 16, 4, 1e-5)),
+    ("native_group_norm", (_meta(2, 8, 4, 4), None, None, 2, 8, 16, 2, 1e-5)),
+    ("native_layer_norm", (_meta(2, 8, 4, 4), [8, 4, 4], _meta(8, 4, 4), _meta(8, 4, 4), 1e-5)),
+    ("native_layer_norm", (_meta(2, 8, 4, 4), [4], None, None, 1e-5)),
     ("adaptive_max_pool2d", (_meta(2, 4, 8, 8), [3, 3])),
     ("repeat", (_meta(4), [2])),
     ("repeat", (_meta(3, 5), [2, 1, 3])),
@@ -328,8 +333,12 @@ SHORTCUT_CASES = [
 def test_meta_shortcuts_equal_torchs_own_meta_kernels(name, args):
     """The results made without a kernel (to spare the import of torch._dynamo) are exactly what
     the op's own meta kernel gives: shapes, dtypes, strides, and in-place ops return their input."""
+    from vgg_inspect.runtime.arguments import AtenArgs
     from vgg_inspect.runtime.meta_results import meta_result as _meta_shortcut
 
+    packet = getattr(torch.ops.aten, name)
+    if "default" in packet.overloads():  # as the recorder gives them: readable by the schema's names
+        args = AtenArgs.of(packet.default, args)
     mine = _meta_shortcut(name, args, None)
     theirs = getattr(torch.ops.aten, name)(*args)
     assert mine is not None
@@ -381,7 +390,9 @@ def test_windowed_shortcuts_equal_torchs_meta_kernels_or_step_aside(op, size, wi
         "avg_pool2d": (x, [k, k], [s, s], [p, p], ceil, True),
         "_adaptive_avg_pool2d": (x, list(out)),
     }[op]  # fmt: skip
-    mine = _meta_shortcut(op, args, None)
+    from vgg_inspect.runtime.arguments import AtenArgs
+
+    mine = _meta_shortcut(op, AtenArgs.of(getattr(torch.ops.aten, op).default, args), None)
     try:
         theirs = getattr(torch.ops.aten, op)(*args)
     except RuntimeError:

@@ -1,5 +1,5 @@
 """Reading torch's own argument forms: an int or a one- or two-element list for a 2-D window
-(module attributes and aten arguments alike)."""
+(module attributes and aten arguments alike), and an aten call's arguments by their schema's names."""
 
 from __future__ import annotations
 
@@ -29,6 +29,43 @@ def ints(value: Any, least: int) -> list[int]:
     return items * (3 - len(items)) if len(items) == 1 else items
 
 
-def arg(args: tuple[Any, ...], index: int, default: Any) -> Any:
-    """A positional aten argument that may be left out."""
-    return args[index] if len(args) > index else default
+class AtenArgs(tuple[Any, ...]):
+    """An aten call's positional arguments, also read by the names of the op's schema:
+    ``a["stride"]`` is the argument given, or the schema's default where it was left out. A name the
+    schema does not have raises ``KeyError`` (a binding's mistake, found by the op suite), where a
+    wrong index would have read another argument or been swallowed into an unknown row."""
+
+    names: tuple[str, ...]
+    given: dict[str, Any]
+
+    def __new__(
+        cls, args: tuple[Any, ...], names: tuple[str, ...] = (), given: dict[str, Any] | None = None
+    ) -> AtenArgs:
+        made = super().__new__(cls, args)
+        made.names = names
+        made.given = given or {}
+        return made
+
+    @classmethod
+    def of(cls, func: Any, args: tuple[Any, ...], kwargs: dict[str, Any] | None = None) -> AtenArgs:
+        """The arguments of a call to ``func`` (an aten OpOverload), with its schema's names and defaults."""
+        schema = getattr(func, "_schema", None)
+        if schema is None:
+            return cls(args)
+        names = tuple(a.name for a in schema.arguments)
+        given = {a.name: a.default_value for a in schema.arguments if a.has_default_value()}
+        given.update(dict(zip(names, args)))
+        given.update(kwargs or {})
+        return cls(args, names, given)
+
+    def __getitem__(self, key: Any) -> Any:
+        if not isinstance(key, str):
+            return super().__getitem__(key)
+        if key not in self.names:
+            raise KeyError(f"aten argument '{key}' is not in the op's schema ({', '.join(self.names) or 'none'})")
+        return self.given.get(key)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """An argument only some of the op's overloads have (``running_mean`` of batch norm's
+        ``no_stats``, ``scales_h`` of an upsampling's ``default`` but not its ``vec``)."""
+        return self[key] if key in self.names else default

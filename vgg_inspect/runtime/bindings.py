@@ -21,7 +21,7 @@ import torch  # noqa: E402
 from torch import nn  # noqa: E402
 
 from .. import ops  # noqa: E402
-from .arguments import arg, ints, optional_pair, pair  # noqa: E402
+from .arguments import AtenArgs, ints, optional_pair, pair  # noqa: E402
 
 # the table and its lookups: the runtime uses them through this module, which holds every registration
 from .op_table import (  # noqa: E402
@@ -87,12 +87,12 @@ __all__ = [
 # --- meta results made directly (the kernels' Python refs import torch._dynamo and sympy) ---
 
 
-def windowed(fits: Callable[[tuple[Any, ...]], bool]) -> MetaResult:
+def windowed(fits: Callable[[AtenArgs], bool]) -> MetaResult:
     """A windowed op's meta result from its record's output shape, where ``fits`` accepts the
     arguments (anything else: the kernel decides, and its error names the problem)."""
 
     def meta(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
-        if x.dim() != 4 or not x.is_contiguous() or not fits(args):
+        if not isinstance(args, AtenArgs) or x.dim() != 4 or not x.is_contiguous() or not fits(args):
             return None
         binding = for_aten(name)
         assert binding is not None  # a windowed binding is registered under its aten names
@@ -111,16 +111,16 @@ def broadcasts(shape: Any, to: Any) -> bool:
     return len(shape) <= len(to) and all(n in (1, m) for n, m in zip(reversed(shape), reversed(to)))
 
 
-def _conv_fits(args: tuple[Any, ...]) -> bool:
-    x, w, b = args[0], args[1], args[2]
-    if len(args) != 9 or not isinstance(args[8], int) or args[8] < 1 or w.dim() != 4:
+def _conv_fits(a: AtenArgs) -> bool:
+    x, w, b, groups = a["input"], a["weight"], a["bias"], a["groups"]
+    if not isinstance(groups, int) or groups < 1 or w.dim() != 4:
         return False
-    groups, transposed = args[8], bool(args[6])
-    windows = [*ints(args[3], 1), *ints(args[4], 0), *ints(args[5], 1)]
+    transposed = bool(a["transposed"])
+    windows = [*ints(a["stride"], 1), *ints(a["padding"], 0), *ints(a["dilation"], 1)]
     if len(windows) != 6:
         return False
     if transposed:  # weight (C_in, C_out / groups, kh, kw); output padding below stride or dilation
-        extra = ints(args[7], 0)
+        extra = ints(a["output_padding"], 0)
         out = w.shape[1] * groups
         channels = x.shape[1] == w.shape[0] and w.shape[0] % groups == 0
         strides, dilations = windows[:2], windows[4:]
@@ -132,23 +132,23 @@ def _conv_fits(args: tuple[Any, ...]) -> bool:
     return channels and (b is None or b.shape == (out,))
 
 
-def _pool_fits(dilated: bool) -> Callable[[tuple[Any, ...]], bool]:
-    def fits(args: tuple[Any, ...]) -> bool:
-        kernel = ints(args[1], 1)
-        stride = ints(arg(args, 2, None) or args[1], 1)
-        padding = ints(arg(args, 3, 0), 0)
-        dilation = ints(arg(args, 4, 1), 1) if dilated else [1, 1]
+def _pool_fits(dilated: bool) -> Callable[[AtenArgs], bool]:
+    def fits(a: AtenArgs) -> bool:
+        kernel = ints(a["kernel_size"], 1)
+        stride = ints(a["stride"] or a["kernel_size"], 1)
+        padding = ints(a["padding"], 0)
+        dilation = ints(a["dilation"], 1) if dilated else [1, 1]
         if len(kernel) != 2 or len(stride) != 2 or len(padding) != 2 or len(dilation) != 2:
             return False
-        if not dilated and arg(args, 6, None) is not None:
+        if not dilated and a["divisor_override"] is not None:
             return False  # divisor_override: the shape is the same, but leave the odd case to the kernel
         return all(p <= k // 2 for p, k in zip(padding, kernel))
 
     return fits
 
 
-def _adaptive_fits(args: tuple[Any, ...]) -> bool:
-    return len(args) == 2 and all(isinstance(o, int) and o > 0 for o in pair(args[1]))
+def _adaptive_fits(a: AtenArgs) -> bool:
+    return all(isinstance(o, int) and o > 0 for o in pair(a["output_size"]))
 
 
 def _linear_meta(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
@@ -188,24 +188,25 @@ def _conv_padding(m: nn.Conv2d) -> tuple[int, int]:
     return pair(m.padding)
 
 
-def _conv_from_aten(a: tuple[Any, ...]) -> ops.Op:
-    x, w, b = a[0], a[1], a[2]
-    if w.dim() == 4 and bool(a[6]):
+def _conv_from_aten(a: AtenArgs) -> ops.Op:
+    x, w, b = a["input"], a["weight"], a["bias"]
+    if w.dim() == 4 and bool(a["transposed"]):
         return other_bindings.transposed_conv_from_aten(a)
     if w.dim() != 4:  # not 2-D: no formulas here
         return ops.Unknown("convolution")
-    return ops.Conv2d(int(x.shape[1]), int(w.shape[0]), pair(list(w.shape[2:])), pair(a[3]), pair(a[4]), pair(a[5]),
-                      int(a[8]), b is not None)  # fmt: skip
+    return ops.Conv2d(int(x.shape[1]), int(w.shape[0]), pair(list(w.shape[2:])), pair(a["stride"]),
+                      pair(a["padding"]), pair(a["dilation"]), int(a["groups"]), b is not None)  # fmt: skip
 
 
-def _max_pool_from_aten(a: tuple[Any, ...]) -> ops.Op:
-    kernel = pair(a[1])
-    stride = pair(arg(a, 2, None), kernel)
-    return ops.MaxPool2d(kernel, stride, pair(arg(a, 3, 0)), pair(arg(a, 4, 1)), bool(arg(a, 5, False)))
+def _max_pool_from_aten(a: AtenArgs) -> ops.Op:
+    kernel = pair(a["kernel_size"])
+    return ops.MaxPool2d(kernel, pair(a["stride"], kernel), pair(a["padding"]), pair(a["dilation"]),
+                         bool(a["ceil_mode"]))  # fmt: skip
 
 
-def _batch_norm_from_aten(a: tuple[Any, ...]) -> ops.Op:
-    return ops.BatchNorm2d(int(a[0].shape[1]), a[1] is not None, arg(a, 3, None) is not None)
+def _batch_norm_from_aten(a: AtenArgs) -> ops.Op:
+    # _native_batch_norm_legit.no_stats has no running_mean: no running statistics tracked
+    return ops.BatchNorm2d(int(a["input"].shape[1]), a["weight"] is not None, a.get("running_mean") is not None)
 
 
 def _batch_norm_from_module(m: Any) -> ops.Op:
@@ -224,7 +225,7 @@ register(Binding(
 register(Binding(
     ops.Linear, (nn.Linear,), ("addmm", "mm"),
     from_module=lambda m: ops.Linear(m.in_features, m.out_features, m.bias is not None),
-    from_aten=lambda a: ops.Linear(int(a[-1].shape[0]), int(a[-1].shape[1]), len(a) == 3),  # addmm(b, x, w.t()), mm
+    from_aten=lambda a: ops.Linear(int(a["mat2"].shape[0]), int(a["mat2"].shape[1]), "mat1" in a.names),  # x @ w.t()
     to_module=lambda op, dt: nn.Linear(op.in_features, op.out_features, op.bias, device="meta", dtype=dt),
     functional="linear", meta=_linear_meta,
 ))  # fmt: skip
@@ -240,15 +241,15 @@ register(Binding(
     ops.AvgPool2d, (nn.AvgPool2d,), ("avg_pool2d",),
     from_module=lambda m: ops.AvgPool2d(pair(m.kernel_size), pair(m.stride or m.kernel_size), pair(m.padding),
                                         bool(m.ceil_mode)),
-    from_aten=lambda a: ops.AvgPool2d(pair(a[1]), pair(arg(a, 2, None), pair(a[1])), pair(arg(a, 3, 0)),
-                                      bool(arg(a, 4, False))),
+    from_aten=lambda a: ops.AvgPool2d(pair(a["kernel_size"]), pair(a["stride"], pair(a["kernel_size"])),
+                                      pair(a["padding"]), bool(a["ceil_mode"])),
     to_module=lambda op, dt: nn.AvgPool2d(op.kernel_size, op.stride, op.padding, ceil_mode=op.ceil_mode),
     family="pool", meta=windowed(_pool_fits(dilated=False)),
 ))  # fmt: skip
 register(Binding(
     ops.AdaptiveAvgPool2d, (nn.AdaptiveAvgPool2d,), ("_adaptive_avg_pool2d",),
     from_module=lambda m: ops.AdaptiveAvgPool2d(optional_pair(m.output_size)),
-    from_aten=lambda a: ops.AdaptiveAvgPool2d(pair(a[1])),
+    from_aten=lambda a: ops.AdaptiveAvgPool2d(pair(a["output_size"])),
     to_module=lambda op, dt: nn.AdaptiveAvgPool2d(op.output_size),
     functional="adaptive_avg_pool2d", meta=windowed(_adaptive_fits),
 ))  # fmt: skip
@@ -262,7 +263,7 @@ register(Binding(
 register(Binding(
     ops.Dropout, (nn.Dropout,), ("bernoulli_",),
     from_module=lambda m: ops.Dropout(float(m.p)),
-    from_aten=lambda a: ops.Dropout(1 - float(arg(a, 1, 0.5))),
+    from_aten=lambda a: ops.Dropout(1 - float(a["p"])),  # bernoulli_(mask, keep probability)
     to_module=lambda op, dt: nn.Dropout(op.p),
     functional="dropout", same_shape=True, saves_result=True,
 ))  # fmt: skip

@@ -18,6 +18,7 @@ require("torch", "analysing an nn.Module")
 import torch  # noqa: E402
 
 from . import bindings  # noqa: E402
+from .arguments import AtenArgs  # noqa: E402
 from .other_bindings import UNTAGGED_POINTWISE  # noqa: E402
 
 # Pointwise-tagged ops whose result is not the operands' dtype, or not one tensor, or that refuse
@@ -37,6 +38,12 @@ REDUCTIONS = frozenset({"sum", "mean", "amax", "amin", "prod"})  # (x, dims?, ke
 def tags_of(func: Any) -> frozenset[str]:
     """The names of an aten overload's tags (``pointwise``, ``reduction``...), once per overload."""
     return frozenset(t.name for t in getattr(func, "tags", ()))
+
+
+def meta_of(func: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
+    """The meta result of a call to the aten overload ``func``, its arguments read by name; None:
+    let its own meta kernel run."""
+    return meta_result(func.overloadpacket.__name__, AtenArgs.of(func, args, kwargs), kwargs, tags_of(func))
 
 
 def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[str] = frozenset()) -> Any:
@@ -65,8 +72,6 @@ def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[s
         return _pointwise(name, args, tensors)
     if name in REDUCTIONS and "reduction" in tags:
         return _reduction(args, x)
-    if name in ("native_group_norm", "native_layer_norm"):
-        return _normalised(name, args, x)
     return None
 
 
@@ -111,10 +116,11 @@ def _row_major(t: torch.Tensor) -> bool:
 def _reduction(args: tuple[Any, ...], x: torch.Tensor) -> Any:
     """``sum``/``mean``/``amax``… over listed dims of a contiguous floating-point tensor, result
     in its dtype (no ``dtype`` argument): the reduced dims dropped, or kept as 1."""
-    if not x.dtype.is_floating_point or not x.is_contiguous() or x.dim() == 0 or len(args) > 3:
+    if not isinstance(args, AtenArgs) or not x.dtype.is_floating_point or not x.is_contiguous() or x.dim() == 0:
         return None
-    dims = args[1] if len(args) > 1 else None
-    keep = args[2] if len(args) > 2 else False
+    if args.get("dtype") is not None:  # a result in another dtype: the kernel's
+        return None
+    dims, keep = args.get("dim"), args.get("keepdim", False)
     if not isinstance(keep, bool):
         return None
     if dims is None or dims == []:
@@ -131,32 +137,6 @@ def _reduction(args: tuple[Any, ...], x: torch.Tensor) -> Any:
         else [n for i, n in enumerate(x.shape) if i not in reduced]
     )
     return x.new_empty(shape)
-
-
-def _normalised(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
-    """(output, mean, rstd) of GroupNorm / LayerNorm on a contiguous float32/float64 input."""
-    if x.dtype not in (torch.float32, torch.float64) or not x.is_contiguous() or x.dim() < 2:
-        return None
-    if name == "native_group_norm":  # (x, weight, bias, N, C, HxW, group, eps)
-        if len(args) != 8 or not all(isinstance(a, int) for a in args[3:7]):
-            return None
-        n, c, hw, groups = args[3:7]
-        affine_ok = all(t is None or tuple(t.shape) == (c,) for t in args[1:3])
-        if (n, c) != tuple(x.shape[:2]) or hw * n * c != x.numel() or groups < 1 or c % groups or not affine_ok:
-            return None
-        return x.new_empty(x.shape), x.new_empty((n, groups)), x.new_empty((n, groups))
-    if len(args) != 5:  # native_layer_norm(x, normalized_shape, weight, bias, eps)
-        return None
-    normalized = args[1]
-    if not isinstance(normalized, (list, tuple)) or not 0 < len(normalized) <= x.dim():
-        return None
-    axis = x.dim() - len(normalized)
-    if tuple(x.shape[axis:]) != tuple(normalized):
-        return None
-    if not all(t is None or tuple(t.shape) == tuple(normalized) for t in args[2:4]):
-        return None
-    stats = (*x.shape[:axis], *(1,) * len(normalized))
-    return x.new_empty(x.shape), x.new_empty(stats), x.new_empty(stats)
 
 
 def _default_like(kwargs: Any) -> bool:

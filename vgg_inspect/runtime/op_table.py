@@ -18,6 +18,7 @@ from torch import nn  # noqa: E402
 
 from .. import ops  # noqa: E402
 from ..records import record  # noqa: E402
+from .arguments import AtenArgs  # noqa: E402
 
 MetaResult = Callable[[str, tuple[Any, ...], torch.Tensor], Any]
 
@@ -30,13 +31,16 @@ class Binding:
     modules: tuple[type[nn.Module], ...] = ()
     aten: tuple[str, ...] = ()
     from_module: Callable[[Any], ops.Op] | None = None
-    from_aten: Callable[[tuple[Any, ...]], ops.Op] | None = None
+    from_aten: Callable[[AtenArgs], ops.Op] | None = None  # reads the call's arguments by name
     to_module: Callable[[Any, torch.dtype], nn.Module] | None = None
     family: str | None = None  # the family its aten calls are counted in; None: each name's own
     functional: str | None = None  # how a functional call is labelled (F.conv2d); None: the aten name
     same_shape: bool = False  # output shaped like the first input (in place when the name ends in _)
     saves_result: bool = False  # its backward reads its own result (saved after it runs)
     meta: MetaResult | None = None  # its meta result made directly (None from it: the kernel runs)
+    # No shortcut needed: the kernel's own meta is a C++ one (imports neither torch._dynamo nor sympy).
+    # Every aten-bound op says one or the other, or is same_shape (tests/test_op_suite.py holds it).
+    own_meta_is_cheap: bool = False
 
 
 _BINDINGS: list[Binding] = []
@@ -96,7 +100,7 @@ def op_from_module(module: nn.Module) -> ops.Op:
     return binding.from_module(module)
 
 
-def op_from_aten(name: str, args: tuple[Any, ...], tags: frozenset[str] = frozenset()) -> ops.Op:
+def op_from_aten(name: str, args: AtenArgs, tags: frozenset[str] = frozenset()) -> ops.Op:
     """The record of an aten call: its binding's, else by torch's own tags (``pointwise``,
     ``reduction``); ``Unknown("aten.NAME")`` where nothing (or its arguments) fits."""
     binding = _BY_ATEN.get(name)
@@ -143,12 +147,12 @@ MAC_KERNELS = frozenset({
 })  # fmt: skip
 
 
-def product_operands(name: str, args: tuple[Any, ...]) -> tuple[Any, Any]:
-    """The two matrices of a product (addmm's first argument is the added term)."""
-    return (args[1], args[2]) if name == "addmm" else (args[0], args[1])
+def product_operands(name: str, args: AtenArgs) -> tuple[Any, Any]:
+    """The two matrices of a product (addmm's ``self`` is the added term)."""
+    return (args["mat1"], args["mat2"]) if name == "addmm" else (args["self"], args["mat2"])
 
 
-def activation_product(name: str, args: tuple[Any, ...]) -> ops.Op:
+def activation_product(name: str, args: AtenArgs) -> ops.Op:
     """A product none of whose operands is a parameter (a Gram matrix): no weight layer."""
     try:
         a, b = product_operands(name, args)

@@ -19,7 +19,7 @@ from .. import ops  # noqa: E402
 from ..ops.elementwise import Pointwise, Reduction, Softmax  # noqa: E402
 from ..ops.norms import Normalization  # noqa: E402
 from ..ops.resampling import AdaptiveMaxPool2d, ConvTranspose2d, Interpolate, Pad  # noqa: E402
-from .arguments import arg, optional_pair, pair  # noqa: E402
+from .arguments import AtenArgs, optional_pair, pair  # noqa: E402
 from .op_table import Binding, register, register_fallback  # noqa: E402
 
 ACTIVATION_MODULES: dict[type[nn.Module], str] = {
@@ -55,10 +55,8 @@ def from_tags(name: str, args: tuple[Any, ...], tags: frozenset[str]) -> ops.Op 
         return pointwise(name)
     if "reduction" in tags:
         x = args[0]
-        if name == "linalg_vector_norm":  # (x, ord, dim, keepdim)
-            dims, keep = arg(args, 2, None), arg(args, 3, False)
-        else:  # (x, dim, keepdim, ...) or (x) for a whole-tensor reduction
-            dims, keep = arg(args, 1, None), arg(args, 2, False)
+        named = args if isinstance(args, AtenArgs) else AtenArgs(args)
+        dims, keep = named.get("dim"), named.get("keepdim", False)  # sum(x, dtype) has neither: all of x
         if isinstance(dims, int):
             dims = [dims]
         if not isinstance(dims, (list, tuple)):
@@ -77,10 +75,10 @@ register(Binding(
 register(Binding(
     Softmax, (nn.Softmax, nn.LogSoftmax), ("_softmax",),
     from_module=lambda m: Softmax(1 if m.dim is None else int(m.dim), isinstance(m, nn.LogSoftmax)),
-    from_aten=lambda a: Softmax(int(a[1]) % a[0].dim(), False),
+    from_aten=lambda a: Softmax(int(a["dim"]) % a["self"].dim(), False),
     functional="softmax", same_shape=True, saves_result=True,
 ))  # fmt: skip
-register(Binding(Softmax, (), ("_log_softmax",), from_aten=lambda a: Softmax(int(a[1]) % a[0].dim(), True),
+register(Binding(Softmax, (), ("_log_softmax",), from_aten=lambda a: Softmax(int(a["dim"]) % a["self"].dim(), True),
                  functional="log_softmax", same_shape=True, saves_result=True))  # fmt: skip
 # Tensors made from no pixel: each name its own call family, labelled by its name (F.zeros_like).
 CONSTANTS = ("zeros_like", "ones_like", "full_like", "empty_like", "rand_like", "randn_like", "new_zeros", "new_ones",
@@ -92,7 +90,8 @@ def _constant(name: str) -> Callable[[tuple[Any, ...]], ops.Op]:
 
 
 for _name in CONSTANTS:  # the *_like ones shaped as their input: their meta result made here
-    register(Binding(ops.Constant, (), (_name,), from_aten=_constant(_name), same_shape=_name.endswith("_like")))
+    register(Binding(ops.Constant, (), (_name,), from_aten=_constant(_name), same_shape=_name.endswith("_like"),
+                     own_meta_is_cheap=True))  # fmt: skip
 register(Binding(ops.Dropout, (nn.Dropout2d, nn.Dropout1d, nn.Dropout3d),
                  from_module=lambda m: ops.Dropout(float(m.p), feature=True)))  # fmt: skip
 
@@ -111,14 +110,41 @@ def _instance_norm(m: Any) -> ops.Op:
                          2 * m.num_features + 1 if m.track_running_stats else 0)  # fmt: skip
 
 
+def _normalised(name: str, args: tuple[Any, ...], x: torch.Tensor) -> Any:
+    """(output, mean, rstd) of GroupNorm / LayerNorm on a contiguous float32/float64 input."""
+    if x.dtype not in (torch.float32, torch.float64) or not x.is_contiguous() or x.dim() < 2:
+        return None
+    if not isinstance(args, AtenArgs):  # read by name only: a bare tuple is left to the kernel
+        return None
+    a = args
+    if name == "native_group_norm":
+        n, c, hw, groups = (a[k] for k in ("N", "C", "HxW", "group"))
+        if not all(isinstance(v, int) for v in (n, c, hw, groups)):
+            return None
+        affine_ok = all(t is None or tuple(t.shape) == (c,) for t in (a["weight"], a["bias"]))
+        if (n, c) != tuple(x.shape[:2]) or hw * n * c != x.numel() or groups < 1 or c % groups or not affine_ok:
+            return None
+        return x.new_empty(x.shape), x.new_empty((n, groups)), x.new_empty((n, groups))
+    normalized = a["normalized_shape"]
+    if not isinstance(normalized, (list, tuple)) or not 0 < len(normalized) <= x.dim():
+        return None
+    axis = x.dim() - len(normalized)
+    if tuple(x.shape[axis:]) != tuple(normalized):
+        return None
+    if not all(t is None or tuple(t.shape) == tuple(normalized) for t in (a["weight"], a["bias"])):
+        return None
+    stats = (*x.shape[:axis], *(1,) * len(normalized))
+    return x.new_empty(x.shape), x.new_empty(stats), x.new_empty(stats)
+
+
 register(Binding(Normalization, (nn.GroupNorm,), ("native_group_norm",), from_module=_group_norm,
-                 from_aten=lambda a: Normalization("GroupNorm", int(a[0].shape[1]) if a[1] is not None else 0,
-                                                   a[2] is not None),
-                 functional="group_norm"))  # fmt: skip
+                 from_aten=lambda a: Normalization("GroupNorm", int(a["C"]) if a["weight"] is not None else 0,
+                                                   a["bias"] is not None),
+                 functional="group_norm", meta=_normalised))  # fmt: skip
 register(Binding(Normalization, (nn.LayerNorm,), ("native_layer_norm",), from_module=_layer_norm,
-                 from_aten=lambda a: Normalization("LayerNorm", math.prod(a[1]) if a[2] is not None else 0,
-                                                   a[3] is not None),
-                 functional="layer_norm"))  # fmt: skip
+                 from_aten=lambda a: Normalization("LayerNorm", math.prod(a["normalized_shape"])
+                                                   if a["weight"] is not None else 0, a["bias"] is not None),
+                 functional="layer_norm", meta=_normalised))  # fmt: skip
 register(Binding(Normalization, (nn.InstanceNorm2d,), from_module=_instance_norm))
 
 
@@ -151,18 +177,18 @@ def _map(x: Any) -> bool:
 
 def _grid_meta(name: str, args: tuple[Any, ...], x: Any) -> Any:
     """The grid-changing ops of a VGG's decoder or head on a contiguous (N, C, H, W) meta map: an
-    upsampling to its output size, a reflection pad, an adaptive max-pool (with int64 indices)."""
+    upsampling to its output size, a reflection or replication pad, an adaptive max-pool (with int64 indices)."""
     if not _map(x) or len(args) < 2:
         return None
     n, c, h, w = x.shape
     size = args[1]
     if name.startswith("upsample_"):
         return x.new_empty((n, c, *size)) if _counts(size, 2, 1) else None
-    if name == "reflection_pad2d":
+    if name in ("reflection_pad2d", "replication_pad2d"):
         if not _counts(size, 4, 0):
             return None
         left, right, top, bottom = size
-        if max(left, right) >= w or max(top, bottom) >= h:
+        if name == "reflection_pad2d" and (max(left, right) >= w or max(top, bottom) >= h):
             return None  # torch's own error: a pad as wide as the map
         return x.new_empty((n, c, h + top + bottom, w + left + right))
     if not _counts(size, 2, 1):
@@ -171,9 +197,10 @@ def _grid_meta(name: str, args: tuple[Any, ...], x: Any) -> Any:
 
 
 def _pad_from_aten(mode: str) -> Any:
-    def make(a: tuple[Any, ...]) -> ops.Op:
-        p = [int(v) for v in a[1]] + [0] * (4 - len(a[1]))
-        if len(a[1]) > 4 or a[0].dim() != 4:
+    def make(a: AtenArgs) -> ops.Op:
+        given = a.get("pad", a.get("padding"))  # constant_pad_nd's pad, the others' padding
+        p = [int(v) for v in given] + [0] * (4 - len(given))
+        if len(given) > 4 or a["self"].dim() != 4:
             raise ValueError("not a 2-D pad")
         return Pad((p[0], p[1], p[2], p[3]), mode)
 
@@ -181,11 +208,11 @@ def _pad_from_aten(mode: str) -> Any:
 
 
 register(Binding(Pad, (nn.ZeroPad2d, nn.ConstantPad2d), ("constant_pad_nd",), from_module=_pad_from_module,
-                 from_aten=_pad_from_aten("constant"), functional="pad"))  # fmt: skip
+                 from_aten=_pad_from_aten("constant"), functional="pad", own_meta_is_cheap=True))  # fmt: skip
 register(Binding(Pad, (nn.ReflectionPad2d,), ("reflection_pad2d",), from_module=_pad_from_module,
                  from_aten=_pad_from_aten("reflect"), functional="pad", meta=_grid_meta))  # fmt: skip
 register(Binding(Pad, (nn.ReplicationPad2d,), ("replication_pad2d",), from_module=_pad_from_module,
-                 from_aten=_pad_from_aten("replicate"), functional="pad"))  # fmt: skip
+                 from_aten=_pad_from_aten("replicate"), functional="pad", meta=_grid_meta))  # fmt: skip
 
 
 def _scales(value: Any) -> tuple[float, float] | None:
@@ -200,10 +227,10 @@ def _upsample_module(m: Any) -> ops.Op:
 
 
 def _upsample_aten(mode: str) -> Any:
-    def make(a: tuple[Any, ...]) -> ops.Op:
-        rest = a[3:] if mode == "bilinear" else a[2:]  # (x, size, [align_corners], scale_h, scale_w)
-        scales = (float(rest[0]), float(rest[1])) if len(rest) == 2 and None not in rest else None
-        return Interpolate(mode, pair(a[1]), scales, bool(a[2]) if mode == "bilinear" else False)
+    def make(a: AtenArgs) -> ops.Op:
+        rest = (a.get("scales_h"), a.get("scales_w"))  # the vec overload has scale_factors instead
+        scales = (float(rest[0]), float(rest[1])) if None not in rest else None
+        return Interpolate(mode, pair(a["output_size"]), scales, bool(a.get("align_corners", False)))
 
     return make
 
@@ -223,14 +250,15 @@ register(Binding(
 register(Binding(
     AdaptiveMaxPool2d, (nn.AdaptiveMaxPool2d,), ("adaptive_max_pool2d",),
     from_module=lambda m: AdaptiveMaxPool2d(optional_pair(m.output_size)),
-    from_aten=lambda a: AdaptiveMaxPool2d(pair(a[1])),
+    from_aten=lambda a: AdaptiveMaxPool2d(pair(a["output_size"])),
     family="pool", functional="adaptive_max_pool2d", meta=_grid_meta,
 ))  # fmt: skip
 
 
-def transposed_conv_from_aten(a: tuple[Any, ...]) -> ops.Op:
+def transposed_conv_from_aten(a: AtenArgs) -> ops.Op:
     """``aten.convolution`` with ``transposed``: weight (C_in, C_out / groups, kh, kw)."""
-    x, w, b = a[0], a[1], a[2]
-    groups = int(a[8])
-    return ConvTranspose2d(int(x.shape[1]), int(w.shape[1]) * groups, pair(list(w.shape[2:])), pair(a[3]),
-                           pair(a[4]), pair(a[7]), pair(a[5]), groups, b is not None)  # fmt: skip
+    x, w, b = a["input"], a["weight"], a["bias"]
+    groups = int(a["groups"])
+    return ConvTranspose2d(int(x.shape[1]), int(w.shape[1]) * groups, pair(list(w.shape[2:])), pair(a["stride"]),
+                           pair(a["padding"]), pair(a["output_padding"]), pair(a["dilation"]), groups,
+                           b is not None)  # fmt: skip

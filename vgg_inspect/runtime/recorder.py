@@ -18,8 +18,8 @@ from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 from .. import ops  # noqa: E402
 from ..records import field, record, replace  # noqa: E402
 from . import bindings  # noqa: E402
-from .arguments import arg  # noqa: E402
-from .meta_results import meta_result, tags_of  # noqa: E402
+from .arguments import AtenArgs  # noqa: E402
+from .meta_results import meta_of, meta_result, tags_of  # noqa: E402
 
 # Operations that compute nothing: views, reshapes, transposes, bare allocations.
 
@@ -175,6 +175,7 @@ class Recorder:
     def operation(self, func: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
         name = func.overloadpacket.__name__
         tags = tags_of(func)
+        args = AtenArgs.of(func, args, kwargs)  # read by the schema's names from here on
         out = meta_result(name, args, kwargs, tags)
         if out is None:
             out = func(*args, **(kwargs or {}))
@@ -189,12 +190,7 @@ class Recorder:
                 out,
                 False,
                 frozenset(),
-                ops.Crop(
-                    int(args[1]) % 4,
-                    int(arg(args, 2, 0) or 0),
-                    int(min(arg(args, 3, args[0].shape[args[1]]), args[0].shape[args[1]])),
-                    int(arg(args, 4, 1)),
-                ),
+                self._crop(args),
             )
             return out
         flat = name in bindings.RESHAPES and self._flattens(args[0], out)
@@ -214,6 +210,14 @@ class Recorder:
         self._record(name, args, out, flat, tags)
         return out
 
+    @staticmethod
+    def _crop(args: AtenArgs) -> ops.Crop:
+        """slice(self, dim, start, end, step): ``end`` may be None or past the axis (``x[:, :, 1:]``)."""
+        dim, end = int(args["dim"]), args["end"]
+        size = args["self"].shape[dim]
+        return ops.Crop(dim % 4, int(args["start"] or 0), int(size if end is None else min(end, size)),
+                        int(args["step"]))  # fmt: skip
+
     def _crops(self, args: tuple[Any, ...], out: Any) -> bool:
         """``x[:, :, a:b]``: a slice of a feature map's spatial axis (FCN's crops), a row of its own."""
         x = args[0]
@@ -226,7 +230,7 @@ class Recorder:
         )
 
     def _record(
-        self, name: str, args: tuple[Any, ...], out: Any, flat: bool, tags: frozenset[str], op: ops.Op | None = None
+        self, name: str, args: AtenArgs, out: Any, flat: bool, tags: frozenset[str], op: ops.Op | None = None
     ) -> None:
         first = next(iter(_tensors(args)), None)
         result = out[0] if isinstance(out, (tuple, list)) else out
@@ -305,7 +309,7 @@ class ShortcutMode(EagerMode):
     meta that records nothing: a lazy module's materialisation)."""
 
     def __torch_dispatch__(self, func: Any, types: Any, args: tuple[Any, ...] = (), kwargs: Any = None) -> Any:
-        out = meta_result(func.overloadpacket.__name__, args, kwargs, tags_of(func))
+        out = meta_of(func, args, kwargs)
         return func(*args, **(kwargs or {})) if out is None else out
 
 
