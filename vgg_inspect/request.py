@@ -28,6 +28,16 @@ def checked(req: Any, param: str = "req") -> Request:
 
 
 @record(frozen=True)
+class YourModel:
+    """Your model as the runtime builds it: the code to load, its keyword arguments, the input, the dtype."""
+
+    code: UserCode
+    kwargs: Any
+    shape: Shape4
+    dtype: str
+
+
+@record(frozen=True)
 class Request:
     """Which network, at which input, how: the arguments every model command shares."""
 
@@ -109,3 +119,8 @@ class Request:
 
     def canonical_dtype(self) -> str:
         return canonical_dtype(self.dtype)
+
+    def your_model(self) -> YourModel:
+        """Your own model's request, resolved once at the API's edge: the runtime reads this record,
+        never the request (nothing below the API parses or checks it again)."""
+        return YourModel(self.user_code(), self.kwargs, self.user_shape(), self.canonical_dtype())

@@ -108,11 +108,11 @@ def _user(req: Request, include: Iterable[str] | str, optimizer: str) -> Analysi
 
 def _user_module(req: Request, include: Iterable[str] | str, optimizer: str) -> tuple[Report, list[LayerTrace], Any]:
     """``_user``, with the module it analysed."""
-    shape = req.user_shape()
-    dtype = req.canonical_dtype()
+    model = req.your_model()  # the request resolved here, once: the runtime never reads it
     from ..runtime import model_sources
 
-    report, traces, module = model_sources.user_report(req, shape, dtype, include, optimizer)
+    report, traces, module = model_sources.user_report(model, req.device, req.init, include, optimizer,
+                                                       req.input_requires_grad)  # fmt: skip
     if req.weights is not None:
         _check_weights(report, req.weights, module)
     return report, traces, module
@@ -267,7 +267,7 @@ def compare_peers(
 
     dtype = report.input.dtype
     if req.is_user_code:  # its code runs: it was named
-        user = model_sources.UserSource(req)
+        user = model_sources.UserSource(req.your_model())
         found = traces if traces is not None else _user(req.replace(device=None, init=False), (), "momentum")[1]
         functional = [t.call is not None for t in found]
         return peer_tools.compare(report, user.on_meta(dtype), lambda: user.on_cpu(dtype), on_meta=False,
@@ -330,7 +330,9 @@ def measure(req: Request, report: Report, train: bool) -> Measured:
 
     dtype = report.input.dtype
     if req.is_user_code:  # its code runs, with its own initialisation, on the device: it was named
-        model = model_sources.UserSource(req).built_by_your_code(str(check_device(req.device or "cpu")), dtype)
+        model = model_sources.UserSource(req.your_model()).built_by_your_code(
+            str(check_device(req.device or "cpu")), dtype
+        )
     else:
         model = model_sources.BuiltinSource(req.spec()).on_device(req.device or "cpu", dtype, init=True)
     got = m.measure_cuda(model, tuple(report.input.shape), train=train)
@@ -381,7 +383,7 @@ def effective_field(
     if req.is_user_code:  # its code runs, on CPU with its own initialisation: it was named
         from ..runtime import model_sources
 
-        user = model_sources.UserSource(req)
+        user = model_sources.UserSource(req.your_model())
         if traces is None:  # where each call is
             traces = _user(req.replace(device=None, init=False), (), "momentum")[1]
         return effective.module_effective_field(user.run_on_cpu, report, traces, index, mode=mode, seed=seed,

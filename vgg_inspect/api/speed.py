@@ -240,7 +240,7 @@ def _bench_dtype(
 
     dtype = req.canonical_dtype()
     info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None
-    source = model_sources.UserSource(req) if req.is_user_code else model_sources.BuiltinSource(req.spec())
+    source = model_sources.UserSource(req.your_model()) if req.is_user_code else model_sources.BuiltinSource(req.spec())
     model = place(source.on_meta(dtype), str(device))  # checked to fit, uninitialised, then filled
     eager = b.prepare(model, channels_last, False)
     runner = b.prepare(eager, False, True) if compile else eager

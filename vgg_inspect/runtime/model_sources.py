@@ -14,10 +14,9 @@ from torch import nn  # noqa: E402
 
 from ..errors import AnalysisError, VggInspectError  # noqa: E402
 from ..network import ModelSpec  # noqa: E402
-from ..ops import Shape  # noqa: E402
 from ..ops.traced import LayerTrace  # noqa: E402
 from ..report.model import Report  # noqa: E402
-from ..request import Request  # noqa: E402
+from ..request import YourModel  # noqa: E402
 from . import prepare, user  # noqa: E402
 from .instantiate import (  # noqa: E402
     TORCH_DTYPES,
@@ -50,10 +49,10 @@ class BuiltinSource:
 class UserSource:
     """Your model: loaded from your code, built on meta (no weights allocated) unless it must run."""
 
-    def __init__(self, req: Request) -> None:
-        self.code = req.user_code()
-        self.kwargs = req.kwargs
-        self.req = req
+    def __init__(self, model: YourModel) -> None:
+        self.code = model.code
+        self.kwargs = model.kwargs
+        self.model = model
         self._meta: nn.Module | None = None
         self.label = ""
         self.notes: list[str] = []  # wrappers taken off, lazy modules materialised
@@ -63,7 +62,7 @@ class UserSource:
         if self._meta is None:
             module, self.label = user.load(self.code, self.kwargs)
             module = prepare.unwrap(module, self.notes)
-            self._meta = prepare.materialise(module, self.req.user_shape(), self.req.canonical_dtype(), self.notes)
+            self._meta = prepare.materialise(module, self.model.shape, self.model.dtype, self.notes)
         return self._meta.to(TORCH_DTYPES[dtype])
 
     def on_cpu(self, dtype: str) -> nn.Module:
@@ -84,7 +83,7 @@ class UserSource:
             import torch
 
             with torch.no_grad():
-                module(torch.zeros(self.req.user_shape(), device=device))
+                module(torch.zeros(self.model.shape, device=device))
         return module
 
     def built_by_your_code(self, device: str, dtype: str) -> nn.Module:
@@ -120,15 +119,21 @@ class UserSource:
 
 
 def user_report(
-    req: Request, shape: Shape, dtype: str, include: Iterable[str] | str, optimizer: str
+    model: YourModel,
+    device: str | None,
+    init: bool,
+    include: Iterable[str] | str,
+    optimizer: str,
+    input_requires_grad: bool,
 ) -> tuple[Report, list[LayerTrace], nn.Module]:
     """Your model, loaded (its code runs), built on meta or placed on the device, traced once."""
-    device = str(check_device(req.device)) if req.device is not None else None
-    source = UserSource(req)
-    module = source.for_analysis(device, dtype, req.init)
-    report, traces = module_report(module, shape, name=source.label, include=include, optimizer=optimizer,
-                                   as_built=device is None, input_requires_grad=req.input_requires_grad)  # fmt: skip
+    device = str(check_device(device)) if device is not None else None
+    source = UserSource(model)
+    module = source.for_analysis(device, model.dtype, init)
+    report, traces = module_report(module, model.shape, name=source.label, include=include, optimizer=optimizer,
+                                   as_built=device is None, input_requires_grad=input_requires_grad,
+                                   prepared=True)  # fmt: skip
     report.warnings[:0] = source.notes
     if device is not None:
-        kernel_warnings(report, module, device, dtype)
+        kernel_warnings(report, module, device, model.dtype)
     return report, traces, module

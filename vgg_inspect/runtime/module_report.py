@@ -32,9 +32,11 @@ def module_report(
     execute: bool | None = None,
     as_built: bool = False,
     input_requires_grad: bool = False,
+    prepared: bool = False,
 ) -> tuple[Report, list[LayerTrace]]:
     """The report of any ``nn.Module`` instance (walked, or run once on meta tensors) and its traces.
-    ``as_built``: built on meta only to be traced, so reported as the closed-form analysis."""
+    ``as_built``: built on meta only to be traced, so reported as the closed-form analysis.
+    ``prepared``: already out of its wrappers, lazy layers materialised (a model source did it)."""
     from .. import validate
 
     if not isinstance(module, nn.Module):
@@ -46,9 +48,11 @@ def module_report(
     if len(shape) != 4:
         raise VggInspectError(f"{{param}} must be (N, C, H, W), got {shape}", param="input_shape")
     notes: list[str] = []
-    module = prepare.unwrap(module, notes)
+    if not prepared:  # a module handed to the API as it is
+        module = prepare.unwrap(module, notes)
     dtype = module_dtype(module)
-    module = prepare.materialise(module, shape, dtype, notes)
+    if not prepared:
+        module = prepare.materialise(module, shape, dtype, notes)
     device = None if as_built else device_name(module)
     counted: set[str] = set()
     ran: set[str] = set()
