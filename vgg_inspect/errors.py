@@ -7,6 +7,8 @@ parameter it is about (``param``); the CLI renders that name as its option (``--
 
 from __future__ import annotations
 
+import sys
+import traceback
 from collections.abc import Iterable
 
 DEBUG = False  # the CLI's --debug: errors raised from a user's code also print its traceback
@@ -45,6 +47,21 @@ class MissingDependency(VggInspectError):
     """An optional package (torch, torchinfo, fvcore) that this request needs is not installed."""
 
     exit_code = 2
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message ("" for none)."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def code_failed(message: str, exc: BaseException) -> AnalysisError:
+    """The one-line error for an exception raised in a model's own code (loading it, tracing it,
+    timing it): ``message`` says what failed, where and why; under ``--debug`` its traceback is
+    printed first."""
+    if DEBUG:
+        traceback.print_exception(exc, file=sys.stderr)
+    return AnalysisError(f"{message}; --debug shows the traceback")
 
 
 def edit_distance(a: str, b: str) -> int:

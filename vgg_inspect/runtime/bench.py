@@ -16,7 +16,6 @@ import os
 import statistics
 import sys
 import time
-import traceback
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -240,17 +239,12 @@ def failed_run(exc: BaseException, x: torch.Tensor) -> AnalysisError:
     from .. import errors
     from .tracer import own_line
 
-    if errors.DEBUG:
-        traceback.print_exception(exc, file=sys.stderr)
-    text = str(exc).strip()
-    first = text.splitlines()[0] if text else ""
     hint = ""
-    if "more than 1 value per channel when training" in text:
+    if "more than 1 value per channel when training" in str(exc):
         hint = (f"; BatchNorm cannot train on one value per channel (input {tuple(x.shape)}): a larger --batch "
                 "or --input, or time inference without --train")  # fmt: skip
-    return AnalysisError(
-        f"the run failed{own_line(exc)}: {type(exc).__name__}: {first}{hint}; --debug shows the traceback"
-    )
+    return errors.code_failed(f"the run failed{own_line(exc)}: {type(exc).__name__}: {errors.first_line(exc)}{hint}",
+                              exc)  # fmt: skip
 
 
 def release(device: torch.device) -> None:

@@ -6,8 +6,6 @@ module hooks are gone."""
 from __future__ import annotations
 
 import copy
-import sys
-import traceback
 
 from . import require
 
@@ -76,12 +74,9 @@ def materialise(module: nn.Module, shape: tuple[int, ...], dtype: str, notes: li
         with torch.no_grad(), ShortcutMode():
             built(torch.empty(shape, dtype=TORCH_DTYPES[dtype], device="meta"))
     except Exception as exc:  # the model's own code: one line
-        if errors.DEBUG:
-            traceback.print_exception(exc, file=sys.stderr)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise AnalysisError(
-            f"the lazy modules could not be materialised at input {tuple(shape)}: {first}; --debug shows the traceback"
-        ) from None
+        first = errors.first_line(exc) or type(exc).__name__
+        raise errors.code_failed(f"the lazy modules could not be materialised at input {tuple(shape)}: {first}",
+                                 exc) from None  # fmt: skip
     notes.append(
         f"lazy modules (LazyConv2d, LazyLinear...) were materialised by one forward on meta tensors at input "
         f"{tuple(shape)}: their sizes hold for that input"

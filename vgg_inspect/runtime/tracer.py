@@ -4,7 +4,6 @@ exact, or run it once on meta tensors with hooks (cost independent of input size
 from __future__ import annotations
 
 import os
-import sys
 import traceback
 from typing import Any, TypedDict
 
@@ -253,22 +252,18 @@ def _run(
 
 
 def _model_failed(exc: Exception, input_shape: tuple[int, ...], recorder: Recorder) -> AnalysisError:
-    if errors.DEBUG:
-        traceback.print_exception(exc, file=sys.stderr)
     active, containers = recorder.active, recorder.containers
     where, plain = _failing_layer(recorder.calls, active[-1]) if active else ("", None)
     place = f" at {where}" if where else (f" in {containers[-1]}.forward" if containers else "")
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    text = errors.first_line(exc)
     if not isinstance(exc, (RuntimeError, ValueError, IndexError, TypeError)):
         text = f"{type(exc).__name__}: {text}".rstrip(": ")  # torch's own errors read without a type
     if "meta" in text:
         text += " (the forward runs once on meta tensors, which have shapes and no data)"
     if isinstance(exc, TypeError) and "forward()" in text:
         text += " (the forward is called with one tensor of the --input shape)"
-    return AnalysisError(
-        f"the model cannot run on input {tuple(input_shape)}{place}{own_line(exc)}: "
-        f"{plain or text or type(exc).__name__}; --debug shows the traceback"
-    )
+    return errors.code_failed(f"the model cannot run on input {tuple(input_shape)}{place}{own_line(exc)}: "
+                              f"{plain or text or type(exc).__name__}", exc)  # fmt: skip
 
 
 def _device_saved(op: ops.Op, call: Call, itemsize: int, convention: Convention) -> int:

@@ -83,13 +83,9 @@ def _user_line(exc: BaseException, path: str | None) -> str:
 
 
 def _fail(what: str, exc: BaseException, path: str | None) -> AnalysisError:
-    if errors.DEBUG:
-        traceback.print_exception(exc, file=sys.stderr)
     text = exc.msg if isinstance(exc, SyntaxError) and exc.msg else str(exc)  # its place is said apart
     first = text.strip().splitlines()[0] if text.strip() else ""
-    return AnalysisError(
-        f"{what} ({_user_line(exc, path)}): {type(exc).__name__}: {first}; --debug shows the traceback"
-    )
+    return errors.code_failed(f"{what} ({_user_line(exc, path)}): {type(exc).__name__}: {first}", exc)
 
 
 # A model file's folder -> the modules that importing it added from that folder (its siblings).
