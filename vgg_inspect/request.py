@@ -10,7 +10,7 @@ from typing import Any
 from . import validate
 from .errors import VggInspectError
 from .network import ModelSpec, canonical_dtype, model_spec
-from .network.reference import Builtin, ConfigList, ModelRef, UserCode, describe_file, parse_model
+from .network.reference import Builtin, ConfigList, FrameworkFile, ModelRef, UserCode, describe_file, parse_model
 from .records import record, replace
 
 Shape4 = tuple[int, int, int, int]
@@ -70,6 +70,16 @@ class Request:
     def is_user_code(self) -> bool:
         return isinstance(self.ref(), UserCode)
 
+    @property
+    def is_framework_file(self) -> bool:
+        return isinstance(self.ref(), FrameworkFile)
+
+    def framework_file(self) -> FrameworkFile:
+        ref = self.ref()
+        if not isinstance(ref, FrameworkFile):
+            raise VggInspectError(f"'{self.model}' is not a Keras or ONNX file", param="model")
+        return ref
+
     def user_code(self) -> UserCode:
         ref = self.ref()
         if not isinstance(ref, UserCode):
@@ -79,9 +89,10 @@ class Request:
     def spec(self) -> ModelSpec:
         """The layer spec of a built-in variant or a config list."""
         ref = self.ref()
-        if isinstance(ref, UserCode):
+        if isinstance(ref, (UserCode, FrameworkFile)):
+            what = "your own model" if isinstance(ref, UserCode) else f"a {ref.framework} file"
             raise VggInspectError(
-                f"'{self.model}' is your own model, not a built-in variant or a config list: it has no layer spec",
+                f"'{self.model}' is {what}, not a built-in variant or a config list: it has no layer spec",
                 param="model",
             )
         if isinstance(ref, Builtin) and isinstance(ref.name, str) and ref.name.strip().endswith(".py"):

@@ -110,15 +110,26 @@ def _user_module(req: Request, include: Iterable[str] | str, optimizer: str) -> 
     """``_user``, with the module it analysed."""
     model = req.your_model()  # the request resolved here, once: the runtime never reads it
     from ..runtime import model_sources
+    from ..runtime.keras_code import ForeignModel
 
-    report, traces, module = model_sources.user_report(model, req.device, req.init, include, optimizer,
-                                                       req.input_requires_grad)  # fmt: skip
+    try:
+        report, traces, module = model_sources.user_report(model, req.device, req.init, include, optimizer,
+                                                           req.input_requires_grad)  # fmt: skip
+    except ForeignModel as keras_model:  # a Keras model in your file: read through its to_json()
+        from .frameworks import keras_code_analysis
+
+        report, traces = keras_code_analysis(req, keras_model, include, optimizer)
+        return report, traces, None
     if req.weights is not None:
         _check_weights(report, req.weights, module)
     return report, traces, module
 
 
 def _analysis(req: Request, include: Iterable[str] | str = (), optimizer: str = "momentum") -> Analysis:
+    if req.is_framework_file:
+        from .frameworks import framework_analysis
+
+        return framework_analysis(req, include, optimizer)
     return _user(req, include, optimizer) if req.is_user_code else _builtin(req, include, optimizer)
 
 
@@ -263,6 +274,10 @@ def compare_peers(
     ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo); ``traces``
     are the report's (traced again if not given)."""
     req = checked(req)
+    if req.is_framework_file:
+        from .frameworks import file_peers
+
+        return file_peers(req, report, traces if traces is not None else _analysis(req)[1], only)
     from ..runtime import model_sources, peer_tools
 
     dtype = report.input.dtype

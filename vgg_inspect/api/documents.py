@@ -73,7 +73,15 @@ def explain(req: Request, figures: list[str] | tuple[str, ...] = ()) -> Explanat
 
 
 def identify(path: str) -> Identification:
-    """Which VGG (variant, classes, BatchNorm, input channels) a state dict belongs to."""
+    """Which VGG (variant, classes, BatchNorm, input channels) a state dict, or a Keras or ONNX
+    file, belongs to."""
+    from ..network.reference import framework_of
+
+    framework = framework_of(path)
+    if framework is not None:
+        from .frameworks import identify_file
+
+        return identify_file(path, framework)
     from ..runtime import checkpoint
 
     return checkpoint.identify(path)

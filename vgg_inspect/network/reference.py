@@ -3,7 +3,9 @@
 * ``Builtin``: a variant name or paper letter (``vgg16``, ``D-BN``), resolved by ``model_spec``;
 * ``ConfigList``: a custom layer list (``--config 64,M,128`` or ``config:64,M,128`` in ``diff``);
 * ``UserCode``: your own model, ``path/to/file.py:Name`` or ``package.module:Name``: its code runs
-  when it is analysed, and only then.
+  when it is analysed, and only then;
+* ``FrameworkFile``: a model saved by another framework, read without it: Keras (``.keras``,
+  ``.json``, ``.h5``) or ONNX (``.onnx``).
 """
 
 from __future__ import annotations
@@ -39,7 +41,22 @@ class UserCode:
         return self.source.endswith(".py") or os.sep in self.source
 
 
-ModelRef = Builtin | ConfigList | UserCode
+@record(frozen=True)
+class FrameworkFile:
+    path: str
+    framework: str  # "keras" or "onnx"
+
+
+FRAMEWORK_EXTENSIONS = {".keras": "keras", ".json": "keras", ".h5": "keras", ".hdf5": "keras", ".onnx": "onnx"}
+
+ModelRef = Builtin | ConfigList | UserCode | FrameworkFile
+
+
+def framework_of(text: Any) -> str | None:
+    """The framework a model path's extension names (``model.onnx``: onnx), None for anything else."""
+    if not isinstance(text, str):
+        return None
+    return FRAMEWORK_EXTENSIONS.get(os.path.splitext(text.strip())[1].lower())
 
 
 def looks_like_user_code(text: Any) -> bool:
@@ -50,6 +67,8 @@ def looks_like_user_code(text: Any) -> bool:
 def parse_model(model: Any, config: Any = None) -> ModelRef:
     """The reference a MODEL argument (and ``--config``) make. Values that are no reference at all
     (a number, an empty name) are left to ``model_spec``, whose errors name them."""
+    if framework_of(model) is not None and not looks_like_user_code(model):
+        return FrameworkFile(model.strip(), str(framework_of(model)))
     if looks_like_user_code(model):
         source, _, name = model.rpartition(":")
         if not source or not name.isidentifier() or ":" in source:

@@ -180,6 +180,11 @@ class Op:
         its own for (adaptive average pooling, norms, upsampling) add a part."""
         return {"macs": self.macs(in_shape, out_shape) or 0}
 
+    def onnx_tool_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        """onnx-tool's "MACs" of this op on an ONNX graph: its MACs, plus its own counts for the
+        others (one add per biased output, one per ReLU element, k·k per pooled output)."""
+        return {"macs": self.macs(in_shape, out_shape) or 0}
+
     def torchinfo_parts(self, in_shape: Shape, out_shape: Shape, params: int, batch: int) -> dict[str, int]:
         """torchinfo total_mult_adds, for a module of this op: a layer that is neither a conv nor a
         linear counts batch x its parameters."""

@@ -58,6 +58,9 @@ class WeightLayer(Op):
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"bias": numel(out_shape)} if self.bias else {}
 
+    def onnx_tool_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"macs": self.macs(in_shape, out_shape), **self.extra_flops(in_shape, out_shape)}
+
     def torchinfo_parts(self, in_shape: Shape, out_shape: Shape, params: int, batch: int) -> dict[str, int]:
         # parameters x output positions: the MACs, and one add per output element for a bias
         return {"macs": self.macs(in_shape, out_shape) or 0, **self.extra_flops(in_shape, out_shape)}
@@ -180,6 +183,9 @@ class ReLU(Op):
 
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         return {"relu": numel(out_shape)}
+
+    def onnx_tool_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return self.extra_flops(in_shape, out_shape)
 
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         return (Saved("output"),)

@@ -42,6 +42,9 @@ class MaxPool2d(Op):
         kh, kw = self.kernel_size
         return {"pool": numel(out_shape) * (kh * kw - 1)}
 
+    def onnx_tool_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return {"pool": numel(out_shape) * self.kernel_size[0] * self.kernel_size[1]}
+
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         return (Saved("input"), Saved("new", numel(out_shape) * 8))  # int64 argmax indices
 
@@ -73,6 +76,9 @@ class AvgPool2d(Op):
     def extra_flops(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
         kh, kw = self.kernel_size
         return {"pool": numel(out_shape) * kh * kw}  # window-size adds and a divide per output
+
+    def onnx_tool_parts(self, in_shape: Shape, out_shape: Shape) -> dict[str, int]:
+        return self.extra_flops(in_shape, out_shape)
 
     def saved(self, in_shape: Shape, out_shape: Shape, itemsize: int, convention: Convention) -> tuple[Saved, ...]:
         return (Saved("input"),)

@@ -24,6 +24,7 @@ import torch  # noqa: E402
 from .. import errors  # noqa: E402
 from ..errors import AnalysisError, VggInspectError, did_you_mean  # noqa: E402
 from ..network.reference import UserCode  # noqa: E402
+from . import keras_code  # noqa: E402
 
 
 def _items(text: str) -> list[str]:
@@ -139,6 +140,7 @@ def load(code: UserCode, kwargs_text: Any = None, device: str = "meta") -> tuple
         raise VggInspectError(f"{{param}} must be a dict or NAME=VALUE,... text, got {type(kwargs_text).__name__}",
                               param="kwargs")  # fmt: skip
     path = None
+    notes: list[str] = []  # said with a Keras model's report
     if code.is_file:
         path = source
         if not os.path.isfile(path):
@@ -148,7 +150,7 @@ def load(code: UserCode, kwargs_text: Any = None, device: str = "meta") -> tuple
             raise VggInspectError(f"{path} is not a Python file that can be imported", param="model")
         module = importlib.util.module_from_spec(spec)
         try:
-            with _as_script(path):
+            with _as_script(path), keras_code.tensorflow_from_keras(path, notes):
                 spec.loader.exec_module(module)
         except Exception as exc:
             raise _fail(f"importing {path} failed", exc, path) from None
@@ -165,6 +167,8 @@ def load(code: UserCode, kwargs_text: Any = None, device: str = "meta") -> tuple
         raise VggInspectError(f"{source} has no '{name}'{did_you_mean(name, names)}", param="model")
     obj = getattr(module, name)
     label = f"{os.path.basename(source) if path else source}:{name}"
+    if keras_code.is_keras(obj):
+        raise keras_code.foreign(obj, label, notes)
     if isinstance(obj, torch.nn.Module):
         if kwargs:
             raise VggInspectError(f"{label} is an instance: --kwargs apply to a class or a factory", param="kwargs")
@@ -181,10 +185,12 @@ def load(code: UserCode, kwargs_text: Any = None, device: str = "meta") -> tuple
     except ValueError:
         pass  # no signature to check (a builtin): let the call say
     try:
-        with torch.device(device):
+        with torch.device(device) if not keras_code.uses_keras(module) else contextlib.nullcontext():
             made = obj(**kwargs)
     except Exception as exc:
         raise _fail(f"building {label} failed", exc, path) from None
+    if keras_code.is_keras(made):
+        raise keras_code.foreign(made, label, notes)
     if not isinstance(made, torch.nn.Module):
         raise VggInspectError(f"{label}(...) returned a {type(made).__name__}, not an nn.Module", param="model")
     return made, label
