@@ -203,6 +203,8 @@ def _json(text: str) -> object | None:
 
 
 def _flat(value: object, path: str = "") -> dict[str, object]:
+    if isinstance(value, (dict, list)) and not value:  # an empty one is a value too (a key added as [])
+        return {path: value}
     if isinstance(value, dict):
         return {k: v for key, item in value.items() for k, v in _flat(item, f"{path}.{key}" if path else key).items()}
     if isinstance(value, list):

@@ -490,3 +490,37 @@ def test_the_articles_tensorflow_file_as_written(keras, tmp_path):
         and tuple(convs_rows[0].output_shape) == (1, 64, 224, 224)
     )
     assert report.layers[-2].params == 4_097_000
+
+
+def test_nested_models_and_unknown_layers(keras, tmp_path):
+    """A Sequential inside a Functional is flattened into outer/inner names; a layer class with no
+    formulas is a row of its own type, and the coverage names it (never a silent zero)."""
+    inner = keras.Sequential([keras.Input((8, 8, 4)), keras.layers.Conv2D(4, 3, padding="same", name="c")], name="blk")
+    x = keras.Input((8, 8, 3))
+    y = keras.layers.Conv2D(4, 1, name="stem")(x)
+    y = inner(y)
+    y = keras.layers.UpSampling2D(name="up")(y)  # no formulas here
+    model = keras.Model(x, y)
+    path = tmp_path / "nested.json"
+    path.write_text(model.to_json())
+    report = _analyze(path)
+    rows = _rows(report)
+    assert "blk/c" in rows and rows["blk/c"].params == 4 * 9 * 4 + 4
+    assert "up" in rows and report.coverage.status["macs"] == "partial"
+    assert any("UpSampling2D" in k for k in report.coverage.not_counted)
+
+
+def test_storage_bench_and_diff_of_a_file(keras, tmp_path):
+    model = _small_vgg(keras)
+    path = tmp_path / "small.json"
+    path.write_text(model.to_json())
+    from vgg_inspect.api import bench, storage
+
+    got = storage(api.Request(str(path)))
+    assert got.storage is not None
+    assert any("rebuilt in torch" in w for w in got.warnings)
+    timed = bench(api.Request(str(path)), warmup=0, iterations=1, device_spec="h100-sxm")
+    assert timed.bench.runs and any("rebuilt in torch" in w for w in timed.warnings)
+    # the same network written as a config list: every weight layer pairs; the softmax at the end is said
+    result = _cli("diff", "config:8,M,16,M", str(path), "--num-classes", "10", "--input", "32")
+    assert "softmax" in result.output or "an activation" in result.output

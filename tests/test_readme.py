@@ -26,11 +26,49 @@ def _commands():
     return sorted(set(found))
 
 
+FRAMEWORK_FILES = ("vgg16.json", "vgg16.keras", "vgg16.onnx", "vgg16_bn.onnx")
+
+
+@pytest.fixture(scope="module")
+def framework_files(tmp_path_factory):
+    """The files of the README's other-frameworks section, made as its comments say: Keras's VGG16
+    (to_json and save), and the tool's twins of torchvision's VGG16 and VGG16-BN exported to ONNX."""
+    import os
+
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    keras = pytest.importorskip("keras")
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from torch import nn
+
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime.instantiate import instantiate
+
+    folder = tmp_path_factory.mktemp("frameworks")
+    model = keras.applications.VGG16(weights=None)
+    (folder / "vgg16.json").write_text(model.to_json())
+    model.save(folder / "vgg16.keras")
+    for name in ("vgg16", "vgg16_bn"):
+        net = instantiate(model_spec(name), device="cpu", dtype="float32", init=False).eval()
+        with torch.no_grad():
+            for p in net.parameters():
+                nn.init.uniform_(p, -0.01, 0.01)
+            for m in net.modules():
+                if isinstance(m, nn.BatchNorm2d):
+                    m.running_mean.zero_()
+                    m.running_var.fill_(1.0)
+        torch.onnx.export(net, (torch.randn(1, 3, 224, 224),), str(folder / f"{name}.onnx"), dynamo=False,
+                          opset_version=17)  # fmt: skip
+    return folder
+
+
 @pytest.mark.parametrize("line", _commands())
-def test_readme_command_runs(line, tmp_path, monkeypatch):
+def test_readme_command_runs(line, tmp_path, monkeypatch, request):
     if any(g in line for g in NEEDS_GPU):
         pytest.skip("needs a CUDA device")
     monkeypatch.chdir(tmp_path)
+    if any(f in line.split() for f in FRAMEWORK_FILES):
+        monkeypatch.chdir(request.getfixturevalue("framework_files"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))  # bench measures this CPU's peaks
     if "--baseline golden.json" in line and "--update" not in line:
         CliRunner().invoke(cli, ["check", "--config", "64,M,128,M", "--baseline", "golden.json", "--update"])
@@ -46,6 +84,15 @@ def test_readme_params_example_is_the_real_output():
     block = README.split("### `vgg-inspect params vgg16`\n\n```\n")[1].split("```")[0]
     res = CliRunner().invoke(cli, ["params", "vgg16"], env={"COLUMNS": "200"})
     assert res.output.strip() == block.strip()
+
+
+def test_readme_keras_example_is_the_real_output(framework_files, monkeypatch):
+    block = README.split(
+        "`vgg-inspect params vgg16.json` on `keras.applications.VGG16(weights=None).to_json()`:\n\n```\n"
+    )
+    monkeypatch.chdir(framework_files)
+    res = CliRunner().invoke(cli, ["params", "vgg16.json"], env={"COLUMNS": "120"})
+    assert res.exit_code == 0 and res.output.strip() == block[1].split("```")[0].strip()
 
 
 def test_readme_python_api_example_runs(tmp_path, monkeypatch):

@@ -13,7 +13,7 @@ from ..network import ITEMSIZE
 from ..ops import LayerKind
 from ..ops.traced import LayerTrace
 from ..report.assemble import build_report
-from ..report.model import MODULE_CONFIG, Identification, ModelInfo, Peer, Report
+from ..report.model import FILE_CONFIG, Identification, ModelInfo, Peer, Report
 from ..request import Request
 
 DEFAULT_SIZE = 224  # Request's own default: a file that fixes its input size is read at it instead
@@ -59,7 +59,7 @@ def described(req: Request, path: str, desc: Description, said: list[str], inclu
     dtype = req.canonical_dtype()
     traces = description_traces(path, desc, shape, ITEMSIZE[dtype])
     weight_layers = sum(t.op.kind in (LayerKind.CONV, LayerKind.FC) for t in traces)
-    info = ModelInfo(desc.name, MODULE_CONFIG, None, None, None, shape[1], weight_layers)
+    info = ModelInfo(desc.name, FILE_CONFIG, None, None, None, shape[1], weight_layers)
     report = build_report(info, shape, traces, dtype=dtype, device=None, analysis="analytical", include=include,
                           optimizer=optimizer, input_requires_grad=req.input_requires_grad)  # fmt: skip
     said = list(said)

@@ -79,7 +79,15 @@ def storage(req: Request, *, checkpoint_file: str = "model.pt") -> Report:
     from ..report import speed
 
     base = req.replace(dtype="float32")
-    if base.is_user_code:
+    if base.is_framework_file:  # the state dict of the network rebuilt in torch from its rows
+        from ..network.layout import LayerDef
+        from ..network.state import builtin_state
+
+        report, traces = _analysis(base)
+        state = builtin_state([LayerDef(t.module, t.op) for t in traces])
+        report.warnings.append("storage is that of the network rebuilt in torch from the file's rows "
+                               "(torch.save of its state dict), not the file's own size")  # fmt: skip
+    elif base.is_user_code:
         from ..runtime.state import state_of
         from . import _user_module
 
@@ -172,6 +180,9 @@ def bench(
               "the tensors held (weights, buffers, input, gradients, optimizer state) plus the peak that one "
               "more step allocates, from torch.profiler's memory events")  # fmt: skip
     lead = runs[0]
+    if req.is_framework_file:
+        first.warnings.append("bench timed the network rebuilt in torch from the file's rows (one module per row), "
+                              "not the file's own runtime")  # fmt: skip
     first.bench = Bench(device=str(device), device_name=b.device_name(device), dtype=lead.dtype, train=train,
                         channels_last=channels_last, compiled=compile, method=method, memory_convention=memory,
                         weights="filled with 1/fan-in, biases 0 (not trained: speed does not depend on the values)",
@@ -240,7 +251,13 @@ def _bench_dtype(
 
     dtype = req.canonical_dtype()
     info = speed.device_info(spec, math) if spec is not None and math in spec.peak_tflops else None
-    source = model_sources.UserSource(req.your_model()) if req.is_user_code else model_sources.BuiltinSource(req.spec())
+    source: Any
+    if req.is_framework_file:  # rebuilt in torch from the description's rows
+        source = model_sources.RebuiltSource(analyses[0][1], req.framework_file().path)
+    elif req.is_user_code:
+        source = model_sources.UserSource(req.your_model())
+    else:
+        source = model_sources.BuiltinSource(req.spec())
     model = place(source.on_meta(dtype), str(device))  # checked to fit, uninitialised, then filled
     eager = b.prepare(model, channels_last, False)
     runner = b.prepare(eager, False, True) if compile else eager

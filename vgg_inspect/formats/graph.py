@@ -131,8 +131,9 @@ def description_traces(path: str, desc: Description, input_shape: Shape, itemsiz
         params = op.params() if node.params is None else node.params
         trainable = params if node.trainable is None else node.trainable
         buffers = desc.buffers.get(node.name, op.buffers() if node.buffers is None else node.buffers)
+        shown = node.type_label if isinstance(op, ops.Unknown) else op.type_name  # an unknown: the file's type
         traces.append(LayerTrace(
-            module=node.name, type=op.type_name, op=op, input_shape=in_shapes[0] if in_shapes else input_shape,
+            module=node.name, type=shown, op=op, input_shape=in_shapes[0] if in_shapes else input_shape,
             output_shape=out, params=params, trainable_params=trainable, buffers=buffers,
             param_bytes=params * itemsize, buffer_bytes=buffers * itemsize,
             chained=sources == (previous,), sources=sources, result=node.output,

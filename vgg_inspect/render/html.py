@@ -119,6 +119,8 @@ def page(views: Sequence[View], document: Any) -> str:
 def _how(report: Any) -> str:  # a Report
     if report.input.device:
         return f"instantiated on {report.input.device}"
+    if report.model.from_file:
+        return "read from the file's description"
     return "your module traced on meta" if report.model.from_module else "closed-form analysis"
 
 

@@ -167,4 +167,8 @@ def diff_reports(ra: Report, traces_a: list[LayerTrace], rb: Report, traces_b: l
         rows.append(DiffRow(pa[1].name if pa else None, pb[1].name if pb else None, str(either[1].kind), fields,
                             differs, quiet))  # fmt: skip
     totals = {"params": [ra.totals.params, rb.totals.params], "macs": [ra.totals.macs, rb.totals.macs]}
-    return Diff(DiffSection(ra.model, rb.model, ra.input.shape, rows, totals, not any(r.differs for r in rows)))
+    notes = [f"{'A' if r.a else 'B'} has {r.a or r.b} (an activation), which the other has not: no parameters, no "
+             "MACs, not counted as a difference" for r in rows if r.neutral and (r.a is None) != (r.b is None)
+             and r.kind == str(LayerKind.ACTIVATION)]  # fmt: skip
+    notes += [f"{side}: {w}" for side, rep in (("A", ra), ("B", rb)) for w in rep.warnings if "own layout" in w]
+    return Diff(DiffSection(ra.model, rb.model, ra.input.shape, rows, totals, not any(r.differs for r in rows), notes))

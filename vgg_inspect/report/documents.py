@@ -7,7 +7,7 @@ from typing import Any
 
 from ..metrics.circulating_figures import Claim, Match
 from ..metrics.kernels import BlockRow, StackRow
-from ..records import asdict, record
+from ..records import asdict, field, record
 from .model import InputInfo, ModelInfo, document
 
 
@@ -115,6 +115,9 @@ class DiffSection:
     rows: list[DiffRow]
     totals: dict[str, list[int]]  # params, macs -> [A, B]
     same: bool
+    # what differs without counting as a difference: a layer only one side has that neither holds
+    # parameters nor changes a shape (a softmax at the end), a file's own layout
+    notes: list[str] = field(default_factory=list)
 
 
 @record

@@ -17,6 +17,7 @@ from .sizing import Bench, Roofline, Storage, Traffic
 SCHEMA_VERSION = 1
 TOOL_NAME = "vgg-inspect"
 MODULE_CONFIG = "module"  # ModelInfo.config of a report taken from an nn.Module (your own model)
+FILE_CONFIG = "file"  # ModelInfo.config of a report read from another framework's file (Keras, ONNX)
 
 AxisValue = Any  # a scalar, or [H, W] where the axes differ
 
@@ -33,7 +34,7 @@ def document(body: dict[str, Any]) -> dict[str, Any]:
 @record
 class ModelInfo:
     name: str
-    config: str  # paper letter, "custom", or "module" for a user's nn.Module
+    config: str  # paper letter, "custom", "module" for a user's nn.Module, "file" for a Keras or ONNX file
     layers: str | None  # the layer list in --config syntax (None for a module)
     batch_norm: bool | None
     num_classes: int | None
@@ -44,7 +45,12 @@ class ModelInfo:
     @property
     def from_module(self) -> bool:
         """Taken from an nn.Module (your own model), not from a layer spec."""
-        return self.config == MODULE_CONFIG
+        return self.config in (MODULE_CONFIG, FILE_CONFIG)
+
+    @property
+    def from_file(self) -> bool:
+        """Read from another framework's file (a Keras config, an ONNX export)."""
+        return self.config == FILE_CONFIG
 
 
 @record

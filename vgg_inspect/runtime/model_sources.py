@@ -46,6 +46,31 @@ class BuiltinSource:
         return instantiate(self.spec, device=device, dtype=dtype, init=init)
 
 
+class RebuiltSource:
+    """A model read from another framework's file, rebuilt in torch from its rows (``bench``): one
+    module per row, in order; a graph that branches, or a row with no torch module, cannot be."""
+
+    def __init__(self, traces: list[LayerTrace], name: str) -> None:
+        from .op_table import module_from_op
+
+        self.traces, self.name = traces, name
+        joins = [t.module for t in traces if not t.chained]
+        if joins:
+            raise AnalysisError(f"{name} is rebuilt in torch as a chain of its rows, and its graph branches or "
+                                f"joins at {joins[0]}: bench times chains only")  # fmt: skip
+        self._make = module_from_op
+
+    def on_meta(self, dtype: str) -> nn.Module:
+        layers = []
+        for t in self.traces:
+            try:
+                layers.append(self._make(t.op, TORCH_DTYPES[dtype]))
+            except TypeError:
+                raise AnalysisError(f"{self.name}: {t.module} ({t.type}) has no torch module to rebuild it with, "
+                                    "so bench cannot time the file's network") from None  # fmt: skip
+        return nn.Sequential(*layers).to(device="meta", dtype=TORCH_DTYPES[dtype])
+
+
 class UserSource:
     """Your model: loaded from your code, built on meta (no weights allocated) unless it must run."""
 

@@ -76,6 +76,7 @@ register(Binding(
     Softmax, (nn.Softmax, nn.LogSoftmax), ("_softmax",),
     from_module=lambda m: Softmax(1 if m.dim is None else int(m.dim), isinstance(m, nn.LogSoftmax)),
     from_aten=lambda a: Softmax(int(a["dim"]) % a["self"].dim(), False),
+    to_module=lambda op, dt: (nn.LogSoftmax if op.log else nn.Softmax)(dim=op.dim),
     functional="softmax", same_shape=True, saves_result=True,
 ))  # fmt: skip
 register(Binding(Softmax, (), ("_log_softmax",), from_aten=lambda a: Softmax(int(a["dim"]) % a["self"].dim(), True),
@@ -208,7 +209,9 @@ def _pad_from_aten(mode: str) -> Any:
 
 
 register(Binding(Pad, (nn.ZeroPad2d, nn.ConstantPad2d), ("constant_pad_nd",), from_module=_pad_from_module,
-                 from_aten=_pad_from_aten("constant"), functional="pad", own_meta_is_cheap=True))  # fmt: skip
+                 from_aten=_pad_from_aten("constant"), functional="pad", own_meta_is_cheap=True,
+                 to_module=lambda op, dt: {"constant": nn.ZeroPad2d, "reflect": nn.ReflectionPad2d,
+                                           "replicate": nn.ReplicationPad2d}[op.mode](op.padding)))  # fmt: skip
 register(Binding(Pad, (nn.ReflectionPad2d,), ("reflection_pad2d",), from_module=_pad_from_module,
                  from_aten=_pad_from_aten("reflect"), functional="pad", meta=_grid_meta))  # fmt: skip
 register(Binding(Pad, (nn.ReplicationPad2d,), ("replication_pad2d",), from_module=_pad_from_module,
@@ -251,6 +254,7 @@ register(Binding(
     AdaptiveMaxPool2d, (nn.AdaptiveMaxPool2d,), ("adaptive_max_pool2d",),
     from_module=lambda m: AdaptiveMaxPool2d(optional_pair(m.output_size)),
     from_aten=lambda a: AdaptiveMaxPool2d(pair(a["output_size"])),
+    to_module=lambda op, dt: nn.AdaptiveMaxPool2d(op.output_size),
     family="pool", functional="adaptive_max_pool2d", meta=_grid_meta,
 ))  # fmt: skip
 

@@ -310,5 +310,6 @@ def diff_view(result: Any, all_layers: bool = False) -> View:
         "Layers are aligned in execution order by role (block and place in it, place in the head), then channels "
         "and kernel; ReLU, Dropout, flatten and pools that change nothing are shown dimmed and never count as a "
         "difference.",
+        *d.notes,
     ]
     return View(f"diff {d.a.name} {d.b.name}", cols, rows, notes, style)

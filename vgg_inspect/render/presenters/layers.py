@@ -20,8 +20,8 @@ def _title(report: Report, what: str) -> str:
     m, i = report.model, report.input
     where = f"instantiated on {i.device}" if i.analysis == "instantiated" else "analytical"
     if m.from_module and i.analysis != "instantiated":
-        where = "traced on meta"
-    kind = "a module" if m.from_module else f"config {m.config}"
+        where = "read from the file's description" if m.from_file else "traced on meta"
+    kind = "a file" if m.from_file else "a module" if m.from_module else f"config {m.config}"
     return f"{what}: {m.name} ({kind}), input {units.shape(i.shape)}, {i.dtype}, {where}"
 
 
