@@ -59,6 +59,7 @@ def test_json_contract(run):
         "weight_layers": 16,
         "head": "fc",
         "layers": "64,64,M,128,128,M,256,256,256,M,512,512,512,M,512,512,512,M",
+        "layout": "NCHW",
     }
     assert data["input"] == {"shape": [1, 3, 224, 224], "dtype": "float32", "device": None, "analysis": "analytical"}
     assert data["options"] == {"include": [], "optimizer": "momentum", "saved_convention": "cpu"}

@@ -524,3 +524,16 @@ def test_storage_bench_and_diff_of_a_file(keras, tmp_path):
     # the same network written as a config list: every weight layer pairs; the softmax at the end is said
     result = _cli("diff", "config:8,M,16,M", str(path), "--num-classes", "10", "--input", "32")
     assert "softmax" in result.output or "an activation" in result.output
+
+
+def test_channels_last_shapes_print_as_keras_prints_them(keras, tmp_path):
+    """Tables in the file's own layout (Keras's (None, 32, 32, 8) is 1×32×32×8); the JSON in (N, C, H, W)."""
+    model = _small_vgg(keras)
+    path = tmp_path / "small.json"
+    path.write_text(model.to_json())
+    table = _cli("params", str(path))
+    assert "1×32×32×8" in table.output and "1×8×32×32" not in table.output
+    doc = json.loads(_cli("params", str(path), "--format", "json").output)
+    assert doc["model"]["layout"] == "NHWC"
+    conv = next(r for r in doc["layers"] if r["module"] == "conv8")
+    assert conv["output_shape"] == [1, 8, 32, 32]

@@ -59,12 +59,13 @@ def described(req: Request, path: str, desc: Description, said: list[str], inclu
     dtype = req.canonical_dtype()
     traces = description_traces(path, desc, shape, ITEMSIZE[dtype])
     weight_layers = sum(t.op.kind in (LayerKind.CONV, LayerKind.FC) for t in traces)
-    info = ModelInfo(desc.name, FILE_CONFIG, None, None, None, shape[1], weight_layers)
+    info = ModelInfo(desc.name, FILE_CONFIG, None, None, None, shape[1], weight_layers, layout=desc.layout)
     report = build_report(info, shape, traces, dtype=dtype, device=None, analysis="analytical", include=include,
                           optimizer=optimizer, input_requires_grad=req.input_requires_grad)  # fmt: skip
     said = list(said)
     if desc.layout != "NCHW":
-        said.append(f"shapes are (N, C, H, W); the file's own layout is {desc.layout} (channels last)")
+        said.append(f"shapes print in {desc.layout}, the file's own layout (N, H, W, C, as Keras prints them); "
+                    "the JSON keeps (N, C, H, W) and says model.layout")  # fmt: skip
     totals = framework_totals(desc, traces)
     report.warnings[:0] = [*said, *notes, *desc.notes, *([totals] if totals else [])]
     return report, traces

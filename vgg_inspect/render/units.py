@@ -72,5 +72,8 @@ def parse_bytes(text: str) -> int:
     return value
 
 
-def shape(s: list[int] | tuple[int, ...]) -> str:
+def shape(s: list[int] | tuple[int, ...], layout: str = "NCHW") -> str:
+    """``1×64×224×224``; in NHWC (a channels-last model's own layout) a 4-D shape is ``1×224×224×64``."""
+    if layout == "NHWC" and len(s) == 4:
+        s = (s[0], s[2], s[3], s[1])
     return "×".join(map(str, s))

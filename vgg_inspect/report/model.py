@@ -41,6 +41,7 @@ class ModelInfo:
     in_channels: int | None
     weight_layers: int
     head: str | None = None  # "fc" (torchvision) or "conv" (the paper's dense evaluation); None for a module
+    layout: str = "NCHW"  # the model's own layout (NHWC: a channels-last Keras model), in which tables print shapes
 
     @property
     def from_module(self) -> bool:

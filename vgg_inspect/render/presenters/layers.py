@@ -22,7 +22,7 @@ def _title(report: Report, what: str) -> str:
     if m.from_module and i.analysis != "instantiated":
         where = "read from the file's description" if m.from_file else "traced on meta"
     kind = "a file" if m.from_file else "a module" if m.from_module else f"config {m.config}"
-    return f"{what}: {m.name} ({kind}), input {units.shape(i.shape)}, {i.dtype}, {where}"
+    return f"{what}: {m.name} ({kind}), input {units.shape(i.shape, m.layout)}, {i.dtype}, {where}"
 
 
 def _warned(report: Report, notes: list[str]) -> list[str]:
@@ -45,7 +45,8 @@ def _name_columns(report: Report) -> list[Column]:
         Column("Layer", lambda r: r.name, justify="left"),
         Column("Module", lambda r: r.module, justify="left", drop=9),
         Column("Type", lambda r: r.type, justify="left", drop=0 if by_path else 8),
-        Column("Output shape", lambda r: r.output_shape, units.shape, drop=0 if by_path else 2),
+        Column("Output shape", lambda r: r.output_shape, lambda s: units.shape(s, report.model.layout),
+               drop=0 if by_path else 2),
     ]
 
 
