@@ -1,6 +1,6 @@
 """The route of ``summary my.py:VGG`` through the code (issue 27): the request is resolved once at
 the API's edge and each module on the way down is entered from one place, in one line:
-cli -> api -> runtime.model_sources -> (runtime.user, runtime.prepare, runtime.module_report)
+cli -> api (analysis.py) -> runtime.model_sources -> (runtime.user, runtime.prepare, runtime.module_report)
 -> (runtime.tracer, report.assemble). Recorded with ``sys.setprofile`` on a real run."""
 
 from __future__ import annotations
@@ -55,7 +55,11 @@ def route(tmp_path_factory):
 
 def test_the_request_is_resolved_once_at_the_apis_edge(route):
     """Nothing below the API reads the request: the runtime gets a resolved record (YourModel)."""
-    assert _callers(route, "vgg_inspect.request") <= {"vgg_inspect.api", "vgg_inspect.cli.options"}
+    assert _callers(route, "vgg_inspect.request") <= {
+        "vgg_inspect.api",
+        "vgg_inspect.api.analysis",
+        "vgg_inspect.cli.options",
+    }
     # the model reference is parsed once (by the request, never again by the runtime)
     assert route[("vgg_inspect.request", "vgg_inspect.network.reference")] == 1
 
@@ -63,7 +67,7 @@ def test_the_request_is_resolved_once_at_the_apis_edge(route):
 @pytest.mark.parametrize(
     ("module", "parent"),
     [
-        ("vgg_inspect.runtime.model_sources", "vgg_inspect.api"),
+        ("vgg_inspect.runtime.model_sources", "vgg_inspect.api.analysis"),
         ("vgg_inspect.runtime.user", "vgg_inspect.runtime.model_sources"),
         ("vgg_inspect.runtime.prepare", "vgg_inspect.runtime.model_sources"),
         ("vgg_inspect.runtime.module_report", "vgg_inspect.runtime.model_sources"),
@@ -76,5 +80,5 @@ def test_each_module_on_the_way_down_is_entered_from_one_place(route, module, pa
 
 
 def test_the_orchestrator_is_called_once(route):
-    assert route[("vgg_inspect.api", "vgg_inspect.runtime.model_sources")] == 1
+    assert route[("vgg_inspect.api.analysis", "vgg_inspect.runtime.model_sources")] == 1
     assert route[("vgg_inspect.runtime.model_sources", "vgg_inspect.runtime.module_report")] == 1

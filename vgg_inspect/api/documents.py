@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from ..guard import containing
 from ..request import Request, checked
-from . import _analysis, analyze, analyze_request
+from . import analyze, analyze_request
+from .analysis import _analysis
 
 if TYPE_CHECKING:
     from ..report.documents import BlockComparison, Diff, Explanation, PaperTable, StackComparison, VariantList

@@ -14,7 +14,8 @@ from ..metrics.devices import DeviceSpec
 from ..report.model import Report
 from ..report.sizing import BenchRun
 from ..request import Request, checked
-from . import _analysis, analyze_request
+from . import analyze_request
+from .analysis import _analysis
 
 
 def _batches(batches: Iterable[int] | int) -> list[int]:
@@ -89,7 +90,7 @@ def storage(req: Request, *, checkpoint_file: str = "model.pt") -> Report:
                                "(torch.save of its state dict), not the file's own size")  # fmt: skip
     elif base.is_user_code:
         from ..runtime.state import state_of
-        from . import _user_module
+        from .analysis import _user_module
 
         report, _, module = _user_module(base, (), "momentum")
         state = state_of(module)

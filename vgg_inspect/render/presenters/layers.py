@@ -45,8 +45,12 @@ def _name_columns(report: Report) -> list[Column]:
         Column("Layer", lambda r: r.name, justify="left"),
         Column("Module", lambda r: r.module, justify="left", drop=9),
         Column("Type", lambda r: r.type, justify="left", drop=0 if by_path else 8),
-        Column("Output shape", lambda r: r.output_shape, lambda s: units.shape(s, report.model.layout),
-               drop=0 if by_path else 2),
+        Column(
+            "Output shape",
+            lambda r: r.output_shape,
+            lambda s: units.shape(s, report.model.layout),
+            drop=0 if by_path else 2,
+        ),
     ]
 
 
