@@ -230,9 +230,11 @@ def test_onnx_export_counts_like_torch(torch, onnx, tmp_path, dynamo):
     assert tuple(report.layers[-1].output_shape) == got.shape
 
 
-def test_onnx_batchnorm_folded_is_said_and_identified(torch, onnx, tmp_path):
+@pytest.mark.parametrize("dynamo", [False, True], ids=["legacy exporter", "new exporter"])
+def test_onnx_batchnorm_folded_is_said(torch, onnx, tmp_path, dynamo):
+    """The legacy exporter's onnx::Conv_* initializers, the new one's node metadata, say it."""
     net = _twin(torch, bn=True)
-    path = _export(torch, net, tmp_path / "bn.onnx", False)
+    path = _export(torch, net, tmp_path / "bn.onnx", dynamo)
     report = _analyze(path)
     assert any(w.startswith("BatchNorm folded") for w in report.warnings)
     assert not any(r.type == "BatchNorm2d" for r in report.layers)
@@ -424,20 +426,10 @@ def test_reading_a_file_needs_no_torch_keras_or_onnx(onnx, tmp_path):
 def test_diff_and_identify_of_full_size_exports(torch, onnx, tmp_path):
     """torchvision's VGG16 (here the tool's own twin of it) exported in eval mode is vgg16 (diff exits
     0: no Dropout, the adaptive pool a 1x1 AveragePool); a vgg16_bn export is identified as vgg16_bn."""
-    from torch import nn
-
-    from vgg_inspect.network import model_spec
-    from vgg_inspect.runtime.instantiate import instantiate
+    from .models.twins import torchvision_twin
 
     for name in ("vgg16", "vgg16_bn"):
-        net = instantiate(model_spec(name), device="cpu", dtype="float32", init=False).eval()
-        with torch.no_grad():
-            for p in net.parameters():
-                nn.init.uniform_(p, -0.01, 0.01)
-            for m in net.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.running_var.fill_(1.0)
-                    m.running_mean.zero_()
+        net = torchvision_twin(torch, name)
         path = _export(torch, net, tmp_path / f"{name}.onnx", False, (1, 3, 224, 224))
         if name == "vgg16":
             result = _cli("diff", "vgg16", str(path))
@@ -537,3 +529,16 @@ def test_channels_last_shapes_print_as_keras_prints_them(keras, tmp_path):
     assert doc["model"]["layout"] == "NHWC"
     conv = next(r for r in doc["layers"] if r["module"] == "conv8")
     assert conv["output_shape"] == [1, 8, 32, 32]
+
+
+def test_an_onnx_op_without_formulas_is_a_row_of_its_type(onnx, tmp_path):
+    from onnx import TensorProto, helper
+
+    nodes = [helper.make_node("Erf", ["x"], ["e"], name="erf0"), helper.make_node("Relu", ["e"], ["y"], name="r")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3, 8, 8])])  # fmt: skip
+    path = tmp_path / "erf.onnx"
+    onnx.save(helper.make_model(graph), str(path))
+    report = _analyze(path)
+    assert _rows(report)["erf0"].type == "Erf"
+    assert report.coverage.status["macs"] == "partial" and report.coverage.not_counted == {"Erf": 1}

@@ -39,24 +39,14 @@ def framework_files(tmp_path_factory):
     keras = pytest.importorskip("keras")
     torch = pytest.importorskip("torch")
     pytest.importorskip("onnx")
-    from torch import nn
-
-    from vgg_inspect.network import model_spec
-    from vgg_inspect.runtime.instantiate import instantiate
+    from .models.twins import torchvision_twin
 
     folder = tmp_path_factory.mktemp("frameworks")
     model = keras.applications.VGG16(weights=None)
     (folder / "vgg16.json").write_text(model.to_json())
     model.save(folder / "vgg16.keras")
     for name in ("vgg16", "vgg16_bn"):
-        net = instantiate(model_spec(name), device="cpu", dtype="float32", init=False).eval()
-        with torch.no_grad():
-            for p in net.parameters():
-                nn.init.uniform_(p, -0.01, 0.01)
-            for m in net.modules():
-                if isinstance(m, nn.BatchNorm2d):
-                    m.running_mean.zero_()
-                    m.running_var.fill_(1.0)
+        net = torchvision_twin(torch, name)
         torch.onnx.export(net, (torch.randn(1, 3, 224, 224),), str(folder / f"{name}.onnx"), dynamo=False,
                           opset_version=17)  # fmt: skip
     return folder
