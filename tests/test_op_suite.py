@@ -208,3 +208,30 @@ def test_a_name_the_schema_lacks_is_an_error_not_an_unknown_row():
     with pytest.raises(KeyError, match="not in the op's schema"):
         a["strides"]
     assert a.get("strides", 7) == 7
+
+
+# Words that are aten names too but name something else where they appear: devices, a kaiming
+# gain, argument names read by the schema, a row's label, the --include category.
+NOT_OPS = {"cpu", "cuda", "device", "relu", "replace", "dim", "norm", "_version", "__file__", "flatten"}
+
+
+def test_no_aten_name_outside_the_binding_table():
+    """Aten op names are decided in op_table.py, bindings.py and other_bindings.py only: no other
+    runtime module has a string that names an aten op (docstrings aside; NOT_OPS say why each is not)."""
+    import ast
+    import pathlib
+
+    root = pathlib.Path(__file__).parents[1] / "vgg_inspect" / "runtime"
+    found = {}
+    for path in sorted(root.glob("*.py")):
+        if path.name in ("op_table.py", "bindings.py", "other_bindings.py"):
+            continue
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        docs = {id(n.body[0].value) for n in ast.walk(tree)
+                if isinstance(n, (ast.Module, ast.FunctionDef, ast.ClassDef)) and n.body
+                and isinstance(n.body[0], ast.Expr)}  # fmt: skip
+        names = {n.value for n in ast.walk(tree) if isinstance(n, ast.Constant) and isinstance(n.value, str)
+                 and id(n) not in docs and n.value.isidentifier() and hasattr(torch.ops.aten, n.value)}  # fmt: skip
+        if names - NOT_OPS:
+            found[path.name] = sorted(names - NOT_OPS)
+    assert found == {}

@@ -19,19 +19,8 @@ import torch  # noqa: E402
 
 from . import bindings  # noqa: E402
 from .arguments import AtenArgs  # noqa: E402
+from .op_table import BOOL_RESULTS, CAT, CLAMPS, LEFT_TO_KERNELS, REDUCTIONS, REPEAT  # noqa: E402
 from .other_bindings import UNTAGGED_POINTWISE  # noqa: E402
-
-# Pointwise-tagged ops whose result is not the operands' dtype, or not one tensor, or that refuse
-# floating-point operands: comparisons give bool, the rest are left to their kernels.
-BOOL_RESULTS = frozenset({
-    "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit",
-    "logical_and", "logical_or", "logical_xor", "logical_not",
-})  # fmt: skip
-LEFT_TO_KERNELS = frozenset({
-    "__lshift__", "__ilshift__", "__rshift__", "__irshift__", "float_power", "float_power_", "frexp", "where",
-    "gcd", "gcd_", "lcm", "lcm_",
-})  # fmt: skip
-REDUCTIONS = frozenset({"sum", "mean", "amax", "amin", "prod"})  # (x, dims?, keepdim?) with a result like x
 
 
 @functools.cache
@@ -49,9 +38,9 @@ def meta_of(func: Any, args: tuple[Any, ...], kwargs: Any) -> Any:
 def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[str] = frozenset()) -> Any:
     """The meta result of aten ``name`` (whose overload carries torch's ``tags``) on ``args``;
     None: let the op's own meta kernel run."""
-    if name == "cat" and not kwargs:
+    if name == CAT and not kwargs:
         return _concatenated(args)
-    if name == "repeat" and not kwargs:  # InstanceNorm repeats its weight over the batch
+    if name == REPEAT and not kwargs:  # InstanceNorm repeats its weight over the batch
         return _repeated(args)
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if kwargs and not (name.endswith("_like") and _default_like(kwargs)):
@@ -63,7 +52,12 @@ def meta_result(name: str, args: tuple[Any, ...], kwargs: Any, tags: frozenset[s
         if name.endswith("_"):  # in place: the other operands must broadcast to x
             return x if all(bindings.broadcasts(t.shape, x.shape) for t in tensors[1:]) else None
         return x.new_empty(x.shape) if x.is_contiguous() else None  # (empty_like is a Python ref too)
-    if name == "mul" and len(tensors) == 2 == len(args) and x.shape == tensors[1].shape and x.is_contiguous():
+    if (
+        name == bindings.DROPOUT_APPLY
+        and len(tensors) == 2 == len(args)
+        and x.shape == tensors[1].shape
+        and x.is_contiguous()
+    ):
         return x.new_empty(x.shape)  # the dropout's x * mask
     binding = bindings.for_aten(name)
     if binding is not None and binding.meta is not None:
@@ -93,7 +87,7 @@ def _pointwise(name: str, args: tuple[Any, ...], tensors: list[torch.Tensor]) ->
     x = tensors[0]
     if not x.dtype.is_floating_point or not all(_row_major(t) for t in tensors):
         return None
-    unbounded = name.rstrip("_") in ("clamp", "clip") and all(a is None for a in args[1:])  # torch's error
+    unbounded = name.rstrip("_") in CLAMPS and all(a is None for a in args[1:])  # torch's error
     if name in LEFT_TO_KERNELS or name.startswith("bitwise_") or unbounded:
         return None
     if any(a is not None and not isinstance(a, (torch.Tensor, bool, int, float)) for a in args):

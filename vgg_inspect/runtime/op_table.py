@@ -134,6 +134,21 @@ RESHAPES = frozenset({"view", "_unsafe_view", "reshape", "flatten"})  # those th
 CROP = "slice"  # x[:, :, a:b] on a map's spatial axis: a crop row (slice(x, dim, start, end, step))
 # F.dropout in train mode is three calls: a mask drawn (bernoulli_), scaled (div_), applied (mul)
 DROPOUT_MASK, DROPOUT_SCALE, DROPOUT_APPLY = "bernoulli_", "div_", "mul"
+# The meta shortcuts' names (meta_results.py). Pointwise-tagged ops whose result is not the
+# operands' dtype, or not one tensor, or that refuse floating-point operands: comparisons give
+# bool, the rest are left to their kernels.
+BOOL_RESULTS = frozenset({
+    "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite", "isposinf", "isneginf", "signbit",
+    "logical_and", "logical_or", "logical_xor", "logical_not",
+})  # fmt: skip
+LEFT_TO_KERNELS = frozenset({
+    "__lshift__", "__ilshift__", "__rshift__", "__irshift__", "float_power", "float_power_", "frexp", "where",
+    "gcd", "gcd_", "lcm", "lcm_",
+})  # fmt: skip
+REDUCTIONS = frozenset({"sum", "mean", "amax", "amin", "prod"})  # (x, dims?, keepdim?) with a result like x
+CAT, REPEAT = "cat", "repeat"  # made directly: a merge of maps, InstanceNorm's weight over the batch
+CLAMPS = ("clamp", "clip")  # with neither bound: torch's own error, left to the kernel
+
 # The kernels that multiply-accumulate, as torch.utils.flop_counter's registry names them (a test
 # holds the two equal): an op that runs none of them has no MACs, whatever else it does.
 MAC_KERNELS = frozenset({
