@@ -542,3 +542,97 @@ def test_an_onnx_op_without_formulas_is_a_row_of_its_type(onnx, tmp_path):
     report = _analyze(path)
     assert _rows(report)["erf0"].type == "Erf"
     assert report.coverage.status["macs"] == "partial" and report.coverage.not_counted == {"Erf": 1}
+
+
+def _many_ops_graph(onnx, path):
+    """Pad (pads as an input), Conv, LRN, LeakyRelu, a Concat of two branches, Sum, Identity, Flatten
+    by a Shape -> Gather -> Unsqueeze -> Concat -> Reshape chain, MatMul + Add, Softmax: opset 13."""
+    import numpy as np
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(1)
+    inits = [numpy_helper.from_array(rng.random(s, dtype=np.float32), n)
+             for n, s in (("w", (4, 3, 3, 3)), ("b", (4,)), ("w1", (4, 3, 1, 1)), ("fw", (8 * 6 * 6, 5)),
+                          ("fb", (5,)))]  # fmt: skip
+    inits += [numpy_helper.from_array(np.array(v, np.int64), n)
+              for n, v in (("pads", [0, 0, 1, 1, 0, 0, 1, 1]), ("zero", 0), ("minus", [-1]))]  # fmt: skip
+    n = helper.make_node
+    nodes = [
+        n("Pad", ["x", "pads"], ["p"], name="pad"),
+        n("Conv", ["p", "w", "b"], ["c"], name="conv", kernel_shape=[3, 3]),
+        n("LRN", ["c"], ["l"], name="lrn", size=3),
+        n("LeakyRelu", ["l"], ["a"], name="leaky"),
+        n("Conv", ["x", "w1"], ["c1"], name="side", kernel_shape=[1, 1]),
+        n("Sum", ["a", "c1"], ["s"], name="sum"),
+        n("Concat", ["s", "a"], ["cat"], name="cat", axis=1),
+        n("MaxPool", ["cat"], ["m"], name="pool", kernel_shape=[2, 2], strides=[2, 2], ceil_mode=1),
+        n("Identity", ["m"], ["i"], name="same"),
+        n("Shape", ["i"], ["shape"], name="shape"),
+        n("Gather", ["shape", "zero"], ["batch"], name="gather", axis=0),
+        n("Unsqueeze", ["batch", "axes"], ["b1"], name="unsq"),
+        n("Concat", ["b1", "minus"], ["target"], name="target", axis=0),
+        n("Reshape", ["i", "target"], ["flat"], name="flatten"),
+        n("MatMul", ["flat", "fw"], ["mm"], name="fc"),
+        n("Add", ["mm", "fb"], ["logits"], name="fc_bias"),
+        n("Softmax", ["logits"], ["prob"], name="softmax", axis=1),
+    ]  # fmt: skip
+    inits.append(numpy_helper.from_array(np.array([0], np.int64), "axes"))
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3, 11, 11])
+    prob = helper.make_tensor_value_info("prob", TensorProto.FLOAT, [2, 5])
+    graph = helper.make_graph(nodes, "many", [x], [prob], initializer=inits)
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    return path
+
+
+def test_many_onnx_ops_by_formula_onnxruntime_and_the_onnx_library(onnx, tmp_path):
+    import numpy as np
+
+    from vgg_inspect.formats.onnx_wire import read
+
+    path = _many_ops_graph(onnx, tmp_path / "many.onnx")
+    report = _analyze(path, batch=2)
+    rows = _rows(report)
+    assert tuple(rows["pad"].output_shape) == (2, 3, 13, 13) and tuple(rows["conv"].output_shape) == (2, 4, 11, 11)
+    assert tuple(rows["pool"].output_shape) == (2, 8, 6, 6)  # ceil mode: 11 -> 6
+    assert tuple(rows["flatten"].output_shape) == (2, 8 * 6 * 6) and rows["flatten"].type == "Flatten"
+    assert rows["fc"].type == "Linear" and rows["fc"].params == 8 * 36 * 5 + 5  # MatMul + Add: one Linear row
+    assert "fc_bias" not in rows and "same" not in rows and "shape" not in rows
+    assert report.totals.params == (4 * 27 + 4) + 4 * 3 + (288 * 5 + 5)
+    assert report.totals.macs == 2 * (11 * 11 * 27 * 4 + 11 * 11 * 3 * 4 + 288 * 5)
+    ort = pytest.importorskip("onnxruntime")
+    got = ort.InferenceSession(str(path)).run(None, {"x": np.zeros((2, 3, 11, 11), np.float32)})[0]
+    assert tuple(report.layers[-1].output_shape) == got.shape
+    mine, theirs = read(str(path)), onnx.load(str(path))
+    assert [(x.op_type, x.inputs, x.outputs) for x in mine.nodes] == [
+        (x.op_type, list(x.input), list(x.output)) for x in theirs.graph.node
+    ]
+    assert {k: v.values for k, v in mine.initializers.items() if v.values is not None} == {
+        "pads": [0, 0, 1, 1, 0, 0, 1, 1],
+        "zero": [0],
+        "minus": [-1],
+        "axes": [0],
+    }
+
+
+def test_legacy_export_of_a_view_flatten(torch, onnx, tmp_path):
+    """x.view(x.size(0), -1) exports as Shape -> Gather -> Unsqueeze -> Concat -> Reshape: folded."""
+    from torch import nn
+
+    class Net(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.conv, self.fc = nn.Conv2d(3, 4, 3, padding=1), nn.Linear(4 * 8 * 8, 3)
+
+        def forward(self, x):
+            x = self.conv(x)
+            return self.fc(x.view(x.size(0), -1))
+
+    net = Net().eval()
+    path = tmp_path / "view.onnx"
+    torch.onnx.export(net, (torch.randn(2, 3, 8, 8),), str(path), dynamo=False, opset_version=13,
+                      input_names=["x"], dynamic_axes={"x": {0: "N"}})  # fmt: skip
+    assert any(n.op_type == "Shape" for n in onnx.load(str(path)).graph.node)
+    report = _analyze(path, batch=4)
+    assert report.totals.params == sum(p.numel() for p in net.parameters())
+    assert report.totals.macs == _flop_counter_macs(torch, net, (4, 3, 8, 8))
+    assert tuple(report.layers[-1].output_shape) == (4, 3)

@@ -128,8 +128,9 @@ class OnnxReader:
             if out in self.alias_of:  # another name for a weight: its users count it
                 continue
             ins = [rename.get(i, i) for i in n.inputs if i]
-            if out in values:  # integers from shapes, no data
-                nodes.append(Node(label, n.op_type, value_build(self, n), tuple(ins), out, value=True))
+            if out in values:  # integers from shapes, no data (an initializer's are known already)
+                made_by_nodes = tuple(i for i in ins if i not in self.inits)
+                nodes.append(Node(label, n.op_type, value_build(self, n), made_by_nodes, out, value=True))
                 continue
             data = [i for i in ins if not self.is_weight(i) and i not in values]
             if k in biases.values():  # MatMul + Add: the Add is the bias of the Linear row before it

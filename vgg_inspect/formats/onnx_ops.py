@@ -274,6 +274,18 @@ def rows(r: Any, n: OnnxNode, label: str, biased: bool) -> Rows:
     return result
 
 
+def _constant(n: OnnxNode) -> list[int] | None:
+    """A Constant node's integers (``value`` as a small integer tensor, ``value_ints``, ``value_int``)."""
+    a = n.attributes.get("value")
+    if a is not None and a.t is not None:
+        return a.t.values
+    if (a := n.attributes.get("value_ints")) is not None:
+        return list(a.ints)
+    if (a := n.attributes.get("value_int")) is not None and a.i is not None:
+        return [a.i]
+    return None
+
+
 def value_build(r: Any, n: OnnxNode) -> Build:
     """A node that computes integers from shapes: its values folded as the shapes reach it."""
     out = n.outputs[0] if n.outputs else ""
@@ -284,7 +296,7 @@ def value_build(r: Any, n: OnnxNode) -> Build:
         if n.op_type == "Shape":
             result = list(shapes[0])
         elif n.op_type == "Constant":
-            result = r.values.get(out)
+            result = _constant(n)
         elif n.op_type == "Gather" and vals and vals[0] is not None and len(vals) > 1 and vals[1] is not None:
             result = [vals[0][i] for i in vals[1]]
         elif n.op_type in ("Unsqueeze", "Squeeze", "Cast") and vals and vals[0] is not None:
