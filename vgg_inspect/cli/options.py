@@ -98,6 +98,16 @@ class Group(click.Group):
             args = ["--debug", *(a for i, a in enumerate(args) if not (a == "--debug" and i < end))]
         return super().parse_args(ctx, args)
 
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        """click's, with the command meant where a name is mistyped (``sumary``: did you mean summary?)."""
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            from ..errors import did_you_mean
+
+            raise click.UsageError(f"No such command '{name}'{did_you_mean(name, self.list_commands(ctx))} "
+                                   "(vgg-inspect --help lists them)", ctx)  # fmt: skip
+        return super().resolve_command(ctx, args)
+
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.lazy:
             return super().get_command(ctx, cmd_name)

@@ -53,6 +53,10 @@ def parse_bytes(text: str) -> int:
     """'16GiB', '16 GB', '500MiB', '1024B' -> bytes; a bare number is refused (which unit was meant?)."""
     m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([a-zA-Z]*)\s*", text)
     unit = m.group(2).upper() if m else ""
+    if m and unit in ("K", "M", "G", "T"):  # '16G': which of the two conventions was meant?
+        n, u, power = m.group(1), unit, " KMGT".index(unit)
+        raise VggInspectError(f"ambiguous size '{text}': did you mean {n}{u}iB (binary, {n}·2^{10 * power} bytes) "
+                              f"or {n}{u}B (decimal, {n}·10^{3 * power})?", param="budget")  # fmt: skip
     if not m or (unit and unit not in BYTE_SCALE):
         raise VggInspectError(
             f"malformed size '{text}': expected a number with a unit such as 16GiB, 8GB or 512MiB", param="budget"

@@ -270,3 +270,11 @@ def compare_baseline(
     if strict_layers:
         outcomes += [o for o in check_golden(report, {**baseline, "model": {}, "input": {}, "totals": {}})]
     return outcomes
+
+
+def recorded_for(model: dict[str, Any]) -> str:
+    """The model a saved report describes, as a command line names it (``--config 64,M,128,M``,
+    ``vgg16``): its head's size aside, which a baseline's tolerances are there to follow."""
+    if model.get("config") == "custom" and model.get("layers"):
+        return f"--config {model['layers']}"
+    return str(model.get("name", "?"))

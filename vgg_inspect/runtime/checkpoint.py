@@ -27,6 +27,10 @@ def load_state(path: str, param: str = "weights") -> tuple[dict[str, Any], list[
     read), and notes on how it was unwrapped."""
     if not os.path.isfile(path):
         raise VggInspectError(f"{{param}} '{path}' does not exist (or is not a file)", param=param)
+    if path.endswith(".py"):  # source code, not a checkpoint: say what the command takes instead
+        raise VggInspectError(f"{path} is Python source, not a checkpoint: {{param}} takes a state dict (.pt, .pth), "
+                              "a Keras or an ONNX file; your own model's class is analysed with "
+                              f"vgg-inspect summary {path}:Name", param=param)  # fmt: skip
     try:
         try:
             obj = torch.load(path, map_location="cpu", weights_only=True, mmap=True)

@@ -76,6 +76,7 @@ def check(
         compare_baseline,
         load_report_file,
         parse_tolerance,
+        recorded_for,
     )
 
     for flag, value in (("--tolerance", tolerance), ("--strict-layers", strict_layers), ("--update", update)):
@@ -114,7 +115,11 @@ def check(
     )
     for path, title, compare in comparisons:
         if path:
-            found = compare(load_report_file(path))
+            saved = load_report_file(path)
+            was, now = recorded_for(saved.get("model", {})), recorded_for(data["model"])
+            if was != now:  # said first: every difference below follows from it
+                click.echo(f"{path} was recorded for {was}; you are checking {now}", err=True)
+            found = compare(saved)
             outcomes += found
             sections.append((found, title, True))
     ok = all(o.ok for o in outcomes)

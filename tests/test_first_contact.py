@@ -1,0 +1,46 @@
+"""First contact (issue 30, in part): a mistyped command, an ambiguous size, a source file given
+where a checkpoint goes, a baseline of another model: each says what was meant."""
+
+from __future__ import annotations
+
+import pytest
+from click.testing import CliRunner
+
+from vgg_inspect.cli import cli
+
+
+def _run(*args):
+    return CliRunner().invoke(cli, list(args))
+
+
+def test_a_mistyped_command_suggests_the_one_meant():
+    result = _run("sumary", "vgg16")
+    assert result.exit_code == 2
+    assert "did you mean summary?" in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("size", "binary", "decimal"), [("16G", "16GiB", "16GB"), ("512M", "512MiB", "512MB")])
+def test_a_size_without_its_convention_offers_both(size, binary, decimal):
+    result = _run("memory", "vgg16", "--budget", size)
+    assert result.exit_code == 2 and binary in result.output and decimal in result.output
+
+
+def test_identify_of_python_source_names_what_it_takes(tmp_path):
+    pytest.importorskip("torch")
+    src = tmp_path / "my_vgg.py"
+    src.write_text("import torch\n")
+    result = _run("identify", str(src))
+    assert result.exit_code == 2
+    assert "is Python source, not a checkpoint" in result.output and f"summary {src}:Name" in result.output
+    assert "pickle" not in result.output
+
+
+def test_a_baseline_of_another_model_says_so_first(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    assert _run("check", "--config", "64,M,128,M", "--baseline", "golden.json", "--update").exit_code == 0
+    result = _run("check", "vgg16", "--baseline", "golden.json")
+    assert result.exit_code == 1
+    first = result.output.splitlines()[0]
+    assert first == "golden.json was recorded for --config 64,M,128,M; you are checking vgg16"
+    same = _run("check", "--config", "64,M,128,M", "--baseline", "golden.json")
+    assert same.exit_code == 0 and "recorded for" not in same.output
