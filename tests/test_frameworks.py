@@ -636,3 +636,62 @@ def test_legacy_export_of_a_view_flatten(torch, onnx, tmp_path):
     assert report.totals.params == sum(p.numel() for p in net.parameters())
     assert report.totals.macs == _flop_counter_macs(torch, net, (4, 3, 8, 8))
     assert tuple(report.layers[-1].output_shape) == (4, 3)
+
+
+def test_mutated_onnx_files_are_clean_errors_or_reports(onnx, tmp_path):
+    """Bytes flipped, cut or repeated anywhere in a real export: the reader either reports the model
+    or says what is wrong (a VggInspectError); nothing else escapes, nothing runs away."""
+    import random
+
+    whole = _opset7_vgg(onnx, tmp_path / "base.onnx").read_bytes()
+    rng = random.Random(0)
+    path = tmp_path / "mutant.onnx"
+    for trial in range(300):
+        data = bytearray(whole)
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(data))
+            kind = rng.random()
+            if kind < 0.5:
+                data[i] = rng.randrange(256)
+            elif kind < 0.8:
+                del data[i : i + rng.randint(1, 64)]
+            else:
+                data[i:i] = data[i : i + rng.randint(1, 32)]
+        path.write_bytes(bytes(data))
+        try:
+            _analyze(path)
+        except VggInspectError:
+            pass
+
+
+def test_mutated_keras_configs_are_clean_errors_or_reports(tmp_path):
+    """Any value of a Keras config replaced by one of the wrong type or sign: a report or a
+    VggInspectError, never a traceback."""
+    import copy
+    import random
+
+    def places(node, path=()):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                yield (*path, k)
+                yield from places(v, (*path, k))
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                yield (*path, i)
+                yield from places(v, (*path, i))
+
+    spots = list(places(KERAS2))
+    rng = random.Random(0)
+    path = tmp_path / "mutant.json"
+    for _ in range(400):
+        doc = copy.deepcopy(KERAS2)
+        where = rng.choice(spots)
+        parent = doc
+        for step in where[:-1]:
+            parent = parent[step]
+        parent[where[-1]] = rng.choice([None, "x", -1, 0, 10**12, [], {}, [None], 1.5, True])
+        path.write_text(json.dumps(doc))
+        try:
+            _analyze(path)
+        except VggInspectError:
+            pass

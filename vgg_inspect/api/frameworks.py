@@ -88,9 +88,9 @@ def keras_code_analysis(
     req: Request, found: Any, include: Iterable[str] | str, optimizer: str
 ) -> tuple[Report, list[LayerTrace]]:
     """A Keras model your Python file builds (its code ran): read through its own ``to_json()``."""
-    from ..formats.keras import describe
+    from ..formats import keras_config
 
-    desc = describe(found.label, found.config)
+    desc = keras_config(found.label, found.config)
     said = [f"{found.label} is a Keras model ({desc.framework}): read through its to_json(), rows carry its names",
             *found.notes]  # fmt: skip
     return described(req.replace(kwargs=None), found.label, desc, said, include, optimizer)

@@ -7,13 +7,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
+from typing import Any
 
 from ..errors import VggInspectError
 from ..ops import Conv2d, LayerKind, Linear
 from ..ops.traced import LayerTrace
 from .graph import Description, FileError, description_traces
 
-__all__ = ["Description", "FileError", "description_traces", "framework_totals", "read", "state_shapes"]
+__all__ = ["Description", "FileError", "description_traces", "framework_totals", "keras_config", "read",
+           "state_shapes"]  # fmt: skip
 
 
 def read(path: str, framework: str) -> Description:
@@ -22,18 +25,36 @@ def read(path: str, framework: str) -> Description:
         raise VggInspectError(f"{path} does not exist", param="model")
     if not os.path.isfile(path):
         raise VggInspectError(f"{path} is not a regular file", param="model")
+    if framework == "onnx":
+        from .onnx import read_onnx
+
+        return readable(path, lambda: read_onnx(path))
+    from .keras import read as read_keras
+
+    return readable(path, lambda: read_keras(path))
+
+
+def keras_config(label: str, config: dict[str, Any]) -> Description:
+    """A Keras model's configuration (its ``to_json()``), read as a file's would be."""
+    from .keras import describe
+
+    return readable(label, lambda: describe(label, config))
+
+
+def readable(path: str, read_it: Callable[[], Description]) -> Description:
+    """What a reader gives, or a one-line error: a value of the wrong type or size anywhere in a
+    file (``"filters": "x"``) is the file's problem, said as such, never a traceback."""
     try:
-        if framework == "onnx":
-            from .onnx import read_onnx
-
-            return read_onnx(path)
-        from .keras import read as read_keras
-
-        return read_keras(path)
+        return read_it()
+    except VggInspectError:
+        raise
     except RecursionError:
         raise FileError(path, "nests its models too deeply to be a VGG") from None
     except PermissionError:
         raise VggInspectError(f"{path} cannot be read (permission denied)", param="model") from None
+    except (ValueError, TypeError, KeyError, IndexError, AttributeError, OverflowError) as exc:
+        raise FileError(path, f"holds a value this reader cannot use ({type(exc).__name__}: {exc})",
+                        "is it a model's file as its framework saved it?") from None  # fmt: skip
 
 
 def framework_totals(desc: Description, traces: list[LayerTrace]) -> str | None:

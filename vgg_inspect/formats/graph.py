@@ -112,7 +112,7 @@ def description_traces(path: str, desc: Description, input_shape: Shape, itemsiz
         try:
             op, given = node.build(in_shapes)
             out = given if given is not None else op.output_shape(in_shapes[0] if in_shapes else input_shape)
-        except (ValueError, IndexError, ZeroDivisionError) as exc:
+        except (ValueError, IndexError, ZeroDivisionError, TypeError, KeyError, AttributeError) as exc:
             shown = ", ".join("x".join(map(str, s)) for s in in_shapes)
             raise VggInspectError(f"{desc.name} cannot run on input {input_shape}: {node.name} ({node.type_label}) "
                                   f"on {shown}: {exc}", param="input_size") from None  # fmt: skip
