@@ -44,3 +44,22 @@ def test_a_baseline_of_another_model_says_so_first(tmp_path, monkeypatch):
     assert first == "golden.json was recorded for --config 64,M,128,M; you are checking vgg16"
     same = _run("check", "--config", "64,M,128,M", "--baseline", "golden.json")
     assert same.exit_code == 0 and "recorded for" not in same.output
+
+
+def test_identify_has_real_headers(tmp_path):
+    import json
+
+    from .test_frameworks import KERAS2
+
+    path = tmp_path / "k2.json"
+    path.write_text(json.dumps(KERAS2))
+    result = _run("identify", str(path))
+    assert result.exit_code == 0
+    header = next(line for line in result.output.splitlines() if "┃" in line)
+    assert "Property" in header and "Found in the file" in header
+
+
+def test_titles_say_only_what_the_answer_depends_on():
+    assert "input" not in _run("storage", "vgg16").output.splitlines()[0]  # weights do not depend on it
+    first = _run("receptive-field").output.splitlines()[0]
+    assert "receptive-field vgg16" in first  # the stacks table says how to get a model's own fields

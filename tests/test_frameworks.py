@@ -646,7 +646,7 @@ def test_mutated_onnx_files_are_clean_errors_or_reports(onnx, tmp_path):
     whole = _opset7_vgg(onnx, tmp_path / "base.onnx").read_bytes()
     rng = random.Random(0)
     path = tmp_path / "mutant.onnx"
-    for trial in range(300):
+    for _ in range(300):
         data = bytearray(whole)
         for _ in range(rng.randint(1, 4)):
             i = rng.randrange(len(data))

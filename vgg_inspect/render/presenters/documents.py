@@ -86,7 +86,9 @@ def stack_view(rows: list[Any], cin: int, cout: int, bias: bool) -> View:
         "The stack's first layer maps C_in to C_out, the others C_out to C_out; MACs per output position equal "
         "the weights (each weight is used once per position).",
     ]
-    return View("3x3 stacks against one large kernel", cols, rows, notes)
+    title = ("3x3 stacks against one large kernel (a model's own fields, layer by layer: "
+             "vgg-inspect receptive-field vgg16)")  # fmt: skip
+    return View(title, cols, rows, notes)
 
 
 def block_view(rows: list[Any], model: ModelInfo, inp: InputInfo) -> View:
@@ -240,9 +242,10 @@ def identify_view(found: Any) -> View:
         ("classes", found.num_classes), ("BatchNorm", "yes" if found.batch_norm else "no"),
         ("input channels", found.in_channels), ("parameters in the file", f"{found.params:,}"),
     ]  # fmt: skip
-    cols = [Column("", lambda r: r[0], justify="left"), Column("", lambda r: r[1], justify="left", wrap=True)]
+    cols = [Column("Property", lambda r: r[0], justify="left"),
+            Column("Found in the file", lambda r: r[1], justify="left", wrap=True)]  # fmt: skip
     notes = [f"Differs: {d}" for d in found.differences] + [f"({n})" for n in found.notes]
-    return View(f"Checkpoint {found.path}", cols, rows, notes)
+    return View(f"Which VGG: {found.path}", cols, rows, notes)
 
 
 def _pair(values: list[Any], joiner: str = "×") -> str:

@@ -129,7 +129,9 @@ def storage_views(report: Report) -> list[View]:
         f"Checkpoint {s.checkpoint_file}: {units.bytes_full(c)}; {s.checkpoint_note}.",
         "Not known here: " + "; ".join(s.not_known) + ".",
     ]
-    return [View(_title(report, "Storage of the weights"), cols, s.rows, _warned(report, notes), _bold_fp32)]
+    # the weights' sizes depend on the model alone: the title names no input
+    title = _title(report, "Storage of the weights").split(", input ")[0]
+    return [View(title, cols, s.rows, _warned(report, notes), _bold_fp32)]
 
 
 def _how(row: StorageRow) -> str:
