@@ -63,3 +63,24 @@ def test_titles_say_only_what_the_answer_depends_on():
     assert "input" not in _run("storage", "vgg16").output.splitlines()[0]  # weights do not depend on it
     first = _run("receptive-field").output.splitlines()[0]
     assert "receptive-field vgg16" in first  # the stacks table says how to get a model's own fields
+
+
+def test_the_output_files_extension_sets_its_format(tmp_path):
+    import json
+
+    assert _run("params", "vgg16", "-o", str(tmp_path / "p.csv")).exit_code == 0
+    assert (tmp_path / "p.csv").read_text().startswith("Layer,Module,Type")  # CSV, not a box-drawn table
+    assert _run("params", "vgg16", "-o", str(tmp_path / "p.json")).exit_code == 0
+    assert json.loads((tmp_path / "p.json").read_text())["totals"]["params"] == 138_357_544
+    assert _run("params", "vgg16", "-o", str(tmp_path / "p.md")).exit_code == 0
+    assert (tmp_path / "p.md").read_text().lstrip().startswith("#")
+    clash = _run("params", "vgg16", "--format", "json", "-o", str(tmp_path / "q.csv"))
+    assert clash.exit_code == 2 and "contradicts" in clash.output and not (tmp_path / "q.csv").exists()
+    assert _run("params", "vgg16", "--format", "csv", "-o", str(tmp_path / "r.csv")).exit_code == 0
+
+
+def test_help_lists_the_commands_own_options_first():
+    text = _run("flops", "--help").output
+    assert text.index("--compare") < text.index("--config") < text.index("--format")
+    top = _run("--help").output
+    assert "which VGG a checkpoint, Keras or ONNX file holds" in top and "..." not in top.split("Commands:")[1]

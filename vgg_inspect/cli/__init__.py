@@ -53,6 +53,26 @@ COMMANDS = {
     "bench": "speed:bench",
 }
 
+# What each command answers, in one line of the top-level help (click would cut the first
+# sentence of each command's own help mid-phrase).
+SHORT_HELP = {
+    "list": "every variant, its aliases and weight layers",
+    "params": "parameters per layer, with formula and share",
+    "summary": "the per-layer table: shapes, params, MACs, memory, fields",
+    "check": "CI: exit 1 when an expectation or a baseline fails",
+    "flops": "MACs and FLOPs per layer, the convention stated",
+    "memory": "activation, saved, weight and optimizer bytes; --budget",
+    "receptive-field": "fields per layer, or why VGG stacks 3x3 convs",
+    "variants": "Table 1 and 2 of the paper: A to E side by side",
+    "explain": "where the figures that circulate for VGG16 come from",
+    "diagram": "the classic VGG figure, drawn from the numbers",
+    "report": "one self-contained HTML page with everything",
+    "identify": "which VGG a checkpoint, Keras or ONNX file holds",
+    "diff": "two models' layers aligned, differences in red",
+    "roofline": "bytes moved, FLOPs per byte, the bound on a device",
+    "storage": "the weights' size per number format, the file's size",
+    "bench": "time forward passes or training steps for real",
+}
 
 EPILOG = """\b
 Examples:
@@ -70,6 +90,7 @@ Shell completion (click's), e.g. in ~/.bashrc:
     epilog=EPILOG,
     cls=Group,
     lazy=COMMANDS,
+    lines=SHORT_HELP,
     context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
 )
 @click.option(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -83,9 +84,18 @@ class Group(click.Group):
     """Loads a command's module only when that command runs (or help lists it), and turns the
     tool's own errors into one line on stderr and their exit code."""
 
-    def __init__(self, *args: Any, lazy: dict[str, str] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, lazy: dict[str, str] | None = None, lines: dict[str, str] | None = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}  # command name -> "module:function" under vgg_inspect.cli.commands
+        self.lines = lines or {}  # command name -> its line in the top-level help
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        """Each command with its whole short line (no module is imported to list them)."""
+        rows = [(name, self.lines.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return [*super().list_commands(ctx), *self.lazy]
@@ -135,10 +145,33 @@ OWN_EMPTY = ("config", "dtype", "input_size", "batch")  # their own checks say "
 _WANTED = {"FILE": "a file name", "NAME": "a name", "SIZE": "a size such as 16GiB", "TEXT": "a value"}
 
 
+# The options every model command shares, listed after the command's own in its help.
+MODEL_OPTION_NAMES = frozenset({"config", "batch_norm", "num_classes", "in_channels", "input_size", "batch", "dtype",
+                                "device", "init", "head", "kwargs", "weights", "all_layers"})  # fmt: skip
+OUTPUT_OPTION_NAMES = frozenset({"fmt", "format", "output", "wide", "export_svg", "export_html"})
+
+
 class Command(click.Command):
     """A command whose text options refuse an empty value typed on the command line (``--plot ''``,
     ``--budget ''``) instead of taking it as "not given": every command is made with ``cls=Command``.
-    Options that say more about their own empty value (--config) keep their message."""
+    Options that say more about their own empty value (--config) keep their message. Its help lists
+    the command's own options first, then the model and input options every command shares, then
+    the output's."""
+
+    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"Options": [], "Model and input": [], "Output": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            name = param.name or ""
+            title = "Output" if name in OUTPUT_OPTION_NAMES else "Model and input" if name in MODEL_OPTION_NAMES \
+                else "Options"  # fmt: skip
+            sections[title].append(record)
+        for title, rows in sections.items():
+            if rows:
+                with formatter.section(title):
+                    formatter.write_dl(rows)
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         rest = super().parse_args(ctx, args)
@@ -183,6 +216,24 @@ def emit(out: Output, document: Any, make_views: Callable[[], list[View] | View]
     render(out.fmt, out.path, document, made, out.wide, out.exports)
 
 
+# A file's extension names its format: -o report.csv writes CSV unless --format says otherwise.
+EXTENSION_FORMATS = {".json": "json", ".csv": "csv", ".md": "markdown", ".markdown": "markdown", ".html": "html",
+                     ".htm": "html", ".txt": "table"}  # fmt: skip
+
+
+def format_for(fmt: str, output: str | None) -> str:
+    """The format written: --format where given; else the --output file's extension (report.csv:
+    csv); else the table. A --format that contradicts the extension is an error, not a surprise."""
+    ctx = click.get_current_context(silent=True)
+    given = ctx is not None and ctx.get_parameter_source("fmt") is click.core.ParameterSource.COMMANDLINE
+    implied = EXTENSION_FORMATS.get(os.path.splitext(output or "")[1].lower()) if output and output != "-" else None
+    if given and implied and implied != fmt:
+        ext = {"markdown": "md", "table": "txt"}.get(fmt, fmt)
+        raise VggInspectError(f"--format {fmt} contradicts --output {output}, whose extension means {implied}: "
+                              f"drop one, or name the file .{ext}")  # fmt: skip
+    return implied if implied and not given else fmt
+
+
 def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
     """--format, --output and --wide, handed to the command as one ``out: Output``."""
 
@@ -202,7 +253,7 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
             if path is not None:
                 check_destination(path)  # before the work, not after it
         exports = {k: v for k, v in (("svg", export_svg), ("html", export_html)) if v}
-        return f(*args, out=Output(fmt, output, wide, exports or None), **kwargs)
+        return f(*args, out=Output(format_for(fmt, output), output, wide, exports or None), **kwargs)
 
     command = click.option("--export-html", metavar="FILE", help="Also save the table as rich draws it, as HTML.")(
         command
@@ -215,7 +266,11 @@ def output_options(f: Callable[..., Any]) -> Callable[..., Any]:
         "--wide", is_flag=True, help="Tables: show every column at full width, even past the terminal's edge."
     )(command)
     command = click.option(
-        "--output", "-o", metavar="FILE", help="Write to FILE (atomically) instead of standard output; - is stdout."
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Write to FILE (atomically) instead of standard output; - is stdout. Its extension (.json, .csv, .md, "
+        ".html) sets the format unless --format says otherwise.",
     )(command)
     return click.option(
         "--format",
