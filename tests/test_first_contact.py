@@ -84,3 +84,18 @@ def test_help_lists_the_commands_own_options_first():
     assert text.index("--compare") < text.index("--config") < text.index("--format")
     top = _run("--help").output
     assert "which VGG a checkpoint, Keras or ONNX file holds" in top and "..." not in top.split("Commands:")[1]
+
+
+def test_cifar_input_says_the_adaptive_pool_copies_one_pixel():
+    """vgg16 at 32x32: pool5 is 1x1, and torch's AdaptiveAvgPool2d(7) copies it 49 times (checked on
+    torch itself); fc6 keeps 512·49·4096 + 4096 parameters for 512 values."""
+    from vgg_inspect import api
+
+    report = api.analyze("vgg16", input_size=32)
+    note = next(w for w in report.warnings if "adaptive pool" in w)
+    assert "copies its one pixel 49 times" in note and f"{512 * 49 * 4096 + 4096:,} parameters for 512 values" in note
+    assert not any("adaptive pool" in w for w in api.analyze("vgg16").warnings)  # 7x7 into 7x7: pooling
+    torch = pytest.importorskip("torch")
+    x = torch.randn(1, 512, 1, 1)
+    out = torch.nn.AdaptiveAvgPool2d(7)(x)
+    assert torch.equal(out, x.expand(1, 512, 7, 7))

@@ -68,7 +68,7 @@ def test_lrn_at_16_bits_cannot_run_on_cpu(torch):
     assert any("cannot run on cpu as float16" in w and "LocalResponseNorm" in w for w in report.warnings)
     with pytest.raises(RuntimeError):  # the claim, checked against torch itself
         _cpu_model("vgg11_lrn", "float16")(torch.rand(1, 3, 32, 32, dtype=torch.float16))
-    assert not vgg_inspect.analyze("vgg11_lrn", device="cpu", input_size=32).warnings
+    assert not [w for w in vgg_inspect.analyze("vgg11_lrn", device="cpu", input_size=32).warnings if "cannot run" in w]
 
 
 @pytest.mark.slow  # a real CPU run at full size: `pytest -m "not slow"` skips it

@@ -150,6 +150,7 @@ def build_report(
             f"{sum(h.params for h in held):,} parameters and {sum(h.buffers for h in held):,} buffer values no layer "
             f"row counts are in the totals: {where}"
         )
+    warnings.extend(_copied_pixels(rows))
     unknown = sorted({t.type for t in traces if isinstance(t.op, ops.Unknown) and not t.op.mac_free})
     if unknown:
         warnings.append(f"no formulas for {', '.join(unknown)}: their MACs, FLOPs and fields are not counted")
@@ -247,3 +248,22 @@ def _totals(
         optimizer_state_bytes=opt,
         training_total_bytes=weight_bytes + buffer_bytes + trainable_bytes + opt + saved,
     )
+
+
+def _copied_pixels(rows: Sequence[LayerRow]) -> list[str]:
+    """An adaptive pool whose output is larger than its input copies pixels instead of pooling
+    (vgg16 at 32x32, every student's CIFAR try: pool5's 1x1 copied 49 times into fc6)."""
+    said = []
+    for i, r in enumerate(rows):
+        if r.kind is not LayerKind.AVGPOOL or len(r.input_shape) != 4 or len(r.output_shape) != 4:
+            continue
+        (h, w), (oh, ow) = r.input_shape[2:], r.output_shape[2:]
+        if oh * ow <= h * w:
+            continue
+        nxt = next((x for x in rows[i + 1 :] if x.kind is LayerKind.FC), None)
+        fc = f"; {nxt.name} keeps its {nxt.params:,} parameters for {h * w * r.output_shape[1]:,} values" if nxt else ""
+        how = (f"copies its one pixel {oh * ow} times into a {oh}x{ow} map (jump 0)" if h * w == 1 else
+               f"spreads a {h}x{w} map over {oh}x{ow} (pixels repeated, windows overlapping)")  # fmt: skip
+        said.append(f"at this input the adaptive pool {r.name} {how}{fc}. CIFAR-sized VGGs replace the head "
+                    "(one Linear on the 512 channels of pool5)")  # fmt: skip
+    return said
