@@ -99,3 +99,12 @@ def test_cifar_input_says_the_adaptive_pool_copies_one_pixel():
     x = torch.randn(1, 512, 1, 1)
     out = torch.nn.AdaptiveAvgPool2d(7)(x)
     assert torch.equal(out, x.expand(1, 512, 7, 7))
+
+
+@pytest.mark.parametrize(
+    ("prefix", "cards"), [("h100", ["h100-sxm", "h100-pcie"]), ("a100", ["a100-80gb", "a100-40gb"])]
+)
+def test_a_device_prefix_of_several_cards_lists_them(prefix, cards):
+    result = _run("roofline", "vgg16", "--device-spec", prefix)
+    assert result.exit_code == 2 and all(c in result.output for c in cards) and "name one" in result.output
+    assert _run("roofline", "vgg16", "--device-spec", "4090").exit_code == 0  # one card: its short name is enough

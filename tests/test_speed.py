@@ -201,7 +201,7 @@ def test_cli_roofline_fits_80_columns_and_says_its_conventions():
         (["--peak-tflops", "-1", "--bandwidth", "1"], "--peak-tflops must be a positive, finite number"),
         (["--batch", "1,x"], "malformed --batch '1,x'"),
         (["--batch", "0"], "--batch must be at least 1"),
-        (["--device-spec", "a100", "--dtype", "float32", "--tf32"], None),
+        (["--device-spec", "a100-80gb", "--dtype", "float32", "--tf32"], None),
     ],
 )
 def test_roofline_bad_input(args, message):

@@ -19,7 +19,7 @@ COMMANDS = [
     # your own model: long functional row names (F.max_pool2d in VGGNet.forward), a partial total
     ["summary", f"{USER}:VGGNet", "--all-layers"], ["flops", f"{USER}:Branches", "--input", "16"],
     ["diff", f"{USER}:VGGNet", "vgg16"], ["storage", "vgg16_bn"],
-    ["roofline", "vgg16", "--device-spec", "h100", "--dtype", "bfloat16", "--batch", "1,256"],
+    ["roofline", "vgg16", "--device-spec", "h100-sxm", "--dtype", "bfloat16", "--batch", "1,256"],
 ]  # fmt: skip
 WIDTHS = [60, 80, 100, 120, 200]
 

@@ -108,12 +108,19 @@ DEVICES: dict[str, DeviceSpec] = {
         ),
     )
 }
-ALIASES = {"h100": "h100-sxm", "a100": "a100-80gb", "4090": "rtx-4090", "h200-sxm": "h200"}
+# Other names of one card. A prefix that several cards share (h100, a100) is not one: it lists them.
+ALIASES = {"4090": "rtx-4090", "h200-sxm": "h200"}
 
 
 def device_spec(name: str) -> DeviceSpec:
     key = str(name).strip().lower().replace("_", "-").replace(" ", "-")
     key = ALIASES.get(key, key)
+    several = [d for d in DEVICES if d.startswith(key + "-")] if key not in DEVICES else []
+    if len(several) > 1:
+        raise VggInspectError(f"'{name}' is {len(several)} cards with different figures: {', '.join(several)}; "
+                              "name one", param="device_spec")  # fmt: skip
+    if len(several) == 1:
+        key = several[0]
     if key not in DEVICES:
         choices = [*DEVICES, "cpu"]
         raise VggInspectError(
