@@ -249,3 +249,33 @@ def test_report_charts_keep_each_name_on_one_line(tmp_path):
     assert "max_pool2d#2" in html_text and "F.max_pool2d in" not in html_text
     widths = {int(w) for w in re.findall(r"--name: (\d+)ch", html_text)}
     assert widths == {22}  # the longest shortened name (21 characters: 10, an ellipsis, 10) and a space
+
+
+@needs_browser
+def test_notebook_html_leaves_the_notebooks_own_styles_alone(tmp_path):
+    """A notebook page with a table of its own, then the report's cell output (_repr_html_): in a real
+    browser the notebook's table, headings and body keep the browser's styles, while the report's
+    own table header gets its background (issue 30: the old :root, body, table, th rules restyled
+    the whole notebook)."""
+    import vgg_inspect
+
+    fragment = vgg_inspect.analyze("vgg11")._repr_html_()
+    probe = """<script>
+    const own = document.querySelector('#own th'), theirs = document.querySelector('.vgg-inspect th');
+    const s = e => getComputedStyle(e);
+    document.body.setAttribute('data-probe', JSON.stringify({
+      own_th: s(own).backgroundColor, own_pad: s(own).paddingLeft, body_margin: s(document.body).marginTop,
+      body_font: s(document.body).fontFamily, report_th: s(theirs).backgroundColor}));
+    </script>"""
+    page = tmp_path / "notebook.html"
+    page.write_text("<!doctype html><html><body><table id='own'><tr><th>notebook</th></tr></table>"
+                    f"{fragment}{probe}</body></html>")  # fmt: skip
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", page.as_uri()],
+                         capture_output=True, text=True, timeout=120).stdout  # fmt: skip
+    import html as html_lib
+    import json
+
+    probe_json = json.loads(html_lib.unescape(re.search(r'data-probe="([^"]*)"', dom).group(1)))
+    assert probe_json["report_th"] == "rgb(246, 248, 250)"  # the report's own header is styled
+    assert probe_json["own_th"] == "rgba(0, 0, 0, 0)" and probe_json["own_pad"] == "1px"  # the notebook's is not
+    assert probe_json["body_margin"] == "8px" and "system-ui" not in probe_json["body_font"]

@@ -63,4 +63,38 @@ def as_html(report: Any) -> str:
     """The summary tables as an HTML fragment (a notebook cell's output), with the page's styles."""
     from .html import STYLE, _view
 
-    return f"<div class='vgg-inspect'><style>{STYLE}</style>{''.join(_view(v) for v in _views(report))}</div>"
+    return f"<div class='vgg-inspect'><style>{scoped(STYLE)}</style>{''.join(_view(v) for v in _views(report))}</div>"
+
+
+def scoped(css: str, scope: str = ".vgg-inspect") -> str:
+    """The page's styles confined to the tool's own container: every selector under ``scope``, and
+    the page-wide ones (``:root``, ``body``, ``main``, ``*``) the container itself, so a notebook's
+    own tables, headings and fonts are left as they were. At-rules (@media) are scoped inside."""
+    import re
+
+    def selectors(text: str) -> str:
+        out = []
+        for sel in text.split(","):
+            sel = sel.strip()
+            if sel in (":root", "body", "main", "html"):
+                out.append(scope)
+            elif sel == "*":
+                out.append(f"{scope}, {scope} *")
+            else:
+                out.append(f"{scope} {sel}")
+        return ", ".join(out)
+
+    def block(text: str) -> str:
+        return re.sub(r"([^{}]+)\{([^{}]*)\}", lambda m: f"{selectors(m.group(1))} {{{m.group(2)}}}", text)
+
+    # at-rules keep their condition and have their inner rules scoped
+    return re.sub(r"(@[^{]+)\{((?:[^{}]*\{[^{}]*\})*[^{}]*)\}", lambda m: f"{m.group(1)}{{{block(m.group(2))}}}",
+                  block_outside_at_rules(css, block))  # fmt: skip
+
+
+def block_outside_at_rules(css: str, block: Callable[[str], str]) -> str:
+    """``block`` applied to the plain rules, the @-rules left for their own pass."""
+    import re
+
+    parts = re.split(r"(@[^{]+\{(?:[^{}]*\{[^{}]*\})*[^{}]*\})", css)
+    return "".join(p if p.startswith("@") else block(p) for p in parts)
