@@ -108,3 +108,38 @@ def test_a_device_prefix_of_several_cards_lists_them(prefix, cards):
     result = _run("roofline", "vgg16", "--device-spec", prefix)
     assert result.exit_code == 2 and all(c in result.output for c in cards) and "name one" in result.output
     assert _run("roofline", "vgg16", "--device-spec", "4090").exit_code == 0  # one card: its short name is enough
+
+
+def _complete(words, index):
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, _VGG_INSPECT_COMPLETE="bash_complete", COMP_WORDS=words, COMP_CWORD=str(index))
+    run = subprocess.run([sys.executable, "-m", "vgg_inspect"], env=env, capture_output=True, text=True, timeout=60)
+    return run.stdout.split()
+
+
+def test_completion_offers_models_dtypes_devices_and_files():
+    got = _complete("vgg-inspect summary vgg1", 2)
+    assert "plain,vgg16" in got and "plain,vgg19_bn" in got and "file,vgg1" in got  # a file may start so too
+    assert _complete("vgg-inspect flops vgg16 --dtype bf", 4) == ["plain,bfloat16"]
+    assert _complete("vgg-inspect roofline vgg16 --device-spec h1", 4) == ["plain,h100-sxm", "plain,h100-pcie"]
+
+
+def test_bash_completion_keeps_bashs_own_file_names():
+    """Installed as the README says, in a real bash: -o default, so summary my<TAB> completes files."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    bash = shutil.which("bash")
+    if bash is None:
+        pytest.skip("no bash")
+    tool = os.path.join(os.path.dirname(sys.executable), "vgg-inspect")
+    if not os.path.exists(tool):
+        pytest.skip("the vgg-inspect entry point is not installed beside this python")
+    script = f'eval "$(_VGG_INSPECT_COMPLETE=bash_source {tool})"; complete -p vgg-inspect'
+    shown = subprocess.run([bash, "-c", script], capture_output=True, text=True, timeout=60).stdout
+    assert "-o default" in shown and "-F _vgg_inspect_completion" in shown

@@ -15,6 +15,7 @@ from ..errors import VggInspectError
 from ..records import record
 from ..render.output import FORMATS
 from ..request import Request
+from . import completion
 
 if TYPE_CHECKING:
     from ..render import presenters as presenters  # (re-exported: the commands name presenters from it)
@@ -298,7 +299,7 @@ def model_options(
 
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         opts = [
-            *([click.argument("model", required=False)] if argument else []),
+            *([click.argument("model", required=False, shell_complete=completion.models)] if argument else []),
             click.option(
                 "--config",
                 help="Custom layer list, e.g. '64,64,M,128,1x1-128,M,LRN' "
@@ -328,6 +329,7 @@ def model_options(
             ),
             click.option(
                 "--dtype",
+                shell_complete=completion.dtypes,
                 default="float32",
                 show_default=True,
                 metavar="DTYPE[,DTYPE...]" if multi_dtype else "TEXT",

@@ -10,6 +10,7 @@ from ... import api
 from ...errors import VggInspectError
 from ...render.diagram import ANNOTATIONS
 from ...request import Request
+from .. import completion
 from ..options import Command, examples, model_options
 
 PICTURE_FORMATS = ("svg", "png", "pdf")
@@ -65,7 +66,10 @@ def diagram(output: str, annotate: str | None, req: Request) -> None:
 @model_options(outputs=False)
 @click.option("--output", "-o", required=True, metavar="FILE", help="The HTML file to write (- : standard output).")
 @click.option(
-    "--device-spec", metavar="NAME", help="Also the roofline on this device (see roofline): its plot and table."
+    "--device-spec",
+    shell_complete=completion.device_specs,
+    metavar="NAME",
+    help="Also the roofline on this device (see roofline): its plot and table.",
 )
 def report(output: str, all_layers: bool, device_spec: str | None, req: Request) -> None:
     """One self-contained HTML page to mail or attach to a CI run: conventions, the diagram, charts

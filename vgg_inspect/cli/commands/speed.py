@@ -7,6 +7,7 @@ import click
 from ... import api
 from ...metrics.devices import DEVICES
 from ...request import Request
+from .. import completion
 from ..options import Command, Output, emit, examples, model_options, progress_bar
 
 
@@ -22,6 +23,7 @@ from ..options import Command, Output, emit, examples, model_options, progress_b
 @model_options(multi_batch=True)
 @click.option(
     "--device-spec",
+    shell_complete=completion.device_specs,
     default="h100-sxm",
     show_default=True,
     metavar="NAME",
