@@ -143,3 +143,14 @@ def test_bash_completion_keeps_bashs_own_file_names():
     script = f'eval "$(_VGG_INSPECT_COMPLETE=bash_source {tool})"; complete -p vgg-inspect'
     shown = subprocess.run([bash, "-c", script], capture_output=True, text=True, timeout=60).stdout
     assert "-o default" in shown and "-F _vgg_inspect_completion" in shown
+
+
+def test_rooflines_verdict_names_only_rows_the_table_shows():
+    import re
+
+    result = CliRunner().invoke(cli, ["roofline", "vgg16", "--device-spec", "h100-sxm", "--format", "markdown"])
+    table, _, verdict = result.output.partition("Memory-bound at batch")
+    named = re.findall(r"([a-z]+\d_?\d?) \(\d+%\)", verdict.split(". A layer")[0])
+    shown = set(re.findall(r"^\| ([a-z0-9_]+) \|", table, re.M))
+    assert named and set(named) <= shown, (named, shown)
+    assert "relu1_1" not in verdict and "rows not shown (--all-layers) add" in verdict

@@ -85,7 +85,9 @@ def roofline_views(report: Report, all_layers: bool = False) -> list[View]:
         Column("Images/s (at most)", lambda p: p.images_per_s, lambda v: "no limit" if v is None else f"{v:,.1f}"),
         Column("Compute-bound time", lambda p: p.compute_bound_share, lambda v: f"{v:.0f}%"),
     ]
-    return [per_layer, View(f"By batch on {d.title} ({d.math})", batches, roof.points, [_memory_bound(roof.points)])]
+    shown = {x.name for x in rows}
+    verdict = _memory_bound(roof.points, shown)
+    return [per_layer, View(f"By batch on {d.title} ({d.math})", batches, roof.points, [verdict])]
 
 
 def _turnover(x: RooflineLayer) -> str:
@@ -94,15 +96,20 @@ def _turnover(x: RooflineLayer) -> str:
     return "never" if x.turnover_batch is None else f"{x.turnover_batch:,}"
 
 
-def _memory_bound(points: list[RooflinePoint]) -> str:
+def _memory_bound(points: list[RooflinePoint], shown: set[str]) -> str:
+    """The memory-bound layers that take the most time at the last batch, among the rows the table
+    shows (a hidden ReLU is not named; their share together is, where it counts)."""
     last = points[-1]
-    slow = sorted((x for x in last.layers if x.bound == "memory" and x.share >= 1), key=lambda x: -x.share)[:3]
+    bound = [x for x in last.layers if x.bound == "memory" and x.share >= 1]
+    slow = sorted((x for x in bound if x.name in shown), key=lambda x: -x.share)[:3]
+    hidden = sum(x.share for x in last.layers if x.bound == "memory" and x.name not in shown)
+    rest = f"; the rows not shown (--all-layers) add {hidden:.0f}%" if hidden >= 1 else ""
     if not slow:
-        return f"At batch {last.batch} no layer that takes 1% of the time is memory-bound."
+        return f"At batch {last.batch} no layer shown that takes 1% of the time is memory-bound{rest}."
     names = ", ".join(f"{x.name} ({x.share:.0f}%)" for x in slow)
     return (
-        f"Memory-bound at batch {last.batch}: {names}. A layer that is compute-bound from 'never' stays below the "
-        "ridge at any batch: its activations alone move too many bytes per FLOP."
+        f"Memory-bound at batch {last.batch}: {names}{rest}. A layer that is compute-bound from 'never' stays below "
+        "the ridge at any batch: its activations alone move too many bytes per FLOP."
     )
 
 
