@@ -154,3 +154,11 @@ def test_rooflines_verdict_names_only_rows_the_table_shows():
     shown = set(re.findall(r"^\| ([a-z0-9_]+) \|", table, re.M))
     assert named and set(named) <= shown, (named, shown)
     assert "relu1_1" not in verdict and "rows not shown (--all-layers) add" in verdict
+
+
+def test_variants_shows_one_measure_error():
+    """torchvision publishes acc@1/acc@5 (vgg11: 69.020/88.628); beside the paper's top-1/top-5 error
+    the table shows its error, 100 minus those."""
+    out = CliRunner().invoke(cli, ["variants"], env={"COLUMNS": "200"}).output
+    row = next(line for line in out.splitlines() if line.strip().startswith("torchvision"))
+    assert "30.98/11.37" in row and "69.02" not in row
