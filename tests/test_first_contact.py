@@ -162,3 +162,19 @@ def test_variants_shows_one_measure_error():
     out = CliRunner().invoke(cli, ["variants"], env={"COLUMNS": "200"}).output
     row = next(line for line in out.splitlines() if line.strip().startswith("torchvision"))
     assert "30.98/11.37" in row and "69.02" not in row
+
+
+@pytest.mark.parametrize("model", ["vgg16", "vgg11_lrn", "vgg19_bn"])
+def test_block_activations_add_up_to_the_summarys_total(model):
+    """One word, one convention: the groups' Activation adds up to the summary's total, which is the
+    input plus the outputs of conv, LRN, max-pool and FC layers (written out here for vgg16)."""
+    from vgg_inspect import api
+    from vgg_inspect.report.groups import group_rows
+
+    report = api.analyze(model)
+    groups = group_rows(report, "block")
+    assert sum(g.activation_bytes for g in groups) == report.totals.activation_bytes
+    if model == "vgg16":
+        values = 3 * 224**2 + 64 * 224**2 * 2 + 64 * 112**2 + 128 * 112**2 * 2 + 128 * 56**2 + 256 * 56**2 * 3
+        values += 256 * 28**2 + 512 * 28**2 * 3 + 512 * 14**2 + 512 * 14**2 * 3 + 512 * 7**2 + 4096 * 2 + 1000
+        assert report.totals.activation_bytes == 4 * values == 60_950_432

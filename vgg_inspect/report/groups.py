@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 
 from ..errors import VggInspectError
+from ..metrics.footprint import PAPER_LAYER_KINDS
+from ..network import ITEMSIZE
 from .model import Group, LayerRow, Report
 
 BY = ("block", "module")
@@ -41,14 +43,23 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
         keys = [".".join(r.module.split(".")[:depth]) if " " not in r.module else "(functional calls)"
                 for r in report.layers]  # fmt: skip
     groups: dict[str, Group] = {}
+    # Activation in the summary's own convention (its total's: the input, in the first group, and the
+    # outputs of conv, LRN, max-pool and FC rows), so that the groups add up to that total.
+    n = 1
+    for size in report.input.shape:
+        n *= size
+    first = True
     for key, row in zip(keys, report.layers):
         g = groups.setdefault(str(key), _empty(str(key)))
+        if first:
+            g.activation_bytes += n * ITEMSIZE[report.input.dtype]
+            first = False
         g.layers.append(row.name)
         g.params += row.params
         g.trainable_params += row.trainable_params
         g.macs += row.macs or 0
         g.flops += row.flops or 0
-        g.activation_bytes += row.activation_bytes
+        g.activation_bytes += row.activation_bytes if row.kind in PAPER_LAYER_KINDS else 0
         g.saved_bytes += row.saved_bytes
         g.complete = g.complete and row.macs is not None
     for h in report.held or []:  # tensors no row counts: in their owner's group, so the groups add up
@@ -59,3 +70,4 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
         g.params += h.params
         g.trainable_params += h.trainable_params
     return list(groups.values())
+

@@ -130,7 +130,8 @@ def groups_view(report: Report) -> View:
     some = "; some rows here have none." if not all(g.complete for g in groups) else "."
     notes = [
         "Each group adds up its rows (hidden ReLU, Dropout and flatten rows too); MACs count the rows with "
-        f"formulas{some}"
+        f"formulas{some} Activation: the summary's convention (the input, in the first group, and the outputs of "
+        "conv, LRN, max-pool and FC rows), so the groups add up to its total."
     ]
     return View(f"Subtotals by {'block' if groups and groups[0].name.startswith('block') else 'module'}", cols,
                 groups, notes)  # fmt: skip
