@@ -178,3 +178,23 @@ def test_block_activations_add_up_to_the_summarys_total(model):
         values = 3 * 224**2 + 64 * 224**2 * 2 + 64 * 112**2 + 128 * 112**2 * 2 + 128 * 56**2 + 256 * 56**2 * 3
         values += 256 * 28**2 + 512 * 28**2 * 3 + 512 * 14**2 + 512 * 14**2 * 3 + 512 * 7**2 + 4096 * 2 + 1000
         assert report.totals.activation_bytes == 4 * values == 60_950_432
+
+
+def test_compare_with_train_reconciles_on_forward_and_backward():
+    """flops --compare --train: FlopCounterMode's number is forward + backward, as a real CPU train
+    step counts it here; fvcore and torchinfo say they count the forward only."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("fvcore")
+    from torch.utils.flop_counter import FlopCounterMode
+
+    from vgg_inspect import api
+    from vgg_inspect.network import model_spec
+    from vgg_inspect.runtime.instantiate import instantiate
+
+    report = api.flops(api.Request("vgg11", input_size=32), compare=True, train=True)
+    peer = next(p for p in report.peers if p.tool.endswith("FlopCounterMode"))
+    net = instantiate(model_spec("vgg11"), device="cpu", dtype="float32", init=True).train()
+    with FlopCounterMode(display=False) as counter:
+        net(torch.randn(1, 3, 32, 32)).sum().backward()
+    assert peer.value == peer.reproduced == counter.get_total_flops() == report.totals.train_flops
+    assert all(p.difference_explained.startswith("forward only") for p in report.peers if p is not peer)

@@ -121,13 +121,16 @@ def flops(
     compare: bool = False,
     peers: Iterable[str] = (),
     sizes: list[tuple[int, int]] | None = None,
+    train: bool = False,
 ) -> Report:
-    """The report with its peers (``compare``, or the ``peers`` named) and an input sweep (``sizes``)."""
+    """The report with its peers (``compare``, or the ``peers`` named) and an input sweep (``sizes``);
+    ``train``: the peers are reconciled on forward + backward, where they count it."""
     req = checked(req)
+    train = validate.flag(train, "train")
     report, traces = _analysis(req, include)
     only = tuple(peers)
     if compare or only:
-        report.peers = compare_peers(req, report, only, traces)
+        report.peers = compare_peers(req, report, only, traces, train=train)
     if sizes and len(sizes) > 1:
         report.sweep = sweep(req, sizes, include)
     return report
@@ -177,11 +180,17 @@ def receptive_field(
 
 @containing
 def compare_peers(
-    req: Request, report: Report, only: Iterable[str] = (), traces: list[LayerTrace] | None = None
+    req: Request,
+    report: Report,
+    only: Iterable[str] = (),
+    traces: list[LayerTrace] | None = None,
+    *,
+    train: bool = False,
 ) -> list[Peer]:
     """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report;
     ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo); ``traces``
-    are the report's (traced again if not given)."""
+    are the report's (traced again if not given); ``train``: FlopCounterMode counts forward +
+    backward, against the report's train FLOPs (fvcore and torchinfo count forwards only, and say so)."""
     req = checked(req)
     if req.is_framework_file:
         from .frameworks import file_peers
@@ -195,12 +204,14 @@ def compare_peers(
         found = traces if traces is not None else _user(req.replace(device=None, init=False), (), "momentum")[1]
         functional = [t.call is not None for t in found]
         return peer_tools.compare(report, user.on_meta(dtype), lambda: user.on_cpu(dtype), on_meta=False,
-                             only=tuple(only), functional=functional, ops_=[t.op for t in found])  # fmt: skip
+                             only=tuple(only), functional=functional, ops_=[t.op for t in found],
+                             train=train, input_requires_grad=req.input_requires_grad)  # fmt: skip
     built = model_sources.BuiltinSource(req.spec())
     found = traces if traces is not None else _builtin(req.replace(device=None, init=False), (), "momentum")[1]
     return peer_tools.compare(report, built.on_meta(dtype), lambda: built.on_cpu(dtype), on_meta=req.device == "meta",
                          only=tuple(only), functional=[False] * len(report.layers),
-                         ops_=[t.op for t in found])  # fmt: skip
+                         ops_=[t.op for t in found], train=train,
+                         input_requires_grad=req.input_requires_grad)  # fmt: skip
 
 
 def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:

@@ -70,4 +70,3 @@ def group_rows(report: Report, by: str, depth: int = 1) -> list[Group]:
         g.params += h.params
         g.trainable_params += h.trainable_params
     return list(groups.values())
-

@@ -106,12 +106,23 @@ def compare(
     only: tuple[str, ...] = (),
     functional: list[bool],
     ops_: Sequence[Op],
+    train: bool = False,
+    input_requires_grad: bool = False,
 ) -> list[Peer]:
     """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
     ``meta_model`` is the model on meta; fvcore needs real tensors: it runs ``cpu_model()`` (its
     weights uninitialised) unless ``on_meta``, within the memory available. ``functional[i]``: row i
     is an operation the forward calls itself, which torchinfo (modules only) cannot see."""
     rules = _rule_values(report, ops_, functional)
+    if train:  # the count asked for: forward + backward, where a peer has one
+        rules[FLOP_COUNTER] = (
+            report.totals.train_flops,
+            "FLOPs of forward + backward = 2 x the MACs of conv and matmul in both passes (weight gradients, and "
+            "input gradients where the input needs one); bias, activations, pooling and norms not counted",
+        )
+        for tool in (FVCORE, TORCHINFO):
+            reproduced, text = rules[tool]
+            rules[tool] = (reproduced, f"forward only (it counts no backward pass): {text}")
     shape = tuple(report.input.shape)
     dtype = report.input.dtype
     results: list[Peer] = []
@@ -137,8 +148,15 @@ def compare(
     def flop_counter() -> int:
         from torch.utils.flop_counter import FlopCounterMode
 
+        x = torch.empty(shape, device="meta", dtype=TORCH_DTYPES[dtype])
+        if train:  # a train step's forward and backward, on meta (shapes only, nothing allocated)
+            x.requires_grad_(input_requires_grad)
+            with FlopCounterMode(display=False) as counter:
+                out = meta_model.train()(x)
+                out.float().sum().backward()
+            return int(counter.get_total_flops())
         with FlopCounterMode(display=False) as counter, torch.no_grad():
-            meta_model.eval()(torch.empty(shape, device="meta", dtype=TORCH_DTYPES[dtype]))
+            meta_model.eval()(x)
         return int(counter.get_total_flops())
 
     def fvcore() -> int:

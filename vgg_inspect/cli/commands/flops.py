@@ -68,7 +68,8 @@ def flops(
     """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
     req = req.replace(input_requires_grad=input_requires_grad)
     sizes = validate.input_sizes(req.input_size)
-    report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers, sizes=sizes)
+    report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers, sizes=sizes,
+                       train=train)  # fmt: skip
 
     def flops_views() -> list[View]:
         found = presenters.flops_views(report, all_layers, train)
