@@ -198,3 +198,15 @@ def test_compare_with_train_reconciles_on_forward_and_backward():
         net(torch.randn(1, 3, 32, 32)).sum().backward()
     assert peer.value == peer.reproduced == counter.get_total_flops() == report.totals.train_flops
     assert all(p.difference_explained.startswith("forward only") for p in report.peers if p is not peer)
+
+
+def test_memory_on_a_card_uses_its_capacity_and_says_what_is_not_modelled():
+    """REFERENCE §8: an H100 SXM has 80 GB. The budget is that, less the stated 10% margin."""
+    from vgg_inspect import api
+
+    report = api.memory(api.Request("vgg16", dtype="bfloat16"), device_spec="h100-sxm")
+    assert report.budget.bytes == int(80e9 * 0.9)
+    said = " ".join(report.warnings)
+    assert "less 10%" in said and "context" in said and "cuDNN" in said and "measured on CPU" in said
+    clash = _run("memory", "vgg16", "--device-spec", "h100-sxm", "--budget", "16GiB")
+    assert clash.exit_code == 2 and "give one" in clash.output

@@ -137,12 +137,24 @@ def flops(
 
 
 def memory(
-    req: Request, *, optimizer: str = "momentum", limit: int | None = None, measured: bool = False, train: bool = False
+    req: Request,
+    *,
+    optimizer: str = "momentum",
+    limit: int | None = None,
+    measured: bool = False,
+    train: bool = False,
+    device_spec: str | None = None,
 ) -> Report:
     """The report with the largest batches within ``limit`` bytes and, with ``measured``, a real run
-    on CUDA (``train``: forward and backward)."""
+    on CUDA (``train``: forward and backward). ``device_spec`` (a card from the data sheets): its
+    capacity, less a stated margin for what CUDA adds that is not modelled, is the budget."""
     req = checked(req)
     measured, train = validate.flag(measured, "measured"), validate.flag(train, "train")
+    said: list[str] = []
+    if device_spec is not None:
+        if limit is not None:
+            raise VggInspectError("{param} and --budget both set the budget: give one", param="device_spec")
+        limit, said = footprint.card_budget(device_spec)
     if measured and not (req.device or "").startswith("cuda"):
         raise VggInspectError("--measure needs --device cuda (it reads torch.cuda.max_memory_allocated)")
     if train and not measured:
@@ -150,6 +162,7 @@ def memory(
     report = analyze_request(req, optimizer=optimizer)
     if limit is not None:
         report.budget = budget(req, limit, optimizer)
+    report.warnings.extend(said)
     if measured:
         report.measured = measure(req, report, train)
     return report

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
+from ..errors import VggInspectError
 from ..ops import Convention, ConvKernel, LayerKind, numel
 from ..ops.traced import LayerTrace
 
@@ -104,3 +105,30 @@ def largest_batch(fits: Callable[[int], bool], limit: int) -> int:
         mid = (lo + hi) // 2
         lo, hi = (mid, hi) if fits(mid) else (lo, mid)
     return lo
+
+
+# What a CUDA device holds beside the tensors this tool counts, none of it modelled: the context
+# (0.3-0.6 GiB), the caching allocator's rounding and fragmentation, cuDNN and cuBLAS workspaces.
+CARD_MARGIN = 0.10
+
+
+def card_budget(name: str) -> tuple[int, list[str]]:
+    """The budget a card from the data sheets gives (its capacity less ``CARD_MARGIN``), and what
+    to say about the rules the estimate follows there."""
+    from .devices import device_spec
+
+    spec = device_spec(name)
+    if not spec.memory_gb:
+        raise VggInspectError(f"{spec.title} has no memory capacity in the data sheets here: give --budget SIZE",
+                              param="device_spec")  # fmt: skip
+    capacity = int(spec.memory_gb * 1e9)
+    limit = int(capacity * (1 - CARD_MARGIN))
+    return limit, [
+        f"budget: {spec.title}'s {spec.memory_gb:g} GB ({capacity:,} B, the data sheet's decimal GB) less "
+        f"{CARD_MARGIN:.0%} = {limit:,} B = {limit / 2**30:.1f} GiB, a margin for what CUDA adds that is not "
+        "modelled: the context (about 0.3-0.6 GiB), the caching allocator's rounding and fragmentation, cuDNN and "
+        "cuBLAS workspaces",
+        "on that card the estimate follows this tool's kernel rules: saved-for-backward bytes by each layer's "
+        "rule (the CPU kernels' where they differ) and workspaces measured on CPU; --device cuda --measure on "
+        "the card checks them",
+    ]
