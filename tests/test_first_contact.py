@@ -210,3 +210,8 @@ def test_memory_on_a_card_uses_its_capacity_and_says_what_is_not_modelled():
     assert "less 10%" in said and "context" in said and "cuDNN" in said and "measured on CPU" in said
     clash = _run("memory", "vgg16", "--device-spec", "h100-sxm", "--budget", "16GiB")
     assert clash.exit_code == 2 and "give one" in clash.output
+
+
+def test_roofline_asks_for_its_device():
+    result = _run("roofline", "vgg16")
+    assert result.exit_code == 2 and "--device-spec" in result.output and "cpu" in result.output

@@ -234,7 +234,7 @@ def test_bench_output_into_a_missing_folder_fails_before_any_work(tmp_path, monk
     monkeypatch.setattr(vgg_inspect.api, "bench", lambda *a, **k: pytest.fail("the benchmark ran"))
     res = run("bench", "vgg11", "--device", "cpu", "-o", tmp_path / "missing" / "b.json")
     one_line_error(res, 1, "no folder", "missing")
-    res = run("roofline", "vgg11", "--plot", tmp_path / "missing" / "r.png")
+    res = run("roofline", "vgg11", "--device-spec", "h100-sxm", "--plot", tmp_path / "missing" / "r.png")
     one_line_error(res, 1, "no folder")
 
 
@@ -245,9 +245,9 @@ def test_bench_output_into_a_missing_folder_fails_before_any_work(tmp_path, monk
     "args, words",
     [(["roofline", "--peak-tflops", "1e300", "--bandwidth", "1"], ["--peak-tflops", "finite"]),
      (["roofline", "--peak-tflops", "1", "--bandwidth", "1e300"], ["--bandwidth", "finite"]),
-     (["roofline", "--batch", "²"], ["--batch", "malformed"]),
+     (["roofline", "--device-spec", "h100-sxm", "--batch", "²"], ["--batch", "malformed"]),
      (["bench", "--batch", "1,²"], ["--batch", "malformed"]),
-     (["roofline", "--plot", ""], ["--plot needs a file name"]),
+     (["roofline", "--device-spec", "h100-sxm", "--plot", ""], ["--plot needs a file name"]),
      (["report", "-o", "x.html", "--device-spec", ""], ["--device-spec needs a name"]),
      (["memory", "--budget", ""], ["--budget needs a size"]),
      (["memory", "--budget", "  "], ["malformed size '  '"]),

@@ -33,7 +33,7 @@ def test_schema_is_a_valid_schema():
         ["receptive-field"],
         ["receptive-field", "--model", "C"],
         ["check", "vgg16", "--expect", "params=138357544"],
-        ["roofline", "vgg16", "--batch", "1,64", "--dtype", "bf16"],
+        ["roofline", "vgg16", "--device-spec", "h100-sxm", "--batch", "1,64", "--dtype", "bf16"],
         ["roofline", "vgg11_bn", "--train", "--peak-tflops", "10", "--bandwidth", "0.5"],
         ["storage", "vgg16_bn"],
         ["summary", "vgg16_bn", "--by", "block"],

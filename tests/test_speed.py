@@ -185,7 +185,9 @@ def test_checkpoint_size_is_what_torch_save_writes(tmp_path, model, config, bn, 
 
 
 def test_cli_roofline_fits_80_columns_and_says_its_conventions():
-    res = CliRunner(env={"COLUMNS": "80"}).invoke(cli, ["roofline", "vgg16", "--dtype", "bf16", "--batch", "1,256"])
+    res = CliRunner(env={"COLUMNS": "80"}).invoke(
+        cli, ["roofline", "vgg16", "--device-spec", "h100-sxm", "--dtype", "bf16", "--batch", "1,256"]
+    )
     assert res.exit_code == 0, res.output
     assert max(len(line) for line in res.output.splitlines()) <= 80
     for words in ("989.40 TFLOP/s dense bf16 peak", "3.35 TB/s", "ridge 295", "Sparse peaks (2x) are not used",
@@ -236,15 +238,21 @@ def test_cpu_spec_is_measured_once_and_cached(tmp_path, monkeypatch):
 def test_roofline_plot(tmp_path):
     pytest.importorskip("matplotlib")
     svg, png = tmp_path / "r.svg", tmp_path / "r.png"
-    res = CliRunner().invoke(cli, ["roofline", "vgg16", "--dtype", "bf16", "--batch", "1,64", "--plot", str(svg)])
+    res = CliRunner().invoke(
+        cli,
+        ["roofline", "vgg16", "--device-spec", "h100-sxm", "--dtype", "bf16", "--batch", "1,64", "--plot", str(svg)],
+    )
     assert res.exit_code == 0, res.output
     text = svg.read_text()
     for words in ("ridge 295 FLOP/byte", "fc6, fc7, fc8", "compute-bound: conv2_1 … conv4_3 (8 layers)", "conv1_1",
                   "not drawn: 24 layers without FLOPs"):  # fmt: skip
         assert words in text, words
-    assert CliRunner().invoke(cli, ["roofline", "vgg11", "--plot", str(png)]).exit_code == 0
+    assert (
+        CliRunner().invoke(cli, ["roofline", "vgg11", "--device-spec", "h100-sxm", "--plot", str(png)]).exit_code == 0
+    )
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    res = CliRunner().invoke(cli, ["roofline", "vgg11", "--plot", str(tmp_path / "r.gif")])
+    res = CliRunner().invoke(cli, ["roofline", "vgg11", "--device-spec", "h100-sxm", "--plot",
+                                   str(tmp_path / "r.gif")])  # fmt: skip
     assert res.exit_code == 2 and "--plot takes a .png, .svg or .pdf file, got '.gif'" in res.output
     assert not (tmp_path / "r.gif").exists()
 

@@ -24,11 +24,9 @@ from ..options import Command, Output, emit, examples, model_options, progress_b
 @click.option(
     "--device-spec",
     shell_complete=completion.device_specs,
-    default="h100-sxm",
-    show_default=True,
     metavar="NAME",
-    help=f"A device from the data sheets ({', '.join(DEVICES)}), or cpu: this machine's peaks, measured once "
-    "and cached.",
+    help=f"The device (required: a roofline is a device's): one from the data sheets ({', '.join(DEVICES)}), or "
+    "cpu: this machine's peaks, measured once and cached; or --peak-tflops and --bandwidth for any other.",
 )
 @click.option(
     "--peak-tflops", type=float, help="Any other device: its dense peak TFLOP/s at the dtype (with --bandwidth)."
@@ -41,7 +39,7 @@ from ..options import Command, Output, emit, examples, model_options, progress_b
 def roofline(
     out: Output,
     all_layers: bool,
-    device_spec: str,
+    device_spec: str | None,
     peak_tflops: float | None,
     bandwidth: float | None,
     tf32: bool,
@@ -56,6 +54,11 @@ def roofline(
     from ...render.writes import check_destination
     from ..options import presenters
 
+    if device_spec is None and peak_tflops is None and bandwidth is None:
+        from ...errors import VggInspectError
+
+        raise VggInspectError(f"a roofline is a device's: give --device-spec NAME ({', '.join(DEVICES)}, or cpu for "
+                              "this machine's measured peaks), or --peak-tflops and --bandwidth")  # fmt: skip
     if plot:
         check_destination(plot)
     report = api.roofline(req, device_spec=device_spec, peak_tflops=peak_tflops, bandwidth_tbs=bandwidth,
