@@ -309,10 +309,15 @@ def test_identify_tells_a_cifar_vgg16_from_vgg16_bn(tmp_path):
     """13 convs with BatchNorm and one Linear 512→10: vgg16_bn's features, not vgg16_bn."""
     found = _identify_module(tmp_path, _meta("cifar", "VGG"))
     assert found["variant"] is None and found["features"] == "vgg16_bn"
-    assert found["head"] == "one Linear 512→10"
-    assert found["differences"] == ["head: one Linear 512→10 instead of fc6–fc8"]
+    assert found["head"] == "one Linear 512→10 (fc6, as summary names it)"
+    assert found["differences"] == ["head: one Linear 512→10 (fc6, as summary names it) instead of fc6–fc8"]
     assert found["how"].startswith("features match vgg16_bn")
     assert found["params"] == sum(p.numel() for p in _meta("cifar", "VGG").parameters())
+    # one rule, said in both: summary names that one Linear fc6 too
+    from vgg_inspect import api
+
+    rows = api.analyze_request(api.Request(f"{ZOO / 'cifar.py'}:VGG", input_size=32)).layers
+    assert [r.name for r in rows if r.type == "Linear"] == ["fc6"]
 
 
 def test_identify_reads_timms_key_layout(tmp_path):

@@ -102,9 +102,13 @@ def _conv_name(tokens: Sequence[Token], n: int) -> str:
 
 
 def _describe(head: list[Module]) -> str:
+    """The head as summary names its layers: the weight layers after the features are fc6, fc7...
+    in order (a single Linear is fc6, as a summary of the model shows it)."""
     parts = []
     for _, kind, s in head:
-        if kind == LayerKind.FC:
+        if kind == LayerKind.FC and len(head) == 1:
+            parts.append(f"Linear {s[1]}→{s[0]} (fc6, as summary names it)")
+        elif kind == LayerKind.FC:
             parts.append(f"Linear {s[1]}→{s[0]}")
         elif kind == LayerKind.CONV:
             parts.append(f"{s[2]}x{s[3]} conv {s[1]}→{s[0]}")
