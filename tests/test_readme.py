@@ -103,3 +103,16 @@ def test_readme_quotes_every_convention_as_the_tool_states_it():
     listed = dict(re.findall(r"^- `(\w+)`: (.*)\.$", README, re.M))
     stated = vgg_inspect.analyze("vgg16").conventions
     assert {k: listed.get(k) for k in stated} == stated
+
+
+def test_contributing_names_only_files_that_exist():
+    """CONTRIBUTING.md (the layout, adding an op in two files and one suite entry, the benchmarks):
+    every file path it names in backquotes exists, so the guide does not drift from the code."""
+    root = pathlib.Path(__file__).parents[1]
+    text = (root / "CONTRIBUTING.md").read_text(encoding="utf-8")
+    assert "two files" in text and "tests/test_op_suite.py" in text
+    paths = set(re.findall(r"`((?:[a-z_]+/)+[a-z_]+\.(?:py|json|toml|sh))`", text))
+    assert paths
+    missing = [p for p in sorted(paths) if not any((base / p).exists() for base in (root, root / "vgg_inspect"))]
+    assert missing == []
+    assert "CONTRIBUTING.md" in README and "LICENSE" in README and (root / "LICENSE").exists()
