@@ -215,3 +215,24 @@ def test_memory_on_a_card_uses_its_capacity_and_says_what_is_not_modelled():
 def test_roofline_asks_for_its_device():
     result = _run("roofline", "vgg16")
     assert result.exit_code == 2 and "--device-spec" in result.output and "cpu" in result.output
+
+
+def test_long_work_says_what_runs_on_a_terminal_only(monkeypatch):
+    """A spinner on stderr where it is a terminal, cleared when done; nothing in a pipe, a file or CI."""
+    import io
+    import sys
+    import time
+
+    from vgg_inspect.cli.options import working
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    piped, terminal = io.StringIO(), Tty()
+    for stream in (piped, terminal):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with working("running fvcore"):
+            time.sleep(0.2)
+    assert piped.getvalue() == ""
+    assert "running fvcore" in terminal.getvalue() and terminal.getvalue().endswith("\x1b[2K")  # erased after

@@ -417,3 +417,18 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[str], None]
     ) as progress:
         task = progress.add_task(description, total=total)
         yield lambda what: progress.update(task, advance=1, description=what)
+
+
+@contextlib.contextmanager
+def working(what: str) -> Iterator[None]:
+    """A spinner on stderr saying what runs, where stderr is a terminal (nothing in a pipe, a file or
+    CI): the peers' real runs, an identification of a large file."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield
+        return
+    from rich.console import Console
+
+    with Console(stderr=True).status(what):
+        yield

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from ... import api
-from ..options import Command, Output, emit, examples, output_options, presenters
+from ..options import Command, Output, emit, examples, output_options, presenters, working
 
 
 @click.command(
@@ -21,5 +21,6 @@ def identify(out: Output, path: str) -> None:
     """Name the variant, class count, BatchNorm use and input channels of a state dict (loaded
     with weights_only=True: never pickled code), from torchvision's key layout or, for renamed
     keys, the sequence of weight shapes; otherwise the closest variant and where it differs."""
-    found = api.identify(path)
+    with working(f"reading {path}"):
+        found = api.identify(path)
     emit(out, found, lambda: presenters.identify_view(found))

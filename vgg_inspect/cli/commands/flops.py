@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import sys
 from typing import TYPE_CHECKING
 
@@ -9,7 +10,7 @@ import click
 
 from ... import api, validate
 from ...request import Request
-from ..options import Command, Output, emit, examples, model_options, presenters
+from ..options import Command, Output, emit, examples, model_options, presenters, working
 
 if TYPE_CHECKING:
     from ...render.views import View
@@ -68,8 +69,10 @@ def flops(
     """MACs and FLOPs per layer, with the convention stated; several --input sizes compare growth."""
     req = req.replace(input_requires_grad=input_requires_grad)
     sizes = validate.input_sizes(req.input_size)
-    report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers, sizes=sizes,
-                       train=train)  # fmt: skip
+    running = "running FlopCounterMode, fvcore and torchinfo on the model" if compare or peers else ""
+    with working(running) if running else contextlib.nullcontext():
+        report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers,
+                           sizes=sizes, train=train)  # fmt: skip
 
     def flops_views() -> list[View]:
         found = presenters.flops_views(report, all_layers, train)
