@@ -116,3 +116,13 @@ def test_contributing_names_only_files_that_exist():
     missing = [p for p in sorted(paths) if not any((base / p).exists() for base in (root, root / "vgg_inspect"))]
     assert missing == []
     assert "CONTRIBUTING.md" in README and "LICENSE" in README and (root / "LICENSE").exists()
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["check vgg16 --expect params=138357544 --expect macs=15.47G", "explain vgg16 138M 30.94G"],
+)
+def test_readme_first_screen_outputs_are_the_real_ones(line):
+    block = README.split(f"### `vgg-inspect {line}`\n\n```\n")[1].split("```")[0]
+    res = CliRunner().invoke(cli, shlex.split(line), env={"COLUMNS": "100"})
+    assert res.output.strip() == block.strip()
