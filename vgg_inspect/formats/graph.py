@@ -44,8 +44,7 @@ class Node:
     inputs: tuple[str, ...]
     output: str
     params: int | None = None  # what the file holds for it (ONNX initializers); None: the record's count
-    trainable: int | None = None  # of which trainable; None: all of params
-    buffers: int | None = None  # statistics it holds (a BatchNorm's moving mean and variance)
+    trainable: int | None = None  # of which trainable; None: all of params (0: a frozen layer)
     alias: bool = False  # no row: its output is its input (Identity, Transpose, Dropout removed at export)
     value: bool = False  # no row: integers computed from shapes (ONNX Shape -> Gather -> Concat), its build
     # stores them for the node that reads them (a Reshape's target)
@@ -130,7 +129,7 @@ def description_traces(path: str, desc: Description, input_shape: Shape, itemsiz
         shapes[node.output] = out
         params = op.params() if node.params is None else node.params
         trainable = params if node.trainable is None else node.trainable
-        buffers = desc.buffers.get(node.name, op.buffers() if node.buffers is None else node.buffers)
+        buffers = desc.buffers.get(node.name, op.buffers())
         shown = node.type_label if isinstance(op, ops.Unknown) else op.type_name  # an unknown: the file's type
         traces.append(LayerTrace(
             module=node.name, type=shown, op=op, input_shape=in_shapes[0] if in_shapes else input_shape,
@@ -157,7 +156,7 @@ def flat(shape: Shape, start: int = 1) -> Shape:
     return (*shape[:start], math.prod(shape[start:]))
 
 
-def broadcast(path: str, name: str, shapes: Sequence[Shape]) -> Shape:
+def broadcast(shapes: Sequence[Shape]) -> Shape:
     rank = max(map(len, shapes))
     out = []
     for sizes in zip(*((1,) * (rank - len(s)) + tuple(s) for s in shapes)):
@@ -182,7 +181,7 @@ def join(kind: str, axis: int = 1) -> Build:
     def build(shapes: Sequence[Shape]) -> tuple[ops.Op, Shape | None]:
         if kind == "cat":
             return ops.Pointwise("cat", copy=True), concatenated(shapes, axis)
-        return ops.Pointwise(kind), broadcast("", kind, shapes)
+        return ops.Pointwise(kind), broadcast(shapes)
 
     return build
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from .. import ops
-from .graph import Build, Shape, broadcast, concatenated, fixed, join, same_pads
+from .graph import Build, Shape, concatenated, fixed, join, same_pads
 from .onnx_wire import OnnxNode
 
 # Ops that only make integers from shapes (the legacy exporter's x.view(x.size(0), -1)): no rows
@@ -220,8 +220,8 @@ def _simple(op: ops.Op) -> Any:
 
 
 def _dropout(r: Any, n: OnnxNode, label: str, biased: bool) -> Rows:
-    ratio = r.values.get(n.inputs[1], None) if len(n.inputs) > 1 else None
-    p = _float(n, "ratio", 0.5) if ratio is None else 0.5
+    # opset 12 on gives the ratio as a float tensor input, which is not read: no count depends on it
+    p = _float(n, "ratio", 0.5)
     return [(label, "Dropout", fixed(ops.Dropout(p)), 0)]
 
 
@@ -310,4 +310,4 @@ def value_build(r: Any, n: OnnxNode) -> Build:
     return build
 
 
-__all__ = ["ALIASES", "OPS", "VALUE_OPS", "Rows", "broadcast", "rows", "value_build"]
+__all__ = ["ALIASES", "OPS", "VALUE_OPS", "Rows", "rows", "value_build"]

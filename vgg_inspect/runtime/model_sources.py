@@ -28,6 +28,7 @@ from .instantiate import (  # noqa: E402
     state_bytes,
 )
 from .module_report import kernel_warnings, module_report  # noqa: E402
+from .op_table import module_from_op  # noqa: E402
 
 
 class BuiltinSource:
@@ -51,20 +52,17 @@ class RebuiltSource:
     module per row, in order; a graph that branches, or a row with no torch module, cannot be."""
 
     def __init__(self, traces: list[LayerTrace], name: str) -> None:
-        from .op_table import module_from_op
-
         self.traces, self.name = traces, name
         joins = [t.module for t in traces if not t.chained]
         if joins:
             raise AnalysisError(f"{name} is rebuilt in torch as a chain of its rows, and its graph branches or "
                                 f"joins at {joins[0]}: bench times chains only")  # fmt: skip
-        self._make = module_from_op
 
     def on_meta(self, dtype: str) -> nn.Module:
         layers = []
         for t in self.traces:
             try:
-                layers.append(self._make(t.op, TORCH_DTYPES[dtype]))
+                layers.append(module_from_op(t.op, TORCH_DTYPES[dtype]))
             except TypeError:
                 raise AnalysisError(f"{self.name}: {t.module} ({t.type}) has no torch module to rebuild it with, "
                                     "so bench cannot time the file's network") from None  # fmt: skip
