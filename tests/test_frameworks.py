@@ -695,3 +695,16 @@ def test_mutated_keras_configs_are_clean_errors_or_reports(tmp_path):
             _analyze(path)
         except VggInspectError:
             pass
+
+
+def test_a_frozen_keras_layer_counts_as_non_trainable(keras, tmp_path):
+    model = _small_vgg(keras, bn=True)
+    model.get_layer("conv8").trainable = False
+    path = tmp_path / "frozen.json"
+    path.write_text(model.to_json())
+    report = _analyze(path)
+    trainable = sum(math.prod(w.shape) for w in model.trainable_weights)
+    assert report.totals.trainable_params == trainable
+    totals = next(w for w in report.warnings if w.startswith("Keras's own totals"))
+    assert f"Trainable params: {trainable:,}," in totals
+    assert f"Non-trainable params: {model.count_params() - trainable:,}" in totals

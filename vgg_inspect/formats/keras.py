@@ -192,7 +192,8 @@ class _Reader:
             builds.append((f"{name}/{act}", str(act), fixed(activation(str(act)))))
         current = list(inputs)
         for row, label, build in builds:
-            self.nodes.append(Node(row, label, build, tuple(current), row))
+            frozen = 0 if name in self.trainable_off else None  # trainable false: its weights count as non-trainable
+            self.nodes.append(Node(row, label, build, tuple(current), row, trainable=frozen))
             current = [row]
         return current
 
