@@ -232,8 +232,11 @@ def changes(old: str, new: str) -> list[str]:
     a, b = _json(old), _json(new)
     if a is not None and b is not None:
         fa, fb = _flat(a), _flat(b)
-        return [f"{k}: {fa.get(k, '(absent)')!r} -> {fb.get(k, '(absent)')!r}" for k in sorted(set(fa) | set(fb))
-                if fa.get(k, ...) != fb.get(k, ...)]  # fmt: skip
+        moved = [f"{k}: {fa.get(k, '(absent)')!r} -> {fb.get(k, '(absent)')!r}" for k in sorted(set(fa) | set(fb))
+                 if fa.get(k, ...) != fb.get(k, ...)]  # fmt: skip
+        if moved or old == new:
+            return moved
+        # the same values, other text (the exit line, stderr): fall through to the lines
     la, lb = old.splitlines(), new.splitlines()
     return [f"line {i + 1}: {x!r} -> {y!r}" for i, (x, y) in enumerate(zip(la, lb)) if x != y] + (
         [f"{len(lb) - len(la):+d} lines"] if len(la) != len(lb) else []

@@ -197,6 +197,34 @@ def test_ctrl_c_keeps_the_iterations_done(monkeypatch):
     assert got.stopped and len(got.times) == 2
 
 
+def test_ctrl_c_in_a_later_warm_up_keeps_the_runs_done():
+    """Ctrl-C while batch 2 warms up (nothing of it timed): batch 1's run is kept, the table says the
+    runs after it were not made; the CLI prints it (exit 0) rather than losing it."""
+    steps = []
+
+    def on_step(what):
+        steps.append(what)
+        if len(steps) == 4:  # batch 1: 1 warm-up + 2 timed; then batch 2's first warm-up step
+            raise KeyboardInterrupt
+
+    report = bench(Request(**SMALL), batches=[1, 2], dtypes=["float32", "bfloat16"], iterations=2, warmup=1,
+                   on_step=on_step)  # fmt: skip
+    runs = report.bench.runs
+    assert [(r.batch, r.dtype, r.iterations, r.stopped) for r in runs] == [(1, "float32", 2, True)]
+    from vgg_inspect.render.presenters import bench_views
+
+    notes = " ".join(n for v in bench_views(report, False) for n in v.notes)
+    assert "Stopped by Ctrl-C" in notes and "were not made" in notes
+
+
+def test_ctrl_c_before_anything_is_timed_is_an_interruption():
+    def on_step(what):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        bench(Request(**SMALL), batches=[1], iterations=2, warmup=1, on_step=on_step)
+
+
 def test_bench_bad_input():
     for args, message in (
         (["--device", "cuda"], "is not available"),

@@ -236,3 +236,42 @@ def test_long_work_says_what_runs_on_a_terminal_only(monkeypatch):
             time.sleep(0.2)
     assert piped.getvalue() == ""
     assert "running fvcore" in terminal.getvalue() and terminal.getvalue().endswith("\x1b[2K")  # erased after
+
+
+def test_ctrl_c_during_a_peer_keeps_the_peers_done(monkeypatch):
+    """Item 16: Ctrl-C while fvcore runs keeps FlopCounterMode's number, marks fvcore stopped and
+    torchinfo not run, and each step is announced (what runs, how far) to the progress display."""
+    pytest.importorskip("torch")
+    from vgg_inspect import api
+    from vgg_inspect.runtime import peer_tools
+
+    real = peer_tools.require
+
+    def interrupted(name, what):
+        if name.startswith("fvcore"):
+            raise KeyboardInterrupt
+        return real(name, what)
+
+    monkeypatch.setattr(peer_tools, "require", interrupted)
+    steps: list[str] = []
+    report = api.flops(api.Request("vgg11", input_size=32), compare=True, on_step=steps.append)
+    got = {p.tool: (p.status, p.value, p.reason) for p in report.peers}
+    assert got[peer_tools.FLOP_COUNTER] == ("agrees", 2 * report.totals.macs, None)
+    assert got[peer_tools.FVCORE] == ("skipped", None, "stopped by Ctrl-C")
+    assert got[peer_tools.TORCHINFO][:2] == ("skipped", None) and "Ctrl-C" in got[peer_tools.TORCHINFO][2]
+    assert steps[:2] == [f"running {peer_tools.FLOP_COUNTER} (1 of 3; Ctrl-C keeps the peers done)",
+                         f"running {peer_tools.FVCORE} (2 of 3; Ctrl-C keeps the peers done)"]  # fmt: skip
+
+
+def test_progress_is_silent_off_a_terminal(monkeypatch):
+    """The bench timing bar writes nothing, not even a blank line, where stderr is not a terminal."""
+    import io
+    import sys
+
+    from vgg_inspect.cli.options import progress_bar
+
+    piped = io.StringIO()
+    monkeypatch.setattr(sys, "stderr", piped)
+    with progress_bar("timing", 3) as step:
+        step("timed 1/3")
+    assert piped.getvalue() == ""

@@ -33,3 +33,5 @@ def test_a_change_is_named_by_the_values_that_moved() -> None:
     new = 'exit 0\n{"layers": [{"macs": 1}, {"macs": 5}], "totals": {"macs": 6}}\n--- stderr\n'
     assert changes(old, new) == ["layers[1].macs: 2 -> 5", "totals.macs: 3 -> 6"]
     assert changes("exit 0\na\nb\n", "exit 0\na\nc\n") == ["line 3: 'b' -> 'c'"]
+    # the same JSON, a stray blank line less on stderr: still a change, named by its lines
+    assert changes('exit 0\n{"a": 1}\n--- stderr\n\n', 'exit 0\n{"a": 1}\n--- stderr\n') == ["-1 lines"]

@@ -122,15 +122,17 @@ def flops(
     peers: Iterable[str] = (),
     sizes: list[tuple[int, int]] | None = None,
     train: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> Report:
     """The report with its peers (``compare``, or the ``peers`` named) and an input sweep (``sizes``);
-    ``train``: the peers are reconciled on forward + backward, where they count it."""
+    ``train``: the peers are reconciled on forward + backward, where they count it; ``on_step`` is
+    told which peer runs. Ctrl-C while a peer runs keeps the peers done (the rest are skipped)."""
     req = checked(req)
     train = validate.flag(train, "train")
     report, traces = _analysis(req, include)
     only = tuple(peers)
     if compare or only:
-        report.peers = compare_peers(req, report, only, traces, train=train)
+        report.peers = compare_peers(req, report, only, traces, train=train, on_step=on_step)
     if sizes and len(sizes) > 1:
         report.sweep = sweep(req, sizes, include)
     return report
@@ -199,6 +201,7 @@ def compare_peers(
     traces: list[LayerTrace] | None = None,
     *,
     train: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> list[Peer]:
     """FlopCounterMode, fvcore and torchinfo on this model, each reproduced from the report;
     ``only`` names the peers asked for explicitly (flopcounter, fvcore, torchinfo); ``traces``
@@ -218,13 +221,13 @@ def compare_peers(
         functional = [t.call is not None for t in found]
         return peer_tools.compare(report, user.on_meta(dtype), lambda: user.on_cpu(dtype), on_meta=False,
                              only=tuple(only), functional=functional, ops_=[t.op for t in found],
-                             train=train, input_requires_grad=req.input_requires_grad)  # fmt: skip
+                             train=train, input_requires_grad=req.input_requires_grad, on_step=on_step)  # fmt: skip
     built = model_sources.BuiltinSource(req.spec())
     found = traces if traces is not None else _builtin(req.replace(device=None, init=False), (), "momentum")[1]
     return peer_tools.compare(report, built.on_meta(dtype), lambda: built.on_cpu(dtype), on_meta=req.device == "meta",
                          only=tuple(only), functional=[False] * len(report.layers),
                          ops_=[t.op for t in found], train=train,
-                         input_requires_grad=req.input_requires_grad)  # fmt: skip
+                         input_requires_grad=req.input_requires_grad, on_step=on_step)  # fmt: skip
 
 
 def sweep(req: Request, sizes: list[tuple[int, int]], include: Iterable[str] | str = ()) -> list[SweepPoint]:

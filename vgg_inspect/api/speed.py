@@ -165,9 +165,15 @@ def bench(
     first = analyses[kinds[0], sizes[0]][0]  # the report the others' runs join
     for dtype in kinds:
         spec, math = _peak_spec(device, dtype, device_spec, refresh)
-        got = _bench_dtype(base.replace(dtype=dtype), [analyses[dtype, n] for n in sizes], device, spec, math,
-                           train=train, warmup=warmup, iterations=iterations, channels_last=channels_last,
-                           compile=compile, per_layer=per_layer, on_step=on_step)  # fmt: skip
+        try:
+            got = _bench_dtype(base.replace(dtype=dtype), [analyses[dtype, n] for n in sizes], device, spec, math,
+                               train=train, warmup=warmup, iterations=iterations, channels_last=channels_last,
+                               compile=compile, per_layer=per_layer, on_step=on_step)  # fmt: skip
+        except KeyboardInterrupt:  # before this dtype's first timed iteration: keep the runs done
+            if not runs:
+                raise
+            runs[-1].stopped = True
+            break
         if spec is not None and spec.name == "cpu" and not refresh and any((r.peak_percent or 0) > 100 for r in got):
             spec = _measured_again(first, spec, dtype, got)
         runs += got
@@ -262,15 +268,21 @@ def _bench_dtype(
     model = place(source.on_meta(dtype), str(device))  # checked to fit, uninitialised, then filled
     eager = b.prepare(model, channels_last, False)
     runner = b.prepare(eager, False, True) if compile else eager
-    runs = []
+    runs: list[BenchRun] = []
     for report, traces in analyses:
         batch = report.input.shape[0]
         t = report.totals
         estimate = t.training_total_bytes if train else t.inference_required_bytes
         ensure_fits(estimate - t.weight_bytes - t.buffer_bytes, device, f"a batch of {batch} at {dtype} (estimated)")
         x = b.make_input(tuple(report.input.shape), dtype, device, channels_last)
-        got = b.run(runner, x, b.clock_for(device), train=train, warmup=warmup, iterations=iterations,
-                    per_layer=eager if per_layer else None, on_step=on_step)  # fmt: skip
+        try:
+            got = b.run(runner, x, b.clock_for(device), train=train, warmup=warmup, iterations=iterations,
+                        per_layer=eager if per_layer else None, on_step=on_step)  # fmt: skip
+        except KeyboardInterrupt:  # before this batch's first timed iteration: keep the batches done
+            if not runs:
+                raise
+            runs[-1].stopped = True
+            break
         median, p90 = b.summary(got.times)
         flops = t.train_flops if train else t.flops
         layers = None

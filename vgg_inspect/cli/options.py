@@ -408,7 +408,13 @@ def examples(*lines: str) -> str:
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr while something runs (gone when it is done); each call advances it."""
+    """A progress bar on stderr while something runs, where stderr is a terminal (gone when it is
+    done; nothing at all in a pipe, a file or CI); each call advances it."""
+    import sys
+
+    if not sys.stderr.isatty():
+        yield lambda what: None
+        return
     from rich.console import Console
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -420,15 +426,15 @@ def progress_bar(description: str, total: int) -> Iterator[Callable[[str], None]
 
 
 @contextlib.contextmanager
-def working(what: str) -> Iterator[None]:
+def working(what: str) -> Iterator[Callable[[str], None]]:
     """A spinner on stderr saying what runs, where stderr is a terminal (nothing in a pipe, a file or
-    CI): the peers' real runs, an identification of a large file."""
+    CI): the peers' real runs, an identification of a large file. Each call says what runs now."""
     import sys
 
     if not sys.stderr.isatty():
-        yield
+        yield lambda what: None
         return
     from rich.console import Console
 
-    with Console(stderr=True).status(what):
-        yield
+    with Console(stderr=True).status(what) as status:
+        yield status.update

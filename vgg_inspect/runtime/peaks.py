@@ -107,7 +107,8 @@ def measure(dtype: str) -> dict[str, Any]:
     rate = _probe(kind)
     n, side = sizes_for(rate)
     _say(f"measuring this CPU's {dtype} peak once (a {n}x{n} matmul, a 256->256 3x3 convolution at {side}x{side}, "
-         f"a {COPY_BYTES // 2**20} MiB copy; cached in {cache_path()})", progress=True)  # fmt: skip
+         f"a {COPY_BYTES // 2**20} MiB copy, a few seconds; cached in {cache_path()}; Ctrl-C stops it, and a "
+         "dtype measured before stays cached)", progress=True)  # fmt: skip
     note = ""
     if dtype != "float32":
         ratio = rate / _probe(torch.float32)

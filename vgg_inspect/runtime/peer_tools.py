@@ -108,11 +108,13 @@ def compare(
     ops_: Sequence[Op],
     train: bool = False,
     input_requires_grad: bool = False,
+    on_step: Callable[[str], None] | None = None,
 ) -> list[Peer]:
     """Each peer's own number next to the number reproduced from ``report``'s per-layer data.
     ``meta_model`` is the model on meta; fvcore needs real tensors: it runs ``cpu_model()`` (its
     weights uninitialised) unless ``on_meta``, within the memory available. ``functional[i]``: row i
-    is an operation the forward calls itself, which torchinfo (modules only) cannot see."""
+    is an operation the forward calls itself, which torchinfo (modules only) cannot see. ``on_step``
+    is told which peer runs; Ctrl-C during a run keeps the peers done and skips the rest, saying so."""
     rules = _rule_values(report, ops_, functional)
     if train:  # the count asked for: forward + backward, where a peer has one
         rules[FLOP_COUNTER] = (
@@ -128,19 +130,27 @@ def compare(
     results: list[Peer] = []
 
     wanted = {SHORT[name] for name in only}
+    order = [t for t in (FLOP_COUNTER, FVCORE, TORCHINFO) if not wanted or t in wanted]
+    stopped: list[str] = []
 
     def add(tool: str, run: Callable[[], int], skip: str | None = None) -> None:
         if wanted and tool not in wanted:
             return
         reproduced, explanation = rules[tool]
+        skip = skip or (f"not run: Ctrl-C stopped the comparison during {stopped[0]}" if stopped else None)
         peer = Peer(tool, None, reproduced, explanation.split(";")[0], explanation, "skipped", skip, tool in wanted)
         if skip is None:
+            if on_step:
+                on_step(f"running {tool} ({order.index(tool) + 1} of {len(order)}; Ctrl-C keeps the peers done)")
             try:
                 peer.value = int(run())
                 peer.status = "agrees" if peer.value == reproduced else "differs"
                 if peer.status == "differs" and report.coverage.not_counted:
                     left_out = ", ".join(f"{n} (x{k})" for n, k in report.coverage.not_counted.items())
                     peer.reason = f"vgg-inspect has no formulas for {left_out}, which this peer may count"
+            except KeyboardInterrupt:  # keep what the peers before it gave
+                stopped.append(tool)
+                peer.reason = "stopped by Ctrl-C"
             except Exception as exc:  # a peer failing is reported, not fatal
                 peer.reason = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
         results.append(peer)

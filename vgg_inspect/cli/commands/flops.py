@@ -70,9 +70,9 @@ def flops(
     req = req.replace(input_requires_grad=input_requires_grad)
     sizes = validate.input_sizes(req.input_size)
     running = "running FlopCounterMode, fvcore and torchinfo on the model" if compare or peers else ""
-    with working(running) if running else contextlib.nullcontext():
+    with working(running) if running else contextlib.nullcontext(lambda what: None) as on_step:
         report = api.flops(req.replace(input_size=sizes[0]), include=include, compare=compare, peers=peers,
-                           sizes=sizes, train=train)  # fmt: skip
+                           sizes=sizes, train=train, on_step=on_step)  # fmt: skip
 
     def flops_views() -> list[View]:
         found = presenters.flops_views(report, all_layers, train)

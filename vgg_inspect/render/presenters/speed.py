@@ -190,7 +190,8 @@ def bench_views(report: Report, all_layers: bool = False) -> list[View]:
         notes.append("float32 convolutions run as TF32 on this GPU (torch.backends.cudnn.allow_tf32, on by torch's "
                      "default), so the fraction is of the TF32 peak; set it False to time IEEE float32.")  # fmt: skip
     if any(r.stopped for r in bench.runs):
-        notes.append("Stopped by Ctrl-C: the last batch has the iterations done so far.")
+        notes.append("Stopped by Ctrl-C: the table has the runs done (Runs: the iterations timed in each); the runs "
+                     "after its last row were not made.")  # fmt: skip
     m, i = report.model, report.input
     shape = "x".join(map(str, i.shape[1:]))
     title = f"Measured {what}: {m.name}, {shape} per image, {dtypes}, on {bench.device} (FLOPs: closed form)"
