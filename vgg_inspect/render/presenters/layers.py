@@ -16,6 +16,16 @@ def visible(report: Report, all_layers: bool) -> list[LayerRow]:
     return [r for r in report.layers if all_layers or r.kind not in NEUTRAL_KINDS]
 
 
+def _hidden(report: Report, all_layers: bool) -> list[str]:
+    """Why the table has fewer rows than report.layers: the rows folded away, by type."""
+    hidden = [r.type for r in report.layers if not all_layers and r.kind in NEUTRAL_KINDS]
+    if not hidden:
+        return []
+    types = ", ".join(f"{hidden.count(t)} {t}" for t in dict.fromkeys(hidden))
+    return [f"{len(report.layers) - len(hidden)} of {len(report.layers)} rows shown; not shown: {types} (no "
+            "parameters, no MACs): --all-layers shows them, and the JSON (report.layers) holds every row."]  # fmt: skip
+
+
 def _title(report: Report, what: str) -> str:
     m, i = report.model, report.input
     where = f"instantiated on {i.device}" if i.analysis == "instantiated" else "analytical"
@@ -108,6 +118,7 @@ def summary_views(report: Report, all_layers: bool = False) -> list[View]:
         f"Activation column: output of each layer ({report.input.dtype}, batch {report.input.shape[0]}); "
         f"total {units.bytes_full(t.activation_bytes)} ({report.conventions['activation_bytes']}).",
         f"Weights: {units.bytes_full(t.weight_bytes)}.  RF: receptive field in input pixels; jump: effective stride.",
+        *_hidden(report, all_layers),
     ]
     views = [View(_title(report, "Summary"), cols, visible(report, all_layers), _warned(report, notes), _style)]
     return views + ([groups_view(report)] if report.groups else [])
