@@ -275,3 +275,37 @@ def test_progress_is_silent_off_a_terminal(monkeypatch):
     with progress_bar("timing", 3) as step:
         step("timed 1/3")
     assert piped.getvalue() == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "kept", "dropped"),
+    [(["params", "vgg16"], "Formula", "Type"), (["roofline", "vgg16", "--device-spec", "h100-sxm"], "FLOPs", "Share")],
+)
+def test_at_80_columns_the_column_a_command_exists_for_stays(args, kept, dropped):
+    """Item 13: params keeps Formula, roofline keeps FLOPs; what was left out is named under it."""
+    result = CliRunner().invoke(cli, args, env={"COLUMNS": "80"})
+    header = next(line for line in result.output.splitlines() if line.startswith("┃") and "Layer" in line)
+    assert kept in header and dropped not in header
+    left_out = next(line for line in result.output.splitlines() if line.startswith("Left out to fit 80 columns"))
+    assert dropped in left_out
+    assert max(len(line) for line in result.output.splitlines()) <= 80
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["summary", "vgg16", "--input", "224,320"], "summary takes one --input value, not the list '224,320'; "
+                                                      "flops takes a comma list (--input 224,320)"),
+        (["memory", "vgg16", "--batch", "1,8"], "memory takes one --batch value, not the list '1,8'; roofline and "
+                                                 "bench take a comma list (--batch 1,8)"),
+        (["params", "--dtype", "float32,bfloat16"], "bench takes a comma list (--dtype float32,bfloat16)"),
+    ],
+)  # fmt: skip
+def test_a_list_where_one_value_is_taken_says_which_commands_take_lists(args, message):
+    """Item 13: lists are taken where a sweep makes sense (flops --input, roofline and bench --batch,
+    bench --dtype); elsewhere a list is one line naming the commands that take one."""
+    result = _run(*args)
+    assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+    swept = _run("flops", "vgg16", "--input", "224,320")
+    assert swept.exit_code == 0 and "Compute by input size" in swept.output
+    assert _run("memory", "vgg16", "--batch", "8").exit_code == 0

@@ -322,7 +322,7 @@ def model_options(
                 metavar="SIZE",
                 help="Input size S or HxW" + (", or a comma list to compare sizes." if multi_input else "."),
             ),
-            click.option("--batch", type=int, default=1, show_default=True, help="Batch size.")
+            click.option("--batch", default="1", show_default=True, metavar="N", help="Batch size.")
             if not multi_batch
             else click.option(
                 "--batch", default="1", show_default=True, metavar="N[,N...]", help="Batch size, or a comma list."
@@ -375,6 +375,9 @@ def model_options(
         @functools.wraps(f)
         def command(*args: Any, **kwargs: Any) -> Any:
             values = {k: kwargs.pop(k, None) for k in REQUEST_FIELDS}
+            _one_value_here(values, multi_input, multi_batch, multi_dtype)
+            if not multi_batch:
+                values["batch"] = _one_count(values["batch"])
             if multi_batch:  # the command receives every batch; the request holds the first
                 kwargs["batches"] = batches = validate.counts(values["batch"], "batch")
                 values["batch"] = batches[0]
@@ -388,6 +391,28 @@ def model_options(
         return output_options(command) if outputs else command
 
     return decorate
+
+
+# The commands that take a comma list for an option, where a sweep makes sense.
+LISTS = {"input_size": ("--input", "flops", "224,320"), "batch": ("--batch", "roofline and bench", "1,8"),
+         "dtype": ("--dtype", "bench", "float32,bfloat16")}  # fmt: skip
+
+
+def _one_value_here(values: dict[str, Any], *multi: bool) -> None:
+    """A comma list given to a command that takes one value: say so, and which commands take one."""
+    ctx = click.get_current_context()
+    for (field, (option, takers, example)), takes_list in zip(LISTS.items(), multi, strict=True):
+        value = values.get(field)
+        if not takes_list and isinstance(value, str) and "," in value:
+            raise click.UsageError(f"{ctx.info_name} takes one {option} value, not the list '{value}'; "
+                                   f"{takers} take{'s' if ' and ' not in takers else ''} a comma list "
+                                   f"({option} {example}) to compare them")  # fmt: skip
+
+
+def _one_count(text: str) -> int | str:
+    """--batch where one value is taken: an integer (the API says if it is below 1), else the text
+    itself, which the API refuses saying what it expected."""
+    return int(text) if text.strip().lstrip("+-").isdigit() else text
 
 
 # The model options, gathered into the Request a command receives as ``req``.

@@ -50,7 +50,7 @@ def _warned(report: Report, notes: list[str]) -> list[str]:
 def _name_columns(report: Report) -> list[Column]:
     """Layer, module, type and output shape. Where the layers are named by module path (your model,
     not VGG-shaped: block1.0, block1.1), the type and the shape tell them apart: they stay."""
-    by_path = any(r.name == r.module for r in report.layers)
+    by_path = any(r.name == r.module and "." in r.module for r in report.layers)  # not torchvision's avgpool
     return [
         Column("Layer", lambda r: r.name, justify="left"),
         Column("Module", lambda r: r.module, justify="left", drop=9),
@@ -78,7 +78,7 @@ def params_views(report: Report, all_layers: bool = False) -> list[View]:
         running[r.module] = acc
     cols = _name_columns(report) + [
         Column("Params", lambda r: r.params, units.count, compact=units.si),
-        Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left", drop=6),
+        Column("Formula", lambda r: r.params_formula, lambda v: v or "", justify="left"),  # what params is for
         Column("Share %", lambda r: round(100 * r.params / total, 2), lambda v: f"{v:.2f}", drop=5),
         Column("Running total", lambda r: running[r.module], units.count, drop=7, compact=units.si),
     ]

@@ -53,8 +53,8 @@ def roofline_views(report: Report, all_layers: bool = False) -> list[View]:
     what = "train step (forward + backward)" if roof.train else "inference forward"
     cols = [
         Column("Layer", lambda x: x.name, justify="left"),
-        Column("FLOPs", lambda x: x.flops, units.count, compact=units.si, drop=4),
-        Column("Bytes moved", lambda x: x.bytes, units.count, compact=lambda v: units.si(v, "B"), drop=3),
+        Column("FLOPs", lambda x: x.flops, units.count, compact=units.si),  # what a roofline weighs
+        Column("Bytes moved", lambda x: x.bytes, units.count, compact=lambda v: units.si(v, "B")),
         Column("FLOP/byte", lambda x: x.intensity, _per_byte),
         Column("Bound", lambda x: x.bound, justify="left"),
         Column("Time", lambda x: x.time_s, seconds),
