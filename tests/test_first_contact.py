@@ -309,3 +309,33 @@ def test_a_list_where_one_value_is_taken_says_which_commands_take_lists(args, me
     swept = _run("flops", "vgg16", "--input", "224,320")
     assert swept.exit_code == 0 and "Compute by input size" in swept.output
     assert _run("memory", "vgg16", "--batch", "8").exit_code == 0
+
+
+def test_ctrl_c_during_the_effective_field_keeps_the_samples_done():
+    """Item 16: Ctrl-C after two of four samples gives the field of those two, and says so; before
+    the first sample it is an interruption (nothing to keep)."""
+    pytest.importorskip("torch")
+    from vgg_inspect import api
+
+    def stop_after(n):
+        seen = []
+
+        def on_step(what):
+            seen.append(what)
+            if what.startswith(f"sample {n}/"):
+                raise KeyboardInterrupt
+
+        return on_step
+
+    req = api.Request("vgg11", input_size=32)
+    report = api.receptive_field(req, effective=True, layer="conv3_1", samples=4, on_step=stop_after(2))
+    field = report.effective_receptive_field
+    whole = api.receptive_field(req, effective=True, layer="conv3_1", samples=2).effective_receptive_field
+    assert field.samples == 2 and field.heatmap == whole.heatmap and field.mass_squares == whole.mass_squares
+    assert any("after 2 of 4 samples" in w for w in report.warnings)
+
+    def at_once(what):
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        api.receptive_field(req, effective=True, layer="conv3_1", samples=4, on_step=at_once)

@@ -185,8 +185,12 @@ def receptive_field(
     req = checked(req)
     report, traces = _analysis(req)
     if effective:
-        report.effective_receptive_field = effective_field(req, report, layer=layer, mode=mode, seed=seed,
-                                                           samples=samples, on_step=on_step, traces=traces)  # fmt: skip
+        field = effective_field(req, report, layer=layer, mode=mode, seed=seed, samples=samples, on_step=on_step,
+                                traces=traces)  # fmt: skip
+        if mode != "support" and field.samples < samples:
+            report.warnings.append(f"Ctrl-C stopped the empirical field after {field.samples} of {samples} samples: "
+                                   "the field shown is their average")  # fmt: skip
+        report.effective_receptive_field = field
     return report
 
 

@@ -88,8 +88,8 @@ def effective_field(
     if mode == "effective":
         torch.manual_seed(seed)
         init_weights(features)
-    grad_sum = _gradients(features, mode, seed, samples, (1, channels, crop[0], crop[1]), local_unit, step)
-    return _result(row, mode, seed, 1 if mode == "support" else samples, unit, centre, theoretical, grad_sum, origin)
+    grad_sum, done = _gradients(features, mode, seed, samples, (1, channels, crop[0], crop[1]), local_unit, step)
+    return _result(row, mode, seed, done, unit, centre, theoretical, grad_sum, origin)
 
 
 def _gradients(
@@ -101,9 +101,10 @@ def _gradients(
     unit: tuple[int, int],
     step: Callable[[str], None],
     output: Callable[[nn.Module, torch.Tensor], torch.Tensor] | None = None,
-) -> torch.Tensor:
+) -> tuple[torch.Tensor, int]:
     """|d unit / d input| summed over channels and ``samples`` inputs (one positive input in
-    support mode, where weights are positive and max-pools average). ``output`` reads the layer's
+    support mode, where weights are positive and max-pools average), and how many ran (fewer where
+    Ctrl-C stopped it after one at least). ``output`` reads the layer's
     output from a run of ``model`` (default: the model's own output)."""
     if mode == "support":
         model = _positive(model).double()
@@ -113,16 +114,22 @@ def _gradients(
     read = output or (lambda m, x: m(x))
     grad_sum = torch.zeros(shape[2], shape[3], dtype=torch.float64)
     generator = torch.Generator().manual_seed(seed)
-    for i in range(samples):
-        x = torch.ones(shape, dtype=torch.float64) if mode == "support" else torch.randn(shape, generator=generator)
-        x.requires_grad_(True)
-        with _average_pools(mode == "support"):
-            out = read(model, x)
-        out[0, :, unit[0], unit[1]].sum().backward()
-        assert x.grad is not None
-        grad_sum += x.grad[0].abs().sum(0).double()
-        step(f"sample {i + 1}/{samples}")
-    return grad_sum
+    done = 0
+    try:
+        for i in range(samples):
+            x = torch.ones(shape, dtype=torch.float64) if mode == "support" else torch.randn(shape, generator=generator)
+            x.requires_grad_(True)
+            with _average_pools(mode == "support"):
+                out = read(model, x)
+            out[0, :, unit[0], unit[1]].sum().backward()
+            assert x.grad is not None
+            grad_sum += x.grad[0].abs().sum(0).double()
+            done += 1
+            step(f"sample {i + 1}/{samples} (Ctrl-C keeps the samples done)")
+    except KeyboardInterrupt:  # the samples done are a field of their own: keep them
+        if not done:
+            raise
+    return grad_sum, done
 
 
 def _geometry(row: LayerRow, size: tuple[int, int]) -> tuple[tuple[int, int], tuple[Any, ...], list[int]]:
@@ -207,9 +214,9 @@ def module_effective_field(
     ensure_fits(need, torch.device("cpu"), "the empirical field of your model (the whole image, up to the layer)")
     torch.manual_seed(seed)
     model = build().eval()
-    grad_sum = _gradients(model, mode, seed, samples, (1, channels, h, w), unit, step,
-                          output=lambda m, x: _output_at(m, row, call, x))  # fmt: skip
-    return _result(row, mode, seed, 1 if mode == "support" else samples, unit, centre, theoretical, grad_sum, [0, 0])
+    grad_sum, done = _gradients(model, mode, seed, samples, (1, channels, h, w), unit, step,
+                                output=lambda m, x: _output_at(m, row, call, x))  # fmt: skip
+    return _result(row, mode, seed, done, unit, centre, theoretical, grad_sum, [0, 0])
 
 
 def _output_at(model: nn.Module, row: LayerRow, call: tuple[str, int] | None, x: torch.Tensor) -> torch.Tensor:
