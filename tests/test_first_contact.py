@@ -223,7 +223,7 @@ def test_long_work_says_what_runs_on_a_terminal_only(monkeypatch):
     import sys
     import time
 
-    from vgg_inspect.cli.options import working
+    from vgg_inspect.cli.progress import working
 
     class Tty(io.StringIO):
         def isatty(self):
@@ -268,7 +268,7 @@ def test_progress_is_silent_off_a_terminal(monkeypatch):
     import io
     import sys
 
-    from vgg_inspect.cli.options import progress_bar
+    from vgg_inspect.cli.progress import progress_bar
 
     piped = io.StringIO()
     monkeypatch.setattr(sys, "stderr", piped)

@@ -9,7 +9,7 @@ import sys
 
 import click
 
-from .options import Group
+from .group import Group
 
 
 def _debug(value: bool) -> None:

@@ -1,11 +1,11 @@
-"""Option parsing shared by the commands: ParamTypes, the model options, and error rendering."""
+"""Option parsing shared by the commands: the model and output options, the help's sections, and
+error rendering (the group that loads commands: group.py; progress on a terminal: progress.py)."""
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import click
@@ -79,66 +79,6 @@ OPTION_NAMES = {
 
 def message(exc: VggInspectError) -> str:
     return exc.render(OPTION_NAMES)
-
-
-class Group(click.Group):
-    """Loads a command's module only when that command runs (or help lists it), and turns the
-    tool's own errors into one line on stderr and their exit code."""
-
-    def __init__(
-        self, *args: Any, lazy: dict[str, str] | None = None, lines: dict[str, str] | None = None, **kwargs: Any
-    ) -> None:
-        super().__init__(*args, **kwargs)
-        self.lazy = lazy or {}  # command name -> "module:function" under vgg_inspect.cli.commands
-        self.lines = lines or {}  # command name -> its line in the top-level help
-
-    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
-        """Each command with its whole short line (no module is imported to list them)."""
-        rows = [(name, self.lines.get(name, "")) for name in self.list_commands(ctx)]
-        with formatter.section("Commands"):
-            formatter.write_dl(rows)
-
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        return [*super().list_commands(ctx), *self.lazy]
-
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        """``--debug`` anywhere before ``--`` (every error says "--debug shows the traceback", and
-        people add it at the end of the line they ran): taken to the front, where the group reads it."""
-        end = args.index("--") if "--" in args else len(args)
-        if "--debug" in args[1:end]:
-            args = ["--debug", *(a for i, a in enumerate(args) if not (a == "--debug" and i < end))]
-        return super().parse_args(ctx, args)
-
-    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
-        """click's, with the command meant where a name is mistyped (``sumary``: did you mean summary?)."""
-        name = args[0] if args else ""
-        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
-            from ..errors import did_you_mean
-
-            raise click.UsageError(f"No such command '{name}'{did_you_mean(name, self.list_commands(ctx))} "
-                                   "(vgg-inspect --help lists them)", ctx)  # fmt: skip
-        return super().resolve_command(ctx, args)
-
-    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
-        if cmd_name not in self.lazy:
-            return super().get_command(ctx, cmd_name)
-        import importlib
-
-        module, name = self.lazy[cmd_name].split(":")
-        command: click.Command = getattr(importlib.import_module(f"vgg_inspect.cli.commands.{module}"), name)
-        return command
-
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except VggInspectError as exc:
-            fail(ctx, message(exc), exc.exit_code)
-        except click.UsageError as exc:  # one line, not click's usage block
-            fail(ctx, exc.format_message().replace("\n", " "), exc.exit_code)
-        except OSError as exc:  # e.g. --output into a missing folder
-            fail(ctx, f"{exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), 1)
-        except KeyboardInterrupt:
-            fail(ctx, "interrupted", 130)
 
 
 OWN_EMPTY = ("config", "dtype", "input_size", "batch")  # their own checks say "malformed" or "empty"
@@ -429,37 +369,3 @@ def given(ctx: click.Context, name: str) -> bool:
 def examples(*lines: str) -> str:
     """A command's epilog: its examples, printed at the end of --help as written."""
     return "\b\nExamples:\n" + "".join(f"  {line}\n" for line in lines)
-
-
-@contextlib.contextmanager
-def progress_bar(description: str, total: int) -> Iterator[Callable[[str], None]]:
-    """A progress bar on stderr while something runs, where stderr is a terminal (gone when it is
-    done; nothing at all in a pipe, a file or CI); each call advances it."""
-    import sys
-
-    if not sys.stderr.isatty():
-        yield lambda what: None
-        return
-    from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=Console(stderr=True), transient=True
-    ) as progress:
-        task = progress.add_task(description, total=total)
-        yield lambda what: progress.update(task, advance=1, description=what)
-
-
-@contextlib.contextmanager
-def working(what: str) -> Iterator[Callable[[str], None]]:
-    """A spinner on stderr saying what runs, where stderr is a terminal (nothing in a pipe, a file or
-    CI): the peers' real runs, an identification of a large file. Each call says what runs now."""
-    import sys
-
-    if not sys.stderr.isatty():
-        yield lambda what: None
-        return
-    from rich.console import Console
-
-    with Console(stderr=True).status(what) as status:
-        yield status.update

@@ -5,7 +5,8 @@ from __future__ import annotations
 import click
 
 from ... import api
-from ..options import Command, Output, emit, examples, output_options, presenters, working
+from ..options import Command, Output, emit, examples, output_options, presenters
+from ..progress import working
 
 
 @click.command(

@@ -10,7 +10,8 @@ import click
 
 from ... import api, validate
 from ...request import Request
-from ..options import Command, Output, emit, examples, model_options, presenters, working
+from ..options import Command, Output, emit, examples, model_options, presenters
+from ..progress import working
 
 if TYPE_CHECKING:
     from ...render.views import View

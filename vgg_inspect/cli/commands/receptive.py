@@ -10,7 +10,8 @@ import click
 from ... import api
 from ...errors import VggInspectError
 from ...request import Request
-from ..options import Command, Output, emit, examples, given, model_options, presenters, progress_bar
+from ..options import Command, Output, emit, examples, given, model_options, presenters
+from ..progress import progress_bar
 
 # receptive-field has four modes; each option belongs to the modes listed here.
 RF_MODES = {

@@ -8,7 +8,8 @@ from ... import api
 from ...metrics.devices import DEVICES
 from ...request import Request
 from .. import completion
-from ..options import Command, Output, emit, examples, model_options, progress_bar
+from ..options import Command, Output, emit, examples, model_options
+from ..progress import progress_bar
 
 
 @click.command(
