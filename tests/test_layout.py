@@ -71,3 +71,14 @@ def test_missing_torch_is_a_clear_error():
     assert code_line == "2"
     assert message.startswith("Error: instantiating a model on a device needs the 'torch' package")
     assert "pip install" in message and "Traceback" not in message
+
+
+def test_no_module_is_over_400_lines():
+    """Small modules: a module that outgrows 400 lines is split where its parts separate."""
+    import pathlib
+
+    package = pathlib.Path(__file__).parents[1] / "vgg_inspect"
+    long = {
+        str(p.relative_to(package)): n for p in package.rglob("*.py") if (n := len(p.read_text().splitlines())) > 400
+    }
+    assert long == {}
