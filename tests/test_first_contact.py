@@ -306,6 +306,9 @@ def test_a_list_where_one_value_is_taken_says_which_commands_take_lists(args, me
     bench --dtype); elsewhere a list is one line naming the commands that take one."""
     result = _run(*args)
     assert result.exit_code == 2 and message in result.output and len(result.output.strip().splitlines()) == 1
+    for odd in ("+-5", "٣", "2.5", "x"):  # one line each, never int()'s traceback
+        refused = _run("memory", "vgg16", f"--batch={odd}")
+        assert refused.exit_code == 2 and refused.output.startswith("Error: --batch must be an integer"), odd
     swept = _run("flops", "vgg16", "--input", "224,320")
     assert swept.exit_code == 0 and "Compute by input size" in swept.output
     assert _run("memory", "vgg16", "--batch", "8").exit_code == 0

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -316,11 +317,11 @@ def model_options(
         def command(*args: Any, **kwargs: Any) -> Any:
             values = {k: kwargs.pop(k, None) for k in REQUEST_FIELDS}
             _one_value_here(values, multi_input, multi_batch, multi_dtype)
-            if not multi_batch:
-                values["batch"] = _one_count(values["batch"])
             if multi_batch:  # the command receives every batch; the request holds the first
                 kwargs["batches"] = batches = validate.counts(values["batch"], "batch")
                 values["batch"] = batches[0]
+            else:
+                values["batch"] = _one_count(values["batch"])
             if multi_dtype:  # likewise: every dtype to the command, the first in the request
                 kwargs["dtypes"] = dtypes = validate.names(values["dtype"], "dtype", "float32,bfloat16")
                 values["dtype"] = dtypes[0]
@@ -350,9 +351,9 @@ def _one_value_here(values: dict[str, Any], *multi: bool) -> None:
 
 
 def _one_count(text: str) -> int | str:
-    """--batch where one value is taken: an integer (the API says if it is below 1), else the text
-    itself, which the API refuses saying what it expected."""
-    return int(text) if text.strip().lstrip("+-").isdigit() else text
+    """--batch where one value is taken: an integer in ASCII digits (the API says if it is below 1),
+    else the text itself, which the API refuses saying what it expected ('+-5', '٣', '2.5')."""
+    return int(text) if re.fullmatch(r"\s*[+-]?\d+\s*", text, re.ASCII) else text
 
 
 # The model options, gathered into the Request a command receives as ``req``.
