@@ -130,18 +130,15 @@ def compare(
     results: list[Peer] = []
 
     wanted = {SHORT[name] for name in only}
-    order = [t for t in (FLOP_COUNTER, FVCORE, TORCHINFO) if not wanted or t in wanted]
     stopped: list[str] = []
 
-    def add(tool: str, run: Callable[[], int], skip: str | None = None) -> None:
-        if wanted and tool not in wanted:
-            return
+    def add(tool: str, run: Callable[[], int], skip: str | None, place: str) -> None:
         reproduced, explanation = rules[tool]
         skip = skip or (f"not run: Ctrl-C stopped the comparison during {stopped[0]}" if stopped else None)
         peer = Peer(tool, None, reproduced, explanation.split(";")[0], explanation, "skipped", skip, tool in wanted)
         if skip is None:
             if on_step:
-                on_step(f"running {tool} ({order.index(tool) + 1} of {len(order)}; Ctrl-C keeps the peers done)")
+                on_step(f"running {tool} ({place}; Ctrl-C keeps the peers done)")
             try:
                 peer.value = int(run())
                 peer.status = "agrees" if peer.value == reproduced else "differs"
@@ -187,9 +184,11 @@ def compare(
             stats = ti.summary(meta_model, input_size=shape, device="meta", verbose=0, dtypes=[TORCH_DTYPES[dtype]])
         return int(stats.total_mult_adds)
 
-    add(FLOP_COUNTER, flop_counter)
-    add(FVCORE, fvcore, _fvcore_skip(report, on_meta))
-    add(TORCHINFO, torchinfo, _memory_skip("torchinfo", report))
+    plan = [(FLOP_COUNTER, flop_counter, None), (FVCORE, fvcore, _fvcore_skip(report, on_meta)),
+            (TORCHINFO, torchinfo, _memory_skip("torchinfo", report))]  # fmt: skip
+    plan = [p for p in plan if not wanted or p[0] in wanted]
+    for i, (tool, run, skip) in enumerate(plan, 1):
+        add(tool, run, skip, f"{i} of {len(plan)}")
     return results
 
 
